@@ -1,0 +1,79 @@
+// Package config reads a function's settings from its environment and builds
+// what every function needs once per cold start: a logger and a DynamoDB
+// client. It does no network I/O.
+package config
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// Environment variables, documented in the README.
+const (
+	EnvTable    = "TABLE_NAME"
+	EnvCacheTTL = "DEFINITION_CACHE_TTL" // Go duration, e.g. "3s"; "0" disables
+	EnvLogLevel = "LOG_LEVEL"            // debug, info, warn, error
+	// EnvEndpoint is the SDK's own variable; when set (DynamoDB Local) the
+	// client also skips the CRC32 check DynamoDB Local does not support.
+	EnvEndpoint = "AWS_ENDPOINT_URL_DYNAMODB"
+)
+
+// Config is a function's settings.
+type Config struct {
+	Table    string
+	CacheTTL time.Duration
+	Endpoint string
+	LogLevel slog.Level
+}
+
+// FromEnv reads the settings; defaults fill what is not set.
+func FromEnv(defaultTTL time.Duration) (Config, error) {
+	c := Config{Table: os.Getenv(EnvTable), CacheTTL: defaultTTL, Endpoint: os.Getenv(EnvEndpoint)}
+	if c.Table == "" {
+		return c, fmt.Errorf("config: %s is required", EnvTable)
+	}
+	if v := os.Getenv(EnvCacheTTL); v != "" {
+		d, err := time.ParseDuration(v)
+		if v == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			return c, fmt.Errorf("config: %s=%q is not a non-negative duration", EnvCacheTTL, v)
+		}
+		c.CacheTTL = d
+	}
+	if v := os.Getenv(EnvLogLevel); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
+			return c, fmt.Errorf("config: %s=%q: %w", EnvLogLevel, v, err)
+		}
+	}
+	return c, nil
+}
+
+// Logger returns the JSON logger functions write to (CloudWatch on Lambda).
+func (c Config) Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: c.LogLevel}))
+}
+
+// DynamoDB builds the client from the default AWS configuration chain.
+func (c Config) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("config: load AWS configuration: %w", err)
+	}
+	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+			// DynamoDB Local omits x-amz-crc32 on errors.
+			o.DisableValidateResponseChecksum = true
+		}
+	}), nil
+}

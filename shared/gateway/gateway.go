@@ -1,0 +1,198 @@
+// Package gateway is the local stand-in for API Gateway's HTTP API: it turns
+// net/http requests into the payload v2 events Lambda receives, routes them
+// to the same handlers the functions run, and writes their responses back.
+// The local server and the end-to-end tests both serve through it.
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/abtest/abtest/shared/httpapi"
+	"github.com/abtest/abtest/shared/routes"
+)
+
+// maxBody mirrors a limit at the edge; handlers apply the API's own, lower
+// limit (httpapi.MaxBodyBytes) and answer 413 themselves.
+const maxBody = 1 << 20
+
+// Gateway serves a set of routes.
+type Gateway struct {
+	routes  []route
+	timeout time.Duration
+}
+
+type route struct {
+	routes.Route
+	segments []string
+	handler  httpapi.Handler
+}
+
+// New returns a gateway; timeout bounds each invocation like a Lambda timeout.
+func New(timeout time.Duration) *Gateway { return &Gateway{timeout: timeout} }
+
+// Handle serves r with h.
+func (g *Gateway) Handle(r routes.Route, h httpapi.Handler) {
+	g.routes = append(g.routes, route{Route: r, segments: strings.Split(strings.Trim(r.Path, "/"), "/"), handler: h})
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, params := g.match(r.Method, r.URL.Path)
+	if rt == nil {
+		writeResponse(w, httpapi.ErrorResponse(httpapi.NewError(http.StatusNotFound, httpapi.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path), httpapi.CodeInternal))
+		return
+	}
+	ev, err := toEvent(r, rt.Route, params)
+	if err != nil {
+		writeResponse(w, httpapi.ErrorResponse(err, httpapi.CodeInternal))
+		return
+	}
+	ctx := r.Context()
+	if g.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+	}
+	resp, err := rt.handler(ctx, ev)
+	if err != nil {
+		// API Gateway answers 500 when a function returns an error.
+		writeResponse(w, httpapi.ErrorResponse(err, httpapi.CodeInternal))
+		return
+	}
+	writeResponse(w, resp)
+}
+
+func (g *Gateway) match(method, path string) (*route, map[string]string) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for i := range g.routes {
+		rt := &g.routes[i]
+		if rt.Method != method || len(rt.segments) != len(segs) {
+			continue
+		}
+		params := map[string]string{}
+		ok := true
+		for j, s := range rt.segments {
+			if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+				params[s[1:len(s)-1]] = segs[j]
+			} else if s != segs[j] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return rt, params
+		}
+	}
+	return nil, nil
+}
+
+func toEvent(r *http.Request, rt routes.Route, params map[string]string) (events.APIGatewayV2HTTPRequest, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return events.APIGatewayV2HTTPRequest{}, httpapi.NewError(http.StatusBadRequest, httpapi.CodeInvalidJSON, "could not read the request body")
+	}
+	if len(body) > maxBody {
+		return events.APIGatewayV2HTTPRequest{}, httpapi.NewError(http.StatusRequestEntityTooLarge, httpapi.CodePayloadTooLarge, "request body too large")
+	}
+	headers := make(map[string]string, len(r.Header))
+	for name, values := range r.Header {
+		if strings.EqualFold(name, "cookie") {
+			continue
+		}
+		headers[strings.ToLower(name)] = strings.Join(values, ",")
+	}
+	var query map[string]string
+	if q := r.URL.Query(); len(q) > 0 {
+		query = make(map[string]string, len(q))
+		for k, v := range q {
+			query[k] = strings.Join(v, ",")
+		}
+	}
+	var cookies []string
+	for _, c := range r.Cookies() {
+		cookies = append(cookies, c.String())
+	}
+	sourceIP, _, _ := net.SplitHostPort(r.RemoteAddr)
+	now := time.Now().UTC()
+	ev := events.APIGatewayV2HTTPRequest{
+		Version:               "2.0",
+		RouteKey:              rt.Key(),
+		RawPath:               r.URL.EscapedPath(),
+		RawQueryString:        r.URL.RawQuery,
+		Cookies:               cookies,
+		Headers:               headers,
+		QueryStringParameters: query,
+		PathParameters:        params,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RouteKey:     rt.Key(),
+			AccountID:    "local",
+			Stage:        "$default",
+			RequestID:    requestID(),
+			APIID:        "local",
+			DomainName:   r.Host,
+			DomainPrefix: "local",
+			Time:         now.Format("02/Jan/2006:15:04:05 -0700"),
+			TimeEpoch:    now.UnixMilli(),
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{
+				Method: r.Method, Path: r.URL.Path, Protocol: r.Proto, SourceIP: sourceIP, UserAgent: r.UserAgent(),
+			},
+		},
+	}
+	// Like API Gateway: text bodies pass as they are, binary ones in base64.
+	if utf8.Valid(body) {
+		ev.Body = string(body)
+	} else {
+		ev.Body = base64.StdEncoding.EncodeToString(body)
+		ev.IsBase64Encoded = true
+	}
+	return ev, nil
+}
+
+func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
+	for k, v := range resp.Headers {
+		w.Header().Set(k, v)
+	}
+	for k, vs := range resp.MultiValueHeaders {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	for _, c := range resp.Cookies {
+		w.Header().Add("Set-Cookie", c)
+	}
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			resp.StatusCode, body = http.StatusInternalServerError, []byte(`{"error":{"code":"INTERNAL","message":"bad function response","details":{}}}`)
+		} else {
+			body = b
+		}
+	}
+	status := resp.StatusCode
+	if status == 0 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func requestID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "local"
+	}
+	return hex.EncodeToString(b[:])
+}

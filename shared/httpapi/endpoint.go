@@ -1,0 +1,99 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Request and Response are the API Gateway HTTP API (payload v2) shapes every
+// function receives and returns, on Lambda and behind the local gateway alike.
+type (
+	Request  = events.APIGatewayV2HTTPRequest
+	Response = events.APIGatewayV2HTTPResponse
+)
+
+// Handler is the one handler signature of the project.
+type Handler func(context.Context, Request) (Response, error)
+
+// Result is what an endpoint function answers on success.
+type Result struct {
+	Status int
+	Body   any
+}
+
+// OK and Created are shorthands for the common results.
+func OK(body any) Result      { return Result{Status: http.StatusOK, Body: body} }
+func Created(body any) Result { return Result{Status: http.StatusCreated, Body: body} }
+
+// Endpoint turns an endpoint function into a Handler. It is the one place
+// where errors become HTTP: an *Error keeps its status and code; any other
+// error (or a panic) becomes a 500 with failCode, its text logged and never
+// sent. The returned error is always nil so API Gateway sees our response.
+func Endpoint(logger *slog.Logger, failCode string, fn func(context.Context, Request) (Result, error)) Handler {
+	return func(ctx context.Context, req Request) (resp Response, _ error) {
+		defer func() {
+			if p := recover(); p != nil {
+				logger.ErrorContext(ctx, "handler panic", "panic", p, "route", req.RouteKey, "request_id", req.RequestContext.RequestID)
+				resp = errorResponse(Internal(failCode, nil))
+			}
+		}()
+		res, err := fn(ctx, req)
+		if err != nil {
+			var apiErr *Error
+			if !errors.As(err, &apiErr) {
+				apiErr = Internal(failCode, err)
+			}
+			level := slog.LevelInfo
+			if apiErr.Status >= 500 {
+				level = slog.LevelError
+			}
+			logger.Log(ctx, level, "request failed", "route", req.RouteKey, "request_id", req.RequestContext.RequestID,
+				"status", apiErr.Status, "code", apiErr.Code, "error", err.Error())
+			return errorResponse(apiErr), nil
+		}
+		return JSON(res.Status, res.Body), nil
+	}
+}
+
+// JSON builds a JSON response.
+func JSON(status int, body any) Response {
+	b, err := json.Marshal(body)
+	if err != nil {
+		// Only our own response types reach here; failing to encode one is a bug.
+		return errorResponse(Internal(CodeInternal, err))
+	}
+	return Response{
+		StatusCode: status,
+		Headers:    map[string]string{"content-type": "application/json", "cache-control": "no-store"},
+		Body:       string(b),
+	}
+}
+
+// ErrorResponse renders err (an *Error, or anything else as a 500 with
+// failCode) without logging; for code paths outside Endpoint such as the
+// local gateway's own 404.
+func ErrorResponse(err error, failCode string) Response {
+	var apiErr *Error
+	if !errors.As(err, &apiErr) {
+		apiErr = Internal(failCode, err)
+	}
+	return errorResponse(apiErr)
+}
+
+func errorResponse(e *Error) Response {
+	details := e.Details
+	if details == nil {
+		details = map[string]any{}
+	}
+	b, _ := json.Marshal(errorBody{Error: errorFields{Code: e.Code, Message: e.Message, Details: details}})
+	return Response{
+		StatusCode: e.Status,
+		Headers:    map[string]string{"content-type": "application/json", "cache-control": "no-store"},
+		Body:       string(b),
+	}
+}

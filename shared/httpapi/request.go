@@ -1,0 +1,88 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/abtest/abtest/shared/experiment"
+)
+
+// MaxBodyBytes is the largest request body accepted (64 KiB).
+const MaxBodyBytes = 64 << 10
+
+// Body returns the decoded request body, refusing bodies over MaxBodyBytes
+// with 413 and malformed base64 with 400.
+func Body(req Request) ([]byte, error) {
+	if !req.IsBase64Encoded {
+		if len(req.Body) > MaxBodyBytes {
+			return nil, tooLarge()
+		}
+		return []byte(req.Body), nil
+	}
+	if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
+		return nil, tooLarge()
+	}
+	b, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, NewError(http.StatusBadRequest, CodeInvalidJSON, "request body is not valid base64")
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	return b, nil
+}
+
+func tooLarge() *Error {
+	return NewError(http.StatusRequestEntityTooLarge, CodePayloadTooLarge, fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)).
+		WithDetails(map[string]any{"max_bytes": MaxBodyBytes})
+}
+
+// IsEmptyBody reports whether a body carries nothing (absent, blank or JSON null).
+func IsEmptyBody(b []byte) bool {
+	t := bytes.TrimSpace(b)
+	return len(t) == 0 || string(t) == "null"
+}
+
+// DecodeObject decodes a JSON object body into dst. With strict, unknown
+// fields are an error so typos are caught instead of silently ignored.
+func DecodeObject(b []byte, dst any, strict bool) error {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 || t[0] != '{' {
+		return NewError(http.StatusBadRequest, CodeInvalidJSON, "request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	dec.UseNumber()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return NewError(http.StatusBadRequest, CodeValidationFailed, "a field has the wrong type").
+				WithDetails(map[string]any{"fields": map[string]string{typeErr.Field: "must be a " + typeErr.Type.String()}})
+		}
+		if strict && bytes.Contains([]byte(err.Error()), []byte("unknown field")) {
+			return NewError(http.StatusBadRequest, CodeValidationFailed, err.Error())
+		}
+		return NewError(http.StatusBadRequest, CodeInvalidJSON, "request body is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return NewError(http.StatusBadRequest, CodeInvalidJSON, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+// ExperimentKey returns the {key} path parameter, validated.
+func ExperimentKey(req Request) (string, error) {
+	key := req.PathParameters["key"]
+	if !experiment.ValidKey(key) {
+		return "", NewError(http.StatusBadRequest, CodeInvalidKey, "experiment key must match "+experiment.KeyPattern).
+			WithDetails(map[string]any{"pattern": experiment.KeyPattern})
+	}
+	return key, nil
+}

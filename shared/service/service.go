@@ -1,0 +1,66 @@
+// Package service builds, once per process, what the handlers share: the
+// logger, the store on its DynamoDB client, and the definition cache. Each
+// Lambda function uses it to build its one handler; the local gateway uses
+// it to build them all.
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/abtest/abtest/shared/assignment"
+	"github.com/abtest/abtest/shared/catalog"
+	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/exposure"
+	"github.com/abtest/abtest/shared/httpapi"
+	"github.com/abtest/abtest/shared/routes"
+	"github.com/abtest/abtest/shared/store"
+)
+
+// Deps are the dependencies of every handler.
+type Deps struct {
+	Logger  *slog.Logger
+	Store   *store.Store
+	Catalog *catalog.Catalog
+}
+
+// New builds Deps on a DynamoDB client.
+func New(logger *slog.Logger, db store.DynamoDB, cfg config.Config) *Deps {
+	st := store.New(db, cfg.Table)
+	return &Deps{Logger: logger, Store: st, Catalog: catalog.New(st, cfg.CacheTTL)}
+}
+
+// FromEnv builds Deps from the environment (a Lambda cold start).
+func FromEnv(ctx context.Context) (*Deps, error) {
+	cfg, err := config.FromEnv(catalog.DefaultTTL)
+	if err != nil {
+		return nil, err
+	}
+	db, err := cfg.DynamoDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg.Logger(), db, cfg), nil
+}
+
+// Handler returns the handler of one function.
+func (d *Deps) Handler(function string) (httpapi.Handler, error) {
+	switch function {
+	case routes.Assignment:
+		return assignment.NewHandler(d.Logger, d.Catalog, d.Store), nil
+	case routes.Exposure:
+		return exposure.NewHandler(d.Logger, d.Catalog, d.Store), nil
+	}
+	return nil, fmt.Errorf("service: no function %q", function)
+}
+
+// FunctionHandler builds the handler of one Lambda function from the
+// environment: what a function's main does at cold start.
+func FunctionHandler(ctx context.Context, function string) (httpapi.Handler, error) {
+	deps, err := FromEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return deps.Handler(function)
+}

@@ -1,0 +1,83 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Aggregates are an experiment's exact per-variant counts: users assigned,
+// distinct users exposed, and distinct exposed users converted per event.
+type Aggregates struct {
+	Assigned  map[string]int64
+	Exposed   map[string]int64
+	Converted map[string]map[string]int64 // variant -> event -> users
+}
+
+func newAggregates() Aggregates {
+	return Aggregates{Assigned: map[string]int64{}, Exposed: map[string]int64{}, Converted: map[string]map[string]int64{}}
+}
+
+func (g Aggregates) addConverted(variant, event string, n int64) {
+	m := g.Converted[variant]
+	if m == nil {
+		m = map[string]int64{}
+		g.Converted[variant] = m
+	}
+	m[event] += n
+}
+
+// ReadAggregates sums an experiment's counter shards: one BatchGetItem
+// whatever the number of users.
+func (s *Store) ReadAggregates(ctx context.Context, key string) (Aggregates, error) {
+	keys := make([]map[string]types.AttributeValue, AggregateShards)
+	for i := range keys {
+		keys[i] = keyOf(aggregatePK(key, i), skAggregate)
+	}
+	g := newAggregates()
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt >= 10 {
+			return Aggregates{}, fmt.Errorf("read aggregates %q: unprocessed keys after %d attempts", key, attempt)
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return Aggregates{}, fmt.Errorf("read aggregates %q: %w", key, err)
+		}
+		for _, it := range out.Responses[s.table] {
+			g.addShard(it)
+		}
+		req = out.UnprocessedKeys
+	}
+	return g, nil
+}
+
+func (g Aggregates) addShard(it item) {
+	for name, av := range it {
+		n, ok := av.(*types.AttributeValueMemberN)
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseInt(n.Value, 10, 64)
+		if err != nil {
+			continue
+		}
+		kind, rest, _ := strings.Cut(name, ":")
+		switch kind {
+		case "a":
+			g.Assigned[rest] += v
+		case "x":
+			g.Exposed[rest] += v
+		case "c":
+			variant, event, ok := strings.Cut(rest, ":")
+			if ok {
+				g.addConverted(variant, event, v)
+			}
+		}
+	}
+}

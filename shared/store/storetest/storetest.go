@@ -1,0 +1,50 @@
+// Package storetest gives tests a fresh table on the DynamoDB Local that
+// dltest.Main started for the test binary.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/abtest/abtest/shared/dynamolocal/dltest"
+	"github.com/abtest/abtest/shared/store"
+)
+
+var tables atomic.Int64
+
+// Client returns a client for the test binary's DynamoDB Local.
+func Client() *dynamodb.Client {
+	return dynamodb.New(dynamodb.Options{
+		Region:                          "us-east-1",
+		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
+		BaseEndpoint:                    aws.String(dltest.Endpoint()),
+		DisableValidateResponseChecksum: true,
+	})
+}
+
+// NewTable creates a table with a name unique to this test and returns it.
+func NewTable(t testing.TB, db *dynamodb.Client) string {
+	t.Helper()
+	name := fmt.Sprintf("t%d-%d", time.Now().UnixNano()%1e9, tables.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := store.CreateTable(ctx, db, name); err != nil {
+		t.Fatalf("create table: %v", err)
+	}
+	return name
+}
+
+// New returns a Store on a fresh table, with its client and table name.
+func New(t testing.TB) (*store.Store, *dynamodb.Client, string) {
+	t.Helper()
+	db := Client()
+	table := NewTable(t, db)
+	return store.New(db, table), db, table
+}
