@@ -45,6 +45,7 @@ func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment) 
 			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
 		}},
 		s.statusCountUpdate("", e.Status),
+		s.historyPut(e.Key, Change{Version: e.Version, Action: "create", By: e.CreatedBy, At: e.CreatedAt}),
 	}})
 	if err != nil {
 		if reason, ok := cancellationReason(err, 0); ok && reason == conditionFailed {

@@ -1,0 +1,40 @@
+# One entry point for people and CI. `make run` starts everything locally,
+# `make test` runs every test. Nothing needs installing by hand beyond Go,
+# Java and Node.js (npm), which these machines have; see README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+FUNCTIONS := $(notdir $(wildcard functions/*))
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags="-s -w"
+DDB_LOCAL_DIR ?= $(CURDIR)/.cache/dynamodb-local
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: $(addprefix build/,$(addsuffix /bootstrap,$(FUNCTIONS))) ## build every function as build/<name>/bootstrap (provided.al2023, arm64)
+
+build/%/bootstrap: FORCE
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $(GOFLAGS_LAMBDA) -o $@ ./functions/$*
+
+.PHONY: FORCE
+FORCE:
+
+.PHONY: dynamodb-local
+dynamodb-local: ## download DynamoDB Local into .cache/ (once)
+	@bash scripts/dynamodb-local.sh "$(DDB_LOCAL_DIR)"
+
+.PHONY: run
+run: dynamodb-local ## start DynamoDB Local and every function behind a local gateway on 127.0.0.1:3000
+	go run ./cmd/local
+
+.PHONY: test
+test: dynamodb-local ## run every test (unit, conformance, DynamoDB Local integration, stack)
+	go vet ./...
+	go test -race -count=1 ./...
+
+.PHONY: clean
+clean: ## remove build outputs
+	rm -rf build cdk.out infra/cdk.out

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/abtest/abtest/shared/catalog"
+	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/dynamolocal"
+	"github.com/abtest/abtest/shared/experiment"
+	"github.com/abtest/abtest/shared/gateway"
+	"github.com/abtest/abtest/shared/routes"
+	"github.com/abtest/abtest/shared/service"
+	"github.com/abtest/abtest/shared/store"
+)
+
+type settings struct {
+	Addr     string
+	Table    string
+	Endpoint string // "" = start DynamoDB Local
+	DBPath   string
+}
+
+func settingsFromEnv() settings {
+	s := settings{Addr: "127.0.0.1:3000", Table: "abtest-local", Endpoint: os.Getenv(config.EnvEndpoint), DBPath: os.Getenv("LOCAL_DB_PATH")}
+	if v := os.Getenv("LOCAL_ADDR"); v != "" {
+		s.Addr = v
+	}
+	if v := os.Getenv(config.EnvTable); v != "" {
+		s.Table = v
+	}
+	return s
+}
+
+// DemoExperiment is the experiment every local run starts with.
+const DemoExperiment = "checkout_button_v2"
+
+// run serves until ctx ends. ready, if set, receives the gateway's base URL
+// once it accepts requests (tests).
+func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, ready chan<- string) error {
+	endpoint := s.Endpoint
+	if endpoint == "" {
+		fmt.Fprintln(out, "starting DynamoDB Local ...")
+		srv, err := dynamolocal.Start(ctx, dynamolocal.Options{DBPath: s.DBPath})
+		if err != nil {
+			return fmt.Errorf("start DynamoDB Local: %w", err)
+		}
+		defer func() {
+			if err := srv.Stop(); err != nil {
+				logger.Error("stop DynamoDB Local", "error", err)
+			}
+			fmt.Fprintln(out, "DynamoDB Local stopped")
+		}()
+		endpoint = srv.Endpoint()
+	}
+	db := dynamodb.New(dynamodb.Options{
+		Region:                          "us-east-1",
+		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
+		BaseEndpoint:                    aws.String(endpoint),
+		DisableValidateResponseChecksum: true,
+	})
+	if err := store.CreateTable(ctx, db, s.Table); err != nil {
+		return err
+	}
+	deps := service.New(logger, db, config.Config{Table: s.Table, CacheTTL: catalog.DefaultTTL})
+	if err := seedDemo(ctx, deps.Store); err != nil {
+		return err
+	}
+
+	gw := gateway.New(10 * time.Second)
+	for _, r := range routes.All {
+		h, err := deps.Handler(r.Function)
+		if err != nil {
+			return err
+		}
+		gw.Handle(r, h)
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Addr, err)
+	}
+	base := "http://" + ln.Addr().String()
+	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+
+	printQuickStart(out, base, endpoint, s.Table)
+	if ready != nil {
+		ready <- base
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := httpSrv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// seedDemo creates the demo experiment unless it exists already.
+func seedDemo(ctx context.Context, st *store.Store) error {
+	now := time.Now().UTC()
+	exp := &experiment.Experiment{
+		Key:         DemoExperiment,
+		Name:        "Checkout button v2",
+		Description: "Demo: does a green checkout button convert better?",
+		Status:      experiment.Active,
+		Coverage:    1,
+		Version:     1,
+		Variants: []experiment.Variant{
+			{Key: "control", Weight: 50, Payload: json.RawMessage(`{"color":"blue"}`)},
+			{Key: "treatment", Weight: 50, Payload: json.RawMessage(`{"color":"green"}`)},
+		},
+		CreatedAt: now, UpdatedAt: now, CreatedBy: "local-demo", UpdatedBy: "local-demo",
+	}
+	if err := st.CreateExperiment(ctx, exp); err != nil && !errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("seed demo experiment: %w", err)
+	}
+	return nil
+}
+
+// Example is one request of the quick start, printed as a curl command.
+type Example struct {
+	Title   string
+	Method  string
+	Path    string
+	Headers [][2]string
+	Body    string
+}
+
+// Curl renders the example as a ready-to-paste command.
+func (e Example) Curl(base string) string {
+	var b strings.Builder
+	b.WriteString("curl -s")
+	if e.Method != http.MethodGet {
+		b.WriteString(" -X " + e.Method)
+	}
+	b.WriteString(" " + base + e.Path)
+	for _, h := range e.Headers {
+		fmt.Fprintf(&b, " -H '%s: %s'", h[0], h[1])
+	}
+	if e.Body != "" {
+		fmt.Fprintf(&b, " -d '%s'", e.Body)
+	}
+	return b.String()
+}
+
+// quickStart lists the requests printed at start-up; the tests send them.
+func quickStart() []Example {
+	user := [][2]string{{"X-User-Id", "alice"}}
+	exp := "/v1/client/experiments/" + DemoExperiment
+	return []Example{
+		{Title: "Assign alice (sticky: repeat it, the variant never changes)", Method: http.MethodGet, Path: exp + "/assignment", Headers: user},
+		{Title: "Record that alice saw her variant", Method: http.MethodPost, Path: exp + "/exposure", Headers: user},
+	}
+}
+
+func printQuickStart(out io.Writer, base, endpoint, table string) {
+	fmt.Fprintf(out, "\nabtest is running locally.\n  gateway:         %s\n  DynamoDB Local:  %s (table %s)\n  demo experiment: %s (active, control/treatment 50/50)\n\n",
+		base, endpoint, table, DemoExperiment)
+	fmt.Fprintln(out, "Try it (the end user is named by the X-User-Id header):")
+	for _, e := range quickStart() {
+		fmt.Fprintf(out, "\n  # %s\n  %s\n", e.Title, e.Curl(base))
+	}
+	fmt.Fprintln(out, "\nPress Ctrl-C to stop (DynamoDB Local stops with it).")
+}
