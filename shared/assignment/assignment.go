@@ -94,29 +94,46 @@ func (s *service) assign(ctx context.Context, exp *experiment.Experiment, userID
 			return httpapi.Result{}, inactive(exp.Status)
 		}
 	}
+	a, err := s.bucketAndStore(ctx, exp, userID)
+	if errors.Is(err, store.ErrUnknownVariant) {
+		// Bucketed on a cached definition whose variant was removed since:
+		// bucket again on the current one.
+		key := exp.Key
+		if exp, err = s.defs.Fresh(ctx, key); err != nil {
+			return httpapi.Result{}, definitionError(key, err)
+		}
+		a, err = s.bucketAndStore(ctx, exp, userID)
+	}
+	if err != nil {
+		return httpapi.Result{}, err
+	}
+	return respond(exp, a), nil
+}
+
+// bucketAndStore chooses the user's variant and persists it (or returns the
+// assignment a concurrent call stored first).
+func (s *service) bucketAndStore(ctx context.Context, exp *experiment.Experiment, userID string) (*store.Assignment, error) {
 	idx, err := bucketing.Choose(exp.Key, userID, exp.Weights(), coverage(exp), nil)
 	if errors.Is(err, bucketing.ErrNoPositiveWeight) || errors.Is(err, bucketing.ErrTooFewVariants) {
-		return httpapi.Result{}, httpapi.NewError(http.StatusUnprocessableEntity, CodeNoValidVariants,
+		return nil, httpapi.NewError(http.StatusUnprocessableEntity, CodeNoValidVariants,
 			"the experiment has no variant with a positive weight")
 	}
 	if err != nil {
-		return httpapi.Result{}, fmt.Errorf("bucket %q: %w", exp.Key, err)
+		return nil, fmt.Errorf("bucket %q: %w", exp.Key, err)
 	}
 	if idx < 0 {
 		// Coverage is 1 until traffic ramps land, so every user is enrolled.
-		return httpapi.Result{}, fmt.Errorf("bucket %q: user not enrolled at coverage %v", exp.Key, exp.Coverage)
+		return nil, fmt.Errorf("bucket %q: user not enrolled at coverage %v", exp.Key, exp.Coverage)
 	}
 	a, _, err := s.store.CreateAssignment(ctx, exp.Key, userID, exp.Variants[idx].Key)
 	var inactiveErr *store.InactiveError
 	switch {
 	case errors.As(err, &inactiveErr):
-		return httpapi.Result{}, inactive(inactiveErr.Status)
+		return nil, inactive(inactiveErr.Status)
 	case errors.Is(err, store.ErrNotFound):
-		return httpapi.Result{}, definitionError(exp.Key, err)
-	case err != nil:
-		return httpapi.Result{}, err
+		return nil, definitionError(exp.Key, err)
 	}
-	return respond(exp, a), nil
+	return a, err
 }
 
 func coverage(exp *experiment.Experiment) float64 {

@@ -60,7 +60,8 @@ func (s *Store) GetAssignment(ctx context.Context, key, userID string, consisten
 // it: when another call won the race, the winner's assignment comes back
 // from the failed condition itself, with no second read.
 //
-// Errors: *InactiveError when the experiment is not active (a pause that was
+// Errors: ErrUnknownVariant when the variant is no longer in the
+// definition (the caller bucketed on a stale definition); *InactiveError when the experiment is not active (a pause that was
 // acknowledged is seen here, whatever a cache said), ErrNotFound when the
 // experiment does not exist.
 func (s *Store) CreateAssignment(ctx context.Context, key, userID, variant string) (*Assignment, bool, error) {
@@ -85,9 +86,9 @@ func (s *Store) CreateAssignment(ctx context.Context, key, userID, variant strin
 		{ConditionCheck: &types.ConditionCheck{
 			TableName:                           aws.String(s.table),
 			Key:                                 keyOf(experimentPK(key), skDefinition),
-			ConditionExpression:                 aws.String("#status = :active"),
-			ExpressionAttributeNames:            map[string]string{"#status": "status"},
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":active": avS(string(experiment.Active))},
+			ConditionExpression:                 aws.String("#status = :active AND contains(#vk, :variant)"),
+			ExpressionAttributeNames:            map[string]string{"#status": "status", "#vk": "variant_keys"},
+			ExpressionAttributeValues:           map[string]types.AttributeValue{":active": avS(string(experiment.Active)), ":variant": avS(variant)},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		s.counterAdd(key, userID, map[string]int64{assignedAttr(variant): 1}),
@@ -105,7 +106,11 @@ func (s *Store) CreateAssignment(ctx context.Context, key, userID, variant strin
 		if r.Item == nil {
 			return nil, false, fmt.Errorf("create assignment %q/%q: experiment: %w", key, userID, ErrNotFound)
 		}
-		return nil, false, &InactiveError{Status: experiment.Status(getS(r.Item, "status"))}
+		status := experiment.Status(getS(r.Item, "status"))
+		if status == experiment.Active {
+			return nil, false, fmt.Errorf("create assignment %q/%q: %w", key, userID, ErrUnknownVariant)
+		}
+		return nil, false, &InactiveError{Status: status}
 	}
 	return nil, false, fmt.Errorf("create assignment %q/%q: %w", key, userID, err)
 }

@@ -93,6 +93,10 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 		}
 		variants[i] = &types.AttributeValueMemberM{Value: m}
 	}
+	keys := make([]string, len(e.Variants))
+	for i, v := range e.Variants {
+		keys[i] = v.Key
+	}
 	created := formatTime(e.CreatedAt)
 	it := item{
 		AttrPK:        avS(experimentPK(e.Key)),
@@ -102,12 +106,15 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 		"description": avS(e.Description),
 		"status":      avS(string(e.Status)),
 		"variants":    &types.AttributeValueMemberL{Value: variants},
-		"coverage":    avF(e.Coverage),
-		"version":     avN(e.Version),
-		"created_at":  avS(created),
-		"updated_at":  avT(e.UpdatedAt),
-		"created_by":  avS(e.CreatedBy),
-		"updated_by":  avS(e.UpdatedBy),
+		// The variant keys again, as a set a transaction can test with
+		// contains(): an assignment can never name a removed variant.
+		"variant_keys": &types.AttributeValueMemberSS{Value: keys},
+		"coverage":     avF(e.Coverage),
+		"version":      avN(e.Version),
+		"created_at":   avS(created),
+		"updated_at":   avT(e.UpdatedAt),
+		"created_by":   avS(e.CreatedBy),
+		"updated_by":   avS(e.UpdatedBy),
 	}
 	if e.Status != experiment.Archived {
 		it[AttrGSI1PK] = avS(gsiAllExps)

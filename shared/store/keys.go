@@ -57,3 +57,5 @@ func shardOf(userID string) int {
 func assignedAttr(variant string) string         { return "a:" + variant }
 func exposedAttr(variant string) string          { return "x:" + variant }
 func convertedAttr(variant, event string) string { return "c:" + variant + ":" + event }
+
+func eventSK(id string) string { return "EVT#" + id }

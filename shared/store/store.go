@@ -52,6 +52,8 @@ func (s *Store) WithClock(now func() time.Time) *Store {
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
+	// ErrUnknownVariant: a write named a variant the definition no longer has.
+	ErrUnknownVariant = errors.New("variant not in the experiment definition")
 )
 
 // InactiveError says an experiment did not accept a new assignment because of

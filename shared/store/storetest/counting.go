@@ -18,7 +18,9 @@ type Counting struct {
 }
 
 // NewCounting wraps db.
-func NewCounting(db store.DynamoDB) *Counting { return &Counting{DynamoDB: db, calls: map[string]int{}} }
+func NewCounting(db store.DynamoDB) *Counting {
+	return &Counting{DynamoDB: db, calls: map[string]int{}}
+}
 
 func (c *Counting) add(op string) {
 	c.mu.Lock()

@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Event is one append-only conversion event of a user.
+type Event struct {
+	ID         string // the client's idempotency key, or one the server made
+	UserID     string
+	Name       string
+	Timestamp  time.Time // when the user did it (client time, or server time)
+	ReceivedAt time.Time // when the service accepted it
+	Properties json.RawMessage
+}
+
+// Converts reports whether an event is a conversion for an assignment: it
+// happened at or after the assignment, and reached the service after the
+// assignment existed (so a client clock running ahead cannot attribute an
+// event to an assignment made later). Live counters and recounts both use
+// exactly this rule.
+func Converts(a *Assignment, ev *Event) bool {
+	return !ev.Timestamp.Before(a.AssignedAt) && !ev.ReceivedAt.Before(a.AssignedAt)
+}
+
+// UserAssignments returns every assignment of a user, in one Query.
+func (s *Store) UserAssignments(ctx context.Context, userID string) ([]*Assignment, error) {
+	var out []*Assignment
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :asg)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(userPK(userID)), ":asg": avS("ASG#")},
+		ConsistentRead:            aws.Bool(true),
+	}
+	for {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("assignments of %q: %w", userID, err)
+		}
+		for _, it := range page.Items {
+			out = append(out, decodeAssignment(it))
+		}
+		if page.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// maxTransactItems is DynamoDB's limit on items in one transaction.
+const maxTransactItems = 100
+
+// RecordEvent stores an event once per (user, id): a repeated id returns
+// stored=false and changes nothing. In the same transaction it marks the
+// event's name as converted on every assignment of the user it converts
+// (see Converts) that had not converted on it yet, and for users already
+// exposed adds them to the converted counter. assignments are the user's
+// assignments as read before; they are updated in place.
+func (s *Store) RecordEvent(ctx context.Context, ev *Event, assignments []*Assignment) (stored bool, err error) {
+	put := types.TransactWriteItem{Put: &types.Put{
+		TableName:                aws.String(s.table),
+		Item:                     encodeEvent(ev),
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+	}}
+	withPut := true
+	for attempt := 0; attempt < stateAttempts; attempt++ {
+		var pending []*Assignment
+		for _, a := range assignments {
+			if Converts(a, ev) && !a.converted(ev.Name) {
+				pending = append(pending, a)
+			}
+		}
+		items, used, updateAt := s.conversionItems(ev, pending, withPut)
+		if withPut {
+			items = append([]types.TransactWriteItem{put}, items...)
+		}
+		if len(items) == 0 {
+			return true, nil
+		}
+		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			for _, a := range used {
+				a.Conversions = append(a.Conversions, ev.Name)
+			}
+			if len(used) == len(pending) {
+				return true, nil
+			}
+			// More conversions than one transaction holds: the event is
+			// stored; the rest follow in further transactions.
+			withPut = false
+			attempt = -1
+			continue
+		}
+		if withPut {
+			if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
+				return false, nil
+			}
+		}
+		if !refreshFromCancellation(err, used, updateAt) {
+			return false, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, err)
+		}
+	}
+	return false, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, errStateChanged)
+}
+
+// conversionItems builds, for as many pending assignments as fit next to the
+// event, the conditional update that marks the conversion and the counter
+// increment when the user is already exposed.
+// Item indexes in updateAt count the event's put when withPut.
+func (s *Store) conversionItems(ev *Event, pending []*Assignment, withPut bool) (items []types.TransactWriteItem, used []*Assignment, updateAt []int) {
+	room, offset := maxTransactItems, 0
+	if withPut {
+		room, offset = room-1, 1
+	}
+	for _, a := range pending {
+		need := 1
+		if a.Exposed() {
+			need = 2
+		}
+		if len(items)+need > room {
+			break
+		}
+		exposedCond := "attribute_not_exists(#fx)"
+		if a.Exposed() {
+			exposedCond = "attribute_exists(#fx)"
+		}
+		updateAt = append(updateAt, offset+len(items))
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                           aws.String(s.table),
+			Key:                                 keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
+			UpdateExpression:                    aws.String("ADD #conv :names"),
+			ConditionExpression:                 aws.String("attribute_exists(#pk) AND NOT contains(#conv, :name) AND " + exposedCond),
+			ExpressionAttributeNames:            map[string]string{"#pk": AttrPK, "#conv": "conversions", "#fx": "first_exposed_at"},
+			ExpressionAttributeValues:           map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: []string{ev.Name}}, ":name": avS(ev.Name)},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}})
+		if a.Exposed() {
+			items = append(items, s.counterAdd(a.Experiment, a.UserID, map[string]int64{convertedAttr(a.Variant, ev.Name): 1}))
+		}
+		used = append(used, a)
+	}
+	return items, used, updateAt
+}
+
+// refreshFromCancellation copies into used the current state of each
+// assignment whose condition failed (DynamoDB returns it with the
+// cancellation), and reports whether any did: a state change the next
+// attempt will account for. updateAt[j] is the index of used[j]'s update.
+func refreshFromCancellation(err error, used []*Assignment, updateAt []int) bool {
+	refreshed := false
+	for j, a := range used {
+		if r, ok := cancellation(err, updateAt[j]); ok && deref(r.Code) == conditionFailed && r.Item != nil {
+			*a = *decodeAssignment(r.Item)
+			refreshed = true
+		}
+	}
+	return refreshed
+}
+
+func encodeEvent(ev *Event) item {
+	it := item{
+		AttrPK:        avS(userPK(ev.UserID)),
+		AttrSK:        avS(eventSK(ev.ID)),
+		"id":          avS(ev.ID),
+		"user_id":     avS(ev.UserID),
+		"name":        avS(ev.Name),
+		"timestamp":   avT(ev.Timestamp),
+		"received_at": avT(ev.ReceivedAt),
+	}
+	if len(ev.Properties) > 0 {
+		it["properties"] = avS(string(ev.Properties))
+	}
+	return it
+}
+
+func decodeEvent(it item) *Event {
+	ev := &Event{
+		ID: getS(it, "id"), UserID: getS(it, "user_id"), Name: getS(it, "name"),
+		Timestamp: getT(it, "timestamp"), ReceivedAt: getT(it, "received_at"),
+	}
+	if p := getS(it, "properties"); p != "" {
+		ev.Properties = json.RawMessage(p)
+	}
+	return ev
+}

@@ -1,0 +1,110 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/abtest/abtest/shared/experiment"
+	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/store/storetest"
+)
+
+func TestConversionsCountExposedUsersOnce(t *testing.T) {
+	ctx := context.Background()
+	st, _, _ := storetest.New(t)
+	if err := st.CreateExperiment(ctx, newExperiment("exp", experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	event := func(user, name string, ts time.Time) bool {
+		t.Helper()
+		n++
+		asg, err := st.UserAssignments(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, err := st.RecordEvent(ctx, &store.Event{ID: fmt.Sprintf("e%d", n), UserID: user, Name: name, Timestamp: ts, ReceivedAt: time.Now().UTC()}, asg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stored
+	}
+	assign := func(user, variant string) *store.Assignment {
+		t.Helper()
+		a, _, err := st.CreateAssignment(ctx, "exp", user, variant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	expose := func(user string) {
+		t.Helper()
+		a, err := st.GetAssignment(ctx, "exp", user, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.RecordExposure(ctx, a, a.Variant); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// before: purchased before assignment, exposed -> not converted.
+	event("before", "purchase", time.Now().UTC())
+	assign("before", "control")
+	event("before", "purchase", time.Now().UTC().Add(-time.Hour)) // backdated before assignment
+	expose("before")
+	// early: purchased after assignment but before exposure -> converted.
+	assign("early", "control")
+	event("early", "purchase", time.Now().UTC())
+	event("early", "purchase", time.Now().UTC()) // twice: one user
+	expose("early")
+	// late: exposed, then purchased and signed up -> converted on both.
+	assign("late", "treatment")
+	expose("late")
+	expose("late")
+	event("late", "purchase", time.Now().UTC())
+	event("late", "signup", time.Now().UTC())
+	// never: purchased but never exposed -> not counted.
+	assign("never", "treatment")
+	event("never", "purchase", time.Now().UTC())
+
+	// A retried event id is stored once and counted once.
+	asg, _ := st.UserAssignments(ctx, "late")
+	retry := &store.Event{ID: "e1000", UserID: "late", Name: "refund", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
+	if stored, err := st.RecordEvent(ctx, retry, asg); err != nil || !stored {
+		t.Fatalf("first: %v %v", stored, err)
+	}
+	asg, _ = st.UserAssignments(ctx, "late")
+	if stored, err := st.RecordEvent(ctx, retry, asg); err != nil || stored {
+		t.Fatalf("retry stored again: %v %v", stored, err)
+	}
+
+	live, err := st.ReadAggregates(ctx, "exp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]int64{
+		"control":   {"purchase": 1},
+		"treatment": {"purchase": 1, "signup": 1, "refund": 1},
+	}
+	if !reflect.DeepEqual(live.Converted, want) {
+		t.Fatalf("converted %v, want %v", live.Converted, want)
+	}
+	if live.Exposed["control"] != 2 || live.Exposed["treatment"] != 1 || live.Assigned["control"] != 2 || live.Assigned["treatment"] != 2 {
+		t.Fatalf("assigned %v exposed %v", live.Assigned, live.Exposed)
+	}
+	recounted, err := st.Recount(ctx, "exp", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(recounted, live) {
+		t.Fatalf("recount %+v != live %+v", recounted, live)
+	}
+	after, _ := st.ReadAggregates(ctx, "exp")
+	if !reflect.DeepEqual(after, live) {
+		t.Fatalf("after writing the recount %+v != %+v", after, live)
+	}
+}
