@@ -44,3 +44,17 @@ func ValidUserID(id string) bool {
 func header(req Request, name string) string {
 	return req.Headers[name]
 }
+
+// AdminHeader names the admin making a change (recorded in the audit trail).
+// Like UserHeader it is read only by Admin, so verified admin keys replace it
+// without touching handlers.
+const AdminHeader = "x-admin-id"
+
+// Admin returns who is calling an admin route.
+func Admin(req Request) (string, error) {
+	id := header(req, AdminHeader)
+	if id == "" || !ValidUserID(id) {
+		return "", NewError(http.StatusUnauthorized, CodeUnauthenticated, "missing or malformed admin identity ("+AdminHeader+" header)")
+	}
+	return id, nil
+}

@@ -60,8 +60,14 @@ func Endpoint(logger *slog.Logger, failCode string, fn func(context.Context, Req
 	}
 }
 
-// JSON builds a JSON response.
+// NoContent is the result of a route that answers 204.
+func NoContent() Result { return Result{Status: http.StatusNoContent} }
+
+// JSON builds a JSON response (an empty one for 204).
 func JSON(status int, body any) Response {
+	if status == http.StatusNoContent {
+		return Response{StatusCode: status, Headers: map[string]string{"cache-control": "no-store"}}
+	}
 	b, err := json.Marshal(body)
 	if err != nil {
 		// Only our own response types reach here; failing to encode one is a bug.

@@ -8,12 +8,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
+	"github.com/abtest/abtest/shared/admin"
 	"github.com/abtest/abtest/shared/assignment"
 	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/events"
 	"github.com/abtest/abtest/shared/exposure"
 	"github.com/abtest/abtest/shared/httpapi"
+	"github.com/abtest/abtest/shared/results"
 	"github.com/abtest/abtest/shared/routes"
 	"github.com/abtest/abtest/shared/store"
 )
@@ -51,6 +55,12 @@ func (d *Deps) Handler(function string) (httpapi.Handler, error) {
 		return assignment.NewHandler(d.Logger, d.Catalog, d.Store), nil
 	case routes.Exposure:
 		return exposure.NewHandler(d.Logger, d.Catalog, d.Store), nil
+	case routes.Events:
+		return events.NewHandler(d.Logger, d.Store, time.Now), nil
+	case routes.Admin:
+		return admin.NewHandler(d.Logger, d.Store, time.Now), nil
+	case routes.Results:
+		return results.NewHandler(d.Logger, d.Store, time.Now), nil
 	}
 	return nil, fmt.Errorf("service: no function %q", function)
 }
