@@ -10,12 +10,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/abtest/abtest/shared/auth"
 )
 
 // api is a small JSON client for the local gateway.
 type api struct {
-	t    *testing.T
-	base string
+	t     *testing.T
+	base  string
+	creds localCreds
 }
 
 func (a api) do(method, path string, headers map[string]string, body any) (int, map[string]any) {
@@ -51,11 +54,16 @@ func (a api) do(method, path string, headers map[string]string, body any) (int, 
 }
 
 func (a api) admin(method, path string, body any) (int, map[string]any) {
-	return a.do(method, path, map[string]string{"X-Admin-Id": "flow-test"}, body)
+	return a.do(method, path, map[string]string{"X-Api-Key": a.creds.AdminKey}, body)
 }
 
+// user calls a client route with the client key and a session for user.
 func (a api) user(method, path, user string, body any) (int, map[string]any) {
-	return a.do(method, path, map[string]string{"X-User-Id": user}, body)
+	token, err := auth.MintHS256(a.creds.Secret, user, time.Hour, time.Now())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return a.do(method, path, map[string]string{"X-Api-Key": a.creds.ClientKey, "Authorization": "Bearer " + token}, body)
 }
 
 // must checks a response's status: c.must(c.admin(...))(201, "create").
@@ -133,8 +141,8 @@ func referenceZ(x1, n1, x2, n2 float64) (z, p float64) {
 // through the local gateway and checks the results against the test's own
 // record of what it sent.
 func TestExperimentFlow(t *testing.T) {
-	base, _ := startLocal(t)
-	c := api{t: t, base: base}
+	l := startLocal(t)
+	c := api{t: t, base: l.base, creds: l.creds}
 	const users = 2000
 	exp := "/v1/admin/experiments/flow"
 	client := "/v1/client/experiments/flow"

@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/auth"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
 )
 
@@ -36,15 +38,28 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// local is a running local server.
+type local struct {
+	base  string
+	out   *syncBuffer
+	creds localCreds
+}
+
+const testSecret = "test-secret-of-at-least-thirty-two-bytes"
+
 // startLocal runs the local server on a free port against the test binary's
-// DynamoDB Local and returns its base URL.
-func startLocal(t *testing.T) (string, *syncBuffer) {
+// DynamoDB Local.
+func startLocal(t *testing.T) local {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	s := settings{Addr: "127.0.0.1:0", Table: "local-" + strings.ToLower(t.Name()), Endpoint: dltest.Endpoint()}
+	s := settings{
+		Addr: "127.0.0.1:0", Table: "local-" + strings.ToLower(t.Name()), Endpoint: dltest.Endpoint(),
+		Credentials: filepath.Join(t.TempDir(), "credentials.env"),
+		Session:     auth.SessionConfig{HS256Secret: testSecret},
+	}
 	go func() { done <- run(ctx, s, slog.New(slog.NewTextHandler(io.Discard, nil)), out, ready) }()
 	t.Cleanup(func() {
 		cancel()
@@ -54,16 +69,24 @@ func startLocal(t *testing.T) (string, *syncBuffer) {
 	})
 	select {
 	case base := <-ready:
-		return base, out
+		creds, err := readCredentials(s.Credentials)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if creds.URL != base {
+			t.Fatalf("credentials file names %q, server is %q", creds.URL, base)
+		}
+		return local{base: base, out: out, creds: creds}
 	case err := <-done:
 		t.Fatalf("run ended early: %v", err)
 	case <-time.After(60 * time.Second):
 		t.Fatal("local server not ready")
 	}
-	return "", nil
+	return local{}
 }
 
 func send(t *testing.T, base string, e Example) (int, map[string]any) {
+	t.Helper()
 	t.Helper()
 	req, err := http.NewRequest(e.Method, base+e.Path, strings.NewReader(e.Body))
 	if err != nil {
@@ -87,43 +110,51 @@ func send(t *testing.T, base string, e Example) (int, map[string]any) {
 	return resp.StatusCode, body
 }
 
-// TestQuickStart sends the printed curl requests through the local gateway:
-// a sticky variant and a recorded exposure.
+// TestQuickStart sends the printed curl requests through the local gateway,
+// in order, and each answers as documented: a sticky variant, a recorded
+// exposure, an accepted event, results and the experiment list.
 func TestQuickStart(t *testing.T) {
-	base, out := startLocal(t)
-	examples := quickStart()
+	l := startLocal(t)
+	examples := quickStart(l.creds)
 	for _, e := range examples {
-		if !strings.Contains(out.String(), e.Curl(base)) {
-			t.Fatalf("quick start does not print %q:\n%s", e.Curl(base), out.String())
+		if !strings.Contains(l.out.String(), e.Curl(l.base)) {
+			t.Fatalf("quick start does not print %q:\n%s", e.Curl(l.base), l.out.String())
 		}
 	}
-	status, first := send(t, base, examples[0])
-	if status != http.StatusOK || first["experiment"] != DemoExperiment {
-		t.Fatalf("assignment: %d %v", status, first)
+	var first map[string]any
+	for i, e := range examples {
+		status, body := send(t, l.base, e)
+		if status != e.Status {
+			t.Fatalf("%s: %d %v, want %d", e.Title, status, body, e.Status)
+		}
+		if i == 0 {
+			first = body
+		}
 	}
 	for i := 0; i < 3; i++ {
-		if _, again := send(t, base, examples[0]); again["variant"] != first["variant"] || again["assigned_at"] != first["assigned_at"] {
+		if _, again := send(t, l.base, examples[0]); again["variant"] != first["variant"] || again["assigned_at"] != first["assigned_at"] {
 			t.Fatalf("not sticky: %v then %v", first, again)
 		}
 	}
-	status, exp := send(t, base, examples[1])
-	if status != http.StatusCreated || exp["variant"] != first["variant"] || exp["id"] == "" {
-		t.Fatalf("exposure: %d %v", status, exp)
+	// The demo user's purchase after exposure shows in the results.
+	_, res := send(t, l.base, examples[3])
+	for _, r := range res["variants"].([]any) {
+		row := r.(map[string]any)
+		if row["variant"] == first["variant"] && (row["exposed_count"] != 1.0 || row["converted_count"] != 1.0) {
+			t.Fatalf("results row %v", row)
+		}
 	}
 }
 
 func TestGatewayErrors(t *testing.T) {
-	base, _ := startLocal(t)
+	l := startLocal(t)
+	base := l.base
 	status, body := send(t, base, Example{Method: http.MethodGet, Path: "/nowhere"})
 	if status != http.StatusNotFound || body["error"].(map[string]any)["code"] != "NOT_FOUND" {
 		t.Fatalf("unknown route: %d %v", status, body)
 	}
-	status, body = send(t, base, Example{Method: http.MethodGet, Path: "/v1/client/experiments/" + DemoExperiment + "/assignment"})
-	if status != http.StatusUnauthorized {
-		t.Fatalf("no caller: %d %v", status, body)
-	}
 	status, _ = send(t, base, Example{Method: http.MethodPost, Path: "/v1/client/experiments/" + DemoExperiment + "/exposure",
-		Headers: [][2]string{{"X-User-Id", "zed"}}, Body: strings.Repeat("a", 70<<10)})
+		Headers: [][2]string{{"X-Api-Key", l.creds.ClientKey}, {"Authorization", "Bearer " + l.creds.BobToken}}, Body: strings.Repeat("a", 70<<10)})
 	if status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("large body: %d", status)
 	}

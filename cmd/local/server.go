@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/abtest/abtest/shared/auth"
 	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
 	"github.com/abtest/abtest/shared/dynamolocal"
@@ -28,21 +31,43 @@ import (
 )
 
 type settings struct {
-	Addr     string
-	Table    string
-	Endpoint string // "" = start DynamoDB Local
-	DBPath   string
+	Addr        string
+	Table       string
+	Endpoint    string // "" = start DynamoDB Local
+	DBPath      string
+	Credentials string // where the keys and session secret are written
+	Session     auth.SessionConfig
 }
 
-func settingsFromEnv() settings {
-	s := settings{Addr: "127.0.0.1:3000", Table: "abtest-local", Endpoint: os.Getenv(config.EnvEndpoint), DBPath: os.Getenv("LOCAL_DB_PATH")}
+func settingsFromEnv() (settings, error) {
+	s := settings{
+		Addr: "127.0.0.1:3000", Table: "abtest-local", Endpoint: os.Getenv(config.EnvEndpoint),
+		DBPath: os.Getenv("LOCAL_DB_PATH"), Credentials: ".local/localCreds.env",
+	}
+	if v := os.Getenv("LOCAL_CREDENTIALS_FILE"); v != "" {
+		s.Credentials = v
+	}
+	session, err := config.Session()
+	if err != nil {
+		return s, err
+	}
+	if session.HS256Secret == "" && session.JWKSURL == "" && session.JWKSJSON == "" {
+		// Locally the service plays the identity provider: a fresh secret
+		// per run, written to the localCreds file with the tokens.
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return s, err
+		}
+		session.HS256Secret = hex.EncodeToString(b[:])
+	}
+	s.Session = session
 	if v := os.Getenv("LOCAL_ADDR"); v != "" {
 		s.Addr = v
 	}
 	if v := os.Getenv(config.EnvTable); v != "" {
 		s.Table = v
 	}
-	return s
+	return s, nil
 }
 
 // DemoExperiment is the experiment every local run starts with.
@@ -80,7 +105,17 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 		return err
 	}
 
+	authz, err := deps.Authorizer(s.Session)
+	if err != nil {
+		return err
+	}
+	creds, err := issueCredentials(ctx, deps.Store, s)
+	if err != nil {
+		return err
+	}
+
 	gw := gateway.New(10 * time.Second)
+	gw.Authorize(authz.Handle)
 	for _, r := range routes.All {
 		h, err := deps.Handler(r.Function)
 		if err != nil {
@@ -92,14 +127,18 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.Addr, err)
 	}
-	base := "http://" + ln.Addr().String()
+	url := "http://" + ln.Addr().String()
+	creds.URL = url
+	if err := creds.write(s.Credentials); err != nil {
+		return err
+	}
 	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 
-	printQuickStart(out, base, endpoint, s.Table)
+	printQuickStart(out, creds, endpoint, s)
 	if ready != nil {
-		ready <- base
+		ready <- url
 	}
 	select {
 	case <-ctx.Done():
@@ -143,6 +182,7 @@ type Example struct {
 	Path    string
 	Headers [][2]string
 	Body    string
+	Status  int // what it answers on a fresh run
 }
 
 // Curl renders the example as a ready-to-paste command.
@@ -152,7 +192,7 @@ func (e Example) Curl(base string) string {
 	if e.Method != http.MethodGet {
 		b.WriteString(" -X " + e.Method)
 	}
-	b.WriteString(" " + base + e.Path)
+	b.WriteString(" '" + base + e.Path + "'")
 	for _, h := range e.Headers {
 		fmt.Fprintf(&b, " -H '%s: %s'", h[0], h[1])
 	}
@@ -163,21 +203,28 @@ func (e Example) Curl(base string) string {
 }
 
 // quickStart lists the requests printed at start-up; the tests send them.
-func quickStart() []Example {
-	user := [][2]string{{"X-User-Id", "alice"}}
+func quickStart(c localCreds) []Example {
+	user := [][2]string{{"X-Api-Key", c.ClientKey}, {"Authorization", "Bearer " + c.AliceToken}}
+	admin := [][2]string{{"X-Api-Key", c.AdminKey}}
 	exp := "/v1/client/experiments/" + DemoExperiment
 	return []Example{
-		{Title: "Assign alice (sticky: repeat it, the variant never changes)", Method: http.MethodGet, Path: exp + "/assignment", Headers: user},
-		{Title: "Record that alice saw her variant", Method: http.MethodPost, Path: exp + "/exposure", Headers: user},
+		{Title: "Assign alice (sticky: repeat it, the variant never changes)", Method: http.MethodGet, Path: exp + "/assignment", Headers: user, Status: 200},
+		{Title: "Record that alice saw her variant", Method: http.MethodPost, Path: exp + "/exposure", Headers: user, Status: 201},
+		{Title: "Alice buys something", Method: http.MethodPost, Path: "/v1/client/events", Headers: user,
+			Body: `{"events":[{"name":"purchase","id":"order-1001"}]}`, Status: 202},
+		{Title: "Results for the purchase event (admin key)", Method: http.MethodGet, Path: "/v1/admin/experiments/" + DemoExperiment + "/results?event=purchase", Headers: admin, Status: 200},
+		{Title: "Every experiment, newest first (admin key)", Method: http.MethodGet, Path: "/v1/admin/experiments", Headers: admin, Status: 200},
 	}
 }
 
-func printQuickStart(out io.Writer, base, endpoint, table string) {
-	fmt.Fprintf(out, "\nabtest is running locally.\n  gateway:         %s\n  DynamoDB Local:  %s (table %s)\n  demo experiment: %s (active, control/treatment 50/50)\n\n",
-		base, endpoint, table, DemoExperiment)
-	fmt.Fprintln(out, "Try it (the end user is named by the X-User-Id header):")
-	for _, e := range quickStart() {
-		fmt.Fprintf(out, "\n  # %s\n  %s\n", e.Title, e.Curl(base))
+func printQuickStart(out io.Writer, c localCreds, endpoint string, s settings) {
+	fmt.Fprintf(out, "\nabtest is running locally.\n  gateway:         %s\n  DynamoDB Local:  %s (table %s)\n  demo experiment: %s (active, control/treatment 50/50)\n",
+		c.URL, endpoint, s.Table, DemoExperiment)
+	fmt.Fprintf(out, "  admin key:       %s\n  client key:      %s\n  session (alice): %s\n  session (bob):   %s\n  all of these are in %s\n\n",
+		c.AdminKey, c.ClientKey, c.AliceToken, c.BobToken, s.Credentials)
+	fmt.Fprintln(out, "Try it:")
+	for _, e := range quickStart(c) {
+		fmt.Fprintf(out, "\n  # %s\n  %s\n", e.Title, e.Curl(c.URL))
 	}
 	fmt.Fprintln(out, "\nPress Ctrl-C to stop (DynamoDB Local stops with it).")
 }

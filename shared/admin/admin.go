@@ -1,5 +1,5 @@
-// Package admin serves the admin API for experiments: create, list, read,
-// edit (re-weighting included), the lifecycle, archive and the audit trail.
+// Package admin serves the admin API: experiments (create, list, read, edit
+// with re-weighting, the lifecycle, archive, the audit trail) and API keys.
 // One Lambda function serves all of these routes and dispatches on the
 // route key API Gateway sends.
 package admin
@@ -40,6 +40,9 @@ type Store interface {
 	StatusCounts(ctx context.Context) (map[experiment.Status]int64, error)
 	History(ctx context.Context, key string, limit int, cursor string) (store.Page[store.Change], error)
 	ReadAggregates(ctx context.Context, key string) (store.Aggregates, error)
+	CreateAPIKey(ctx context.Context, k *store.APIKey) error
+	ListAPIKeys(ctx context.Context, limit int, cursor string) (store.Page[*store.APIKey], error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error)
 }
 
 type service struct {
@@ -64,17 +67,18 @@ func NewHandler(logger *slog.Logger, st Store, now func() time.Time) httpapi.Han
 		routes.AdminResume.Key():  s.transition(experiment.Resume),
 		routes.AdminEnd.Key():     s.transition(experiment.End),
 		routes.AdminHistory.Key(): s.history,
+
+		routes.AdminCreateKey.Key(): s.createKey,
+		routes.AdminListKeys.Key():  s.listKeys,
+		routes.AdminRevokeKey.Key(): s.revokeKey,
 	}
-	return httpapi.Endpoint(logger, CodeAdminFailed, func(ctx context.Context, req httpapi.Request) (httpapi.Result, error) {
+	return httpapi.Endpoint(logger, CodeAdminFailed, httpapi.RoleAdmin, func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
 		ep, ok := byRoute[req.RouteKey]
 		if !ok {
 			return httpapi.Result{}, httpapi.NewError(http.StatusNotFound, httpapi.CodeNotFound, "no admin route "+req.RouteKey)
 		}
-		admin, err := httpapi.Admin(req)
-		if err != nil {
-			return httpapi.Result{}, err
-		}
-		return ep(ctx, req, admin)
+		// The audit trail names the admin key that made each change.
+		return ep(ctx, req, caller.KeyID)
 	})
 }
 

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/abtest/abtest/shared/auth"
 )
 
 // Environment variables, documented in the README.
@@ -25,6 +27,36 @@ const (
 	// client also skips the CRC32 check DynamoDB Local does not support.
 	EnvEndpoint = "AWS_ENDPOINT_URL_DYNAMODB"
 )
+
+// Session token settings (the authorizer's), documented in the README.
+const (
+	EnvSessionSecret   = "SESSION_HS256_SECRET"
+	EnvSessionJWKSURL  = "SESSION_JWKS_URL"
+	EnvSessionJWKSJSON = "SESSION_JWKS_JSON"
+	EnvSessionIssuer   = "SESSION_ISSUER"
+	EnvSessionAudience = "SESSION_AUDIENCE"
+	EnvSessionLeeway   = "SESSION_LEEWAY" // Go duration, default 30s
+)
+
+// Session reads how session tokens are verified.
+func Session() (auth.SessionConfig, error) {
+	c := auth.SessionConfig{
+		HS256Secret: os.Getenv(EnvSessionSecret),
+		JWKSURL:     os.Getenv(EnvSessionJWKSURL),
+		JWKSJSON:    os.Getenv(EnvSessionJWKSJSON),
+		Issuer:      os.Getenv(EnvSessionIssuer),
+		Audience:    os.Getenv(EnvSessionAudience),
+		Leeway:      30 * time.Second,
+	}
+	if v := os.Getenv(EnvSessionLeeway); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 10*time.Minute {
+			return c, fmt.Errorf("config: %s=%q must be a duration from 0 to 10m", EnvSessionLeeway, v)
+		}
+		c.Leeway = d
+	}
+	return c, nil
+}
 
 // Config is a function's settings.
 type Config struct {

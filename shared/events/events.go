@@ -66,7 +66,7 @@ type Response struct {
 // production).
 func NewHandler(logger *slog.Logger, st Store, now func() time.Time) httpapi.Handler {
 	s := &service{store: st, now: now}
-	return httpapi.Endpoint(logger, CodeFailed, s.handle)
+	return httpapi.Endpoint(logger, CodeFailed, httpapi.RoleClient, s.handle)
 }
 
 type service struct {
@@ -81,11 +81,8 @@ type input struct {
 	Properties json.RawMessage `json:"properties"`
 }
 
-func (s *service) handle(ctx context.Context, req httpapi.Request) (httpapi.Result, error) {
-	userID, err := httpapi.EndUser(req)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
+func (s *service) handle(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
+	userID := caller.UserID
 	raw, err := decodeBatch(req)
 	if err != nil {
 		return httpapi.Result{}, err

@@ -49,7 +49,7 @@ type Response struct {
 // NewHandler returns the route's handler.
 func NewHandler(logger *slog.Logger, defs Definitions, st Store) httpapi.Handler {
 	s := &service{defs: defs, store: st}
-	return httpapi.Endpoint(logger, CodeExposureFailed, s.handle)
+	return httpapi.Endpoint(logger, CodeExposureFailed, httpapi.RoleClient, s.handle)
 }
 
 type service struct {
@@ -57,15 +57,12 @@ type service struct {
 	store Store
 }
 
-func (s *service) handle(ctx context.Context, req httpapi.Request) (httpapi.Result, error) {
+func (s *service) handle(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
 	key, err := httpapi.ExperimentKey(req)
 	if err != nil {
 		return httpapi.Result{}, err
 	}
-	userID, err := httpapi.EndUser(req)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
+	userID := caller.UserID
 	shown, err := shownVariant(req)
 	if err != nil {
 		return httpapi.Result{}, err

@@ -29,9 +29,18 @@ const maxBody = 1 << 20
 
 // Gateway serves a set of routes.
 type Gateway struct {
-	routes  []route
-	timeout time.Duration
+	routes    []route
+	timeout   time.Duration
+	authorize AuthorizerFunc
 }
+
+// AuthorizerFunc is a Lambda authorizer (HTTP API, payload 2.0, simple
+// responses): the same function runs on AWS.
+type AuthorizerFunc func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error)
+
+// Authorize runs a before every handler, as API Gateway runs the Lambda
+// authorizer attached to every route.
+func (g *Gateway) Authorize(a AuthorizerFunc) { g.authorize = a }
 
 type route struct {
 	routes.Route
@@ -65,6 +74,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, g.timeout)
 		defer cancel()
 	}
+	if g.authorize != nil {
+		if refusal, ok := g.runAuthorizer(ctx, rt.Route, &ev); !ok {
+			writeResponse(w, refusal)
+			return
+		}
+	}
 	resp, err := rt.handler(ctx, ev)
 	if err != nil {
 		// API Gateway answers 500 when a function returns an error.
@@ -72,6 +87,44 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeResponse(w, resp)
+}
+
+// runAuthorizer does what API Gateway does around a Lambda authorizer: a
+// request missing an identity source is refused with 401 without calling it,
+// a failing authorizer gives 500, a denial 403 (API Gateway's own bodies),
+// and an allowed request carries the authorizer's context to the handler.
+func (g *Gateway) runAuthorizer(ctx context.Context, rt routes.Route, ev *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, bool) {
+	var sources []string
+	for _, h := range rt.IdentitySources() {
+		v := ev.Headers[strings.ToLower(h)]
+		if v == "" {
+			return gatewayMessage(http.StatusUnauthorized, "Unauthorized"), false
+		}
+		sources = append(sources, v)
+	}
+	res, err := g.authorize(ctx, events.APIGatewayV2CustomAuthorizerV2Request{
+		Version: "2.0", Type: "REQUEST", RouteArn: "local", IdentitySource: sources,
+		RouteKey: ev.RouteKey, RawPath: ev.RawPath, RawQueryString: ev.RawQueryString, Cookies: ev.Cookies,
+		Headers: ev.Headers, QueryStringParameters: ev.QueryStringParameters, RequestContext: ev.RequestContext,
+		PathParameters: ev.PathParameters,
+	})
+	if err != nil {
+		return gatewayMessage(http.StatusInternalServerError, "Internal Server Error"), false
+	}
+	if !res.IsAuthorized {
+		return gatewayMessage(http.StatusForbidden, "Forbidden"), false
+	}
+	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: res.Context}
+	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// gatewayMessage is API Gateway's own error body.
+func gatewayMessage(status int, msg string) events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: status,
+		Headers:    map[string]string{"content-type": "application/json"},
+		Body:       `{"message":"` + msg + `"}`,
+	}
 }
 
 func (g *Gateway) match(method, path string) (*route, map[string]string) {

@@ -6,27 +6,67 @@ import (
 	"unicode/utf8"
 )
 
-// UserHeader carries the end user's id. It is the one place the id comes from
-// until verified sessions land; only EndUser reads it, so replacing it with a
-// verified identity changes no handler.
-const UserHeader = "x-user-id"
+// Role is what a caller may do.
+type Role string
+
+const (
+	// RoleClient acts for one end user of an app: the client API.
+	RoleClient Role = "client"
+	// RoleAdmin manages experiments and keys: the admin API.
+	RoleAdmin Role = "admin"
+)
+
+// Caller is who is calling, as the authorizer established it before the
+// handler runs (the Lambda authorizer on AWS, the same code in the local
+// gateway). Handlers never read credentials themselves.
+type Caller struct {
+	Role   Role
+	KeyID  string // the API key used
+	UserID string // the end user (client role only)
+}
+
+// Keys of the authorizer context (requestContext.authorizer.lambda).
+const (
+	CtxRole    = "role"
+	CtxKeyID   = "key_id"
+	CtxUserID  = "user_id"
+	CtxError   = "error"   // set instead of an identity when credentials are bad
+	CtxMessage = "message" // says which credential, never why a signature failed
+)
 
 // MaxUserIDLen bounds user ids (bytes): they are part of DynamoDB keys.
 const MaxUserIDLen = 256
 
-// EndUser returns the id of the end user a client call acts for.
-func EndUser(req Request) (string, error) {
-	id := header(req, UserHeader)
-	if id == "" {
-		return "", NewError(http.StatusUnauthorized, CodeUnauthenticated, "missing end-user identity ("+UserHeader+" header)")
+// Authorize returns the caller of req if it may act in role; otherwise 401
+// UNAUTHENTICATED (no or bad credentials) or 403 FORBIDDEN (wrong role).
+func Authorize(req Request, role Role) (Caller, error) {
+	var lambda map[string]any
+	if a := req.RequestContext.Authorizer; a != nil {
+		lambda = a.Lambda
 	}
-	if !ValidUserID(id) {
-		return "", NewError(http.StatusUnauthorized, CodeUnauthenticated, "end-user id must be 1-256 bytes of printable UTF-8")
+	get := func(k string) string { s, _ := lambda[k].(string); return s }
+	if code := get(CtxError); code != "" || lambda == nil {
+		msg := get(CtxMessage)
+		if msg == "" {
+			msg = "missing credentials"
+		}
+		if code == CodeForbidden {
+			return Caller{}, NewError(http.StatusForbidden, CodeForbidden, msg)
+		}
+		return Caller{}, NewError(http.StatusUnauthorized, CodeUnauthenticated, msg)
 	}
-	return id, nil
+	c := Caller{Role: Role(get(CtxRole)), KeyID: get(CtxKeyID), UserID: get(CtxUserID)}
+	if c.Role != role {
+		return Caller{}, NewError(http.StatusForbidden, CodeForbidden, "this route needs a "+string(role)+" key")
+	}
+	if c.KeyID == "" || (role == RoleClient && !ValidUserID(c.UserID)) {
+		return Caller{}, NewError(http.StatusUnauthorized, CodeUnauthenticated, "missing credentials")
+	}
+	return c, nil
 }
 
-// ValidUserID reports whether id can be stored as a user id.
+// ValidUserID reports whether id can be stored as a user id: 1-256 bytes of
+// printable UTF-8.
 func ValidUserID(id string) bool {
 	if id == "" || len(id) > MaxUserIDLen || !utf8.ValidString(id) {
 		return false
@@ -37,24 +77,4 @@ func ValidUserID(id string) bool {
 		}
 	}
 	return true
-}
-
-// header reads a header by its lower-case name: API Gateway v2 lower-cases
-// header names and the local gateway does the same.
-func header(req Request, name string) string {
-	return req.Headers[name]
-}
-
-// AdminHeader names the admin making a change (recorded in the audit trail).
-// Like UserHeader it is read only by Admin, so verified admin keys replace it
-// without touching handlers.
-const AdminHeader = "x-admin-id"
-
-// Admin returns who is calling an admin route.
-func Admin(req Request) (string, error) {
-	id := header(req, AdminHeader)
-	if id == "" || !ValidUserID(id) {
-		return "", NewError(http.StatusUnauthorized, CodeUnauthenticated, "missing or malformed admin identity ("+AdminHeader+" header)")
-	}
-	return id, nil
 }

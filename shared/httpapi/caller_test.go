@@ -1,64 +1,95 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/abtest/abtest/shared/httpapi"
 )
 
-func TestEndUser(t *testing.T) {
+// withContext builds a request carrying an authorizer context.
+func withContext(lambda map[string]any) httpapi.Request {
+	req := httpapi.Request{}
+	if lambda != nil {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: lambda}
+	}
+	return req
+}
+
+func adminRequest() httpapi.Request {
+	return withContext(map[string]any{httpapi.CtxRole: "admin", httpapi.CtxKeyID: "k1"})
+}
+
+func TestAuthorize(t *testing.T) {
+	client := map[string]any{httpapi.CtxRole: "client", httpapi.CtxKeyID: "k1", httpapi.CtxUserID: "ü日本😀"}
+	admin := map[string]any{httpapi.CtxRole: "admin", httpapi.CtxKeyID: "k2"}
 	cases := []struct {
-		name    string
-		headers map[string]string
-		want    string
-		ok      bool
+		name   string
+		ctx    map[string]any
+		role   httpapi.Role
+		status int
+		code   string
+		msg    string
 	}{
-		{"ascii", map[string]string{httpapi.UserHeader: "user-42"}, "user-42", true},
-		{"non-ascii", map[string]string{httpapi.UserHeader: "ü日本😀"}, "ü日本😀", true},
-		{"inner space", map[string]string{httpapi.UserHeader: "a b"}, "a b", true},
-		{"max bytes", map[string]string{httpapi.UserHeader: strings.Repeat("u", httpapi.MaxUserIDLen)}, strings.Repeat("u", httpapi.MaxUserIDLen), true},
-		{"max bytes multibyte", map[string]string{httpapi.UserHeader: strings.Repeat("日", 85) + "a"}, strings.Repeat("日", 85) + "a", true},
-		{"too long", map[string]string{httpapi.UserHeader: strings.Repeat("u", httpapi.MaxUserIDLen+1)}, "", false},
-		{"too long multibyte", map[string]string{httpapi.UserHeader: strings.Repeat("日", 85) + "ab"}, "", false},
-		{"missing header", map[string]string{"x-other": "u"}, "", false},
-		{"nil headers", nil, "", false},
-		{"empty value", map[string]string{httpapi.UserHeader: ""}, "", false},
-		{"newline", map[string]string{httpapi.UserHeader: "user\n1"}, "", false},
-		{"tab", map[string]string{httpapi.UserHeader: "user\t1"}, "", false},
-		{"nul", map[string]string{httpapi.UserHeader: "user\x001"}, "", false},
-		{"del", map[string]string{httpapi.UserHeader: "user\x7f"}, "", false},
-		{"c1 control", map[string]string{httpapi.UserHeader: "user\u0085"}, "", false},
-		{"invalid utf-8", map[string]string{httpapi.UserHeader: "user\xff"}, "", false},
-		{"truncated utf-8", map[string]string{httpapi.UserHeader: "\xe6\x97"}, "", false},
+		{"client on client route", client, httpapi.RoleClient, 0, "", ""},
+		{"admin on admin route", admin, httpapi.RoleAdmin, 0, "", ""},
+		{"no authorizer context", nil, httpapi.RoleClient, 401, httpapi.CodeUnauthenticated, "missing credentials"},
+		{"refusal passes its message", map[string]any{httpapi.CtxError: "UNAUTHENTICATED", httpapi.CtxMessage: "missing X-Api-Key header"}, httpapi.RoleAdmin, 401, httpapi.CodeUnauthenticated, "missing X-Api-Key header"},
+		{"forbidden refusal", map[string]any{httpapi.CtxError: "FORBIDDEN", httpapi.CtxMessage: "no"}, httpapi.RoleAdmin, 403, httpapi.CodeForbidden, "no"},
+		{"client key on admin route", client, httpapi.RoleAdmin, 403, httpapi.CodeForbidden, ""},
+		{"admin key on client route", admin, httpapi.RoleClient, 403, httpapi.CodeForbidden, ""},
+		{"client without user", map[string]any{httpapi.CtxRole: "client", httpapi.CtxKeyID: "k1"}, httpapi.RoleClient, 401, httpapi.CodeUnauthenticated, ""},
+		{"client with control chars", map[string]any{httpapi.CtxRole: "client", httpapi.CtxKeyID: "k1", httpapi.CtxUserID: "a\nb"}, httpapi.RoleClient, 401, httpapi.CodeUnauthenticated, ""},
+		{"no key id", map[string]any{httpapi.CtxRole: "admin"}, httpapi.RoleAdmin, 401, httpapi.CodeUnauthenticated, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := httpapi.EndUser(httpapi.Request{Headers: tc.headers})
-			if tc.ok {
-				if err != nil || got != tc.want {
-					t.Fatalf("EndUser = %q, %v; want %q", got, err, tc.want)
-				}
-				if !httpapi.ValidUserID(got) {
-					t.Errorf("ValidUserID(%q) = false for an accepted id", got)
+			c, err := httpapi.Authorize(withContext(tc.ctx), tc.role)
+			if tc.status == 0 {
+				if err != nil || c.Role != tc.role || c.KeyID == "" {
+					t.Fatalf("Authorize = %+v, %v", c, err)
 				}
 				return
 			}
-			asAPIError(t, err, http.StatusUnauthorized, httpapi.CodeUnauthenticated)
-			if got != "" {
-				t.Errorf("id %q returned with error", got)
+			e := asAPIError(t, err, tc.status, tc.code)
+			if tc.msg != "" && e.Message != tc.msg {
+				t.Fatalf("message %q, want %q", e.Message, tc.msg)
 			}
 		})
 	}
 }
 
-func TestEndUserLengthIsBytes(t *testing.T) {
-	id := strings.Repeat("日", 86) // 86 runes, 258 bytes
-	if len(id) <= httpapi.MaxUserIDLen {
-		t.Fatalf("test id is %d bytes", len(id))
+// TestEndpointChecksCallerFirst: the route's logic never runs for a caller
+// of the wrong role.
+func TestEndpointChecksCallerFirst(t *testing.T) {
+	logger, _ := bufLogger()
+	ran := false
+	h := httpapi.Endpoint(logger, "X_FAILED", httpapi.RoleAdmin, func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
+		ran = true
+		return httpapi.OK(nil), nil
+	})
+	resp, _ := h(context.Background(), withContext(map[string]any{httpapi.CtxRole: "client", httpapi.CtxKeyID: "k", httpapi.CtxUserID: "u"}))
+	if resp.StatusCode != http.StatusForbidden || ran {
+		t.Fatalf("status %d, ran=%v", resp.StatusCode, ran)
 	}
-	if httpapi.ValidUserID(id) {
-		t.Errorf("ValidUserID accepted a %d-byte id", len(id))
+}
+
+func TestValidUserID(t *testing.T) {
+	cases := map[string]bool{
+		"user-42": true, "ü日本😀": true, "a b": true,
+		strings.Repeat("u", httpapi.MaxUserIDLen):   true,
+		strings.Repeat("u", httpapi.MaxUserIDLen+1): false,
+		strings.Repeat("日", 86):                     false, // 258 bytes
+		"":                                          false, "user\n1": false, "user\t1": false, "user\x001": false, "user\x7f": false,
+		"user\u0085": false, "user\xff": false, "\xe6\x97": false,
+	}
+	for id, want := range cases {
+		if got := httpapi.ValidUserID(id); got != want {
+			t.Errorf("ValidUserID(%q) = %v, want %v", id, got, want)
+		}
 	}
 }

@@ -30,11 +30,16 @@ type Result struct {
 func OK(body any) Result      { return Result{Status: http.StatusOK, Body: body} }
 func Created(body any) Result { return Result{Status: http.StatusCreated, Body: body} }
 
-// Endpoint turns an endpoint function into a Handler. It is the one place
-// where errors become HTTP: an *Error keeps its status and code; any other
-// error (or a panic) becomes a 500 with failCode, its text logged and never
-// sent. The returned error is always nil so API Gateway sees our response.
-func Endpoint(logger *slog.Logger, failCode string, fn func(context.Context, Request) (Result, error)) Handler {
+// Func is one route's logic, called only for an authorized caller.
+type Func func(ctx context.Context, req Request, caller Caller) (Result, error)
+
+// Endpoint turns a route's logic into a Handler. It checks the caller has
+// role before anything else, so no route can forget to. It is also the one
+// place where errors become HTTP: an *Error keeps its status and code; any
+// other error (or a panic) becomes a 500 with failCode, its text logged and
+// never sent. The returned error is always nil so API Gateway sees our
+// response.
+func Endpoint(logger *slog.Logger, failCode string, role Role, fn Func) Handler {
 	return func(ctx context.Context, req Request) (resp Response, _ error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -42,7 +47,7 @@ func Endpoint(logger *slog.Logger, failCode string, fn func(context.Context, Req
 				resp = errorResponse(Internal(failCode, nil))
 			}
 		}()
-		res, err := fn(ctx, req)
+		res, err := authorized(ctx, req, role, fn)
 		if err != nil {
 			var apiErr *Error
 			if !errors.As(err, &apiErr) {
@@ -102,4 +107,12 @@ func errorResponse(e *Error) Response {
 		Headers:    map[string]string{"content-type": "application/json", "cache-control": "no-store"},
 		Body:       string(b),
 	}
+}
+
+func authorized(ctx context.Context, req Request, role Role, fn Func) (Result, error) {
+	caller, err := Authorize(req, role)
+	if err != nil {
+		return Result{}, err
+	}
+	return fn(ctx, req, caller)
 }

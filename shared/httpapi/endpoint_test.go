@@ -69,7 +69,7 @@ func TestEndpoint(t *testing.T) {
 	const secret = "dynamodb: connection refused to 10.0.0.7"
 	cases := []struct {
 		name        string
-		fn          func(context.Context, httpapi.Request) (httpapi.Result, error)
+		fn          httpapi.Func
 		wantStatus  int
 		wantCode    string // "" for success
 		wantMessage string // checked when non-empty
@@ -80,7 +80,7 @@ func TestEndpoint(t *testing.T) {
 	}{
 		{
 			name: "ok",
-			fn: func(context.Context, httpapi.Request) (httpapi.Result, error) {
+			fn: func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 				return httpapi.OK(map[string]string{"a": "b"}), nil
 			},
 			wantStatus: http.StatusOK,
@@ -88,7 +88,7 @@ func TestEndpoint(t *testing.T) {
 		},
 		{
 			name: "created",
-			fn: func(context.Context, httpapi.Request) (httpapi.Result, error) {
+			fn: func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 				return httpapi.Created([]int{1, 2}), nil
 			},
 			wantStatus: http.StatusCreated,
@@ -96,7 +96,7 @@ func TestEndpoint(t *testing.T) {
 		},
 		{
 			name: "api error without details",
-			fn: func(context.Context, httpapi.Request) (httpapi.Result, error) {
+			fn: func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 				return httpapi.Result{}, httpapi.ExperimentNotFound()
 			},
 			wantStatus:  http.StatusNotFound,
@@ -108,7 +108,7 @@ func TestEndpoint(t *testing.T) {
 		},
 		{
 			name: "api error with details",
-			fn: func(context.Context, httpapi.Request) (httpapi.Result, error) {
+			fn: func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 				return httpapi.Result{}, httpapi.NewError(http.StatusConflict, "CONFLICT", "version mismatch").
 					WithDetails(map[string]any{"version": 3})
 			},
@@ -121,7 +121,7 @@ func TestEndpoint(t *testing.T) {
 		},
 		{
 			name: "wrapped api error",
-			fn: func(context.Context, httpapi.Request) (httpapi.Result, error) {
+			fn: func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 				return httpapi.Result{}, fmt.Errorf("feature: %w", httpapi.NewError(http.StatusForbidden, httpapi.CodeForbidden, "nope"))
 			},
 			wantStatus:  http.StatusForbidden,
@@ -132,7 +132,7 @@ func TestEndpoint(t *testing.T) {
 		},
 		{
 			name: "plain error becomes 500 with failCode",
-			fn: func(context.Context, httpapi.Request) (httpapi.Result, error) {
+			fn: func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 				return httpapi.Result{}, errors.New(secret)
 			},
 			wantStatus:  http.StatusInternalServerError,
@@ -143,7 +143,7 @@ func TestEndpoint(t *testing.T) {
 		},
 		{
 			name: "internal api error hides its cause",
-			fn: func(context.Context, httpapi.Request) (httpapi.Result, error) {
+			fn: func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 				return httpapi.Result{}, httpapi.Internal("STORE_FAILED", errors.New(secret))
 			},
 			wantStatus:  http.StatusInternalServerError,
@@ -154,7 +154,7 @@ func TestEndpoint(t *testing.T) {
 		},
 		{
 			name: "panic becomes 500 with failCode",
-			fn: func(context.Context, httpapi.Request) (httpapi.Result, error) {
+			fn: func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 				panic(secret)
 			},
 			wantStatus:  http.StatusInternalServerError,
@@ -167,9 +167,10 @@ func TestEndpoint(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			logger, buf := bufLogger()
-			req := httpapi.Request{RouteKey: "GET /v1/things/{key}"}
+			req := adminRequest()
+			req.RouteKey = "GET /v1/things/{key}"
 			req.RequestContext.RequestID = "req-123"
-			resp, err := httpapi.Endpoint(logger, failCode, tc.fn)(context.Background(), req)
+			resp, err := httpapi.Endpoint(logger, failCode, httpapi.RoleAdmin, tc.fn)(context.Background(), req)
 			if err != nil {
 				t.Fatalf("Endpoint returned error %v; must always be nil", err)
 			}
@@ -231,15 +232,15 @@ func equalJSON(a, b any) bool {
 
 func TestEndpointGenericMessageFor5xx(t *testing.T) {
 	logger, _ := bufLogger()
-	plain := httpapi.Endpoint(logger, "X_FAILED", func(context.Context, httpapi.Request) (httpapi.Result, error) {
+	plain := httpapi.Endpoint(logger, "X_FAILED", httpapi.RoleAdmin, func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 		return httpapi.Result{}, errors.New("boom-secret")
 	})
-	panicky := httpapi.Endpoint(logger, "X_FAILED", func(context.Context, httpapi.Request) (httpapi.Result, error) {
+	panicky := httpapi.Endpoint(logger, "X_FAILED", httpapi.RoleAdmin, func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
 		panic(errors.New("boom-secret"))
 	})
 	internal := httpapi.Internal("X_FAILED", nil)
 	for name, h := range map[string]httpapi.Handler{"plain": plain, "panic": panicky} {
-		resp, _ := h(context.Background(), httpapi.Request{})
+		resp, _ := h(context.Background(), adminRequest())
 		_, msg, _ := errorFields(t, resp)
 		if msg != internal.Message {
 			t.Errorf("%s: message = %q, want the generic %q", name, msg, internal.Message)

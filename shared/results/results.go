@@ -76,12 +76,9 @@ func NewHandler(logger *slog.Logger, st Store, now func() time.Time) httpapi.Han
 
 // newResultsHandler serves GET /v1/admin/experiments/{key}/results?event=.
 func newResultsHandler(logger *slog.Logger, st Store, now func() time.Time) httpapi.Handler {
-	return httpapi.Endpoint(logger, CodeResultsFailed, func(ctx context.Context, req httpapi.Request) (httpapi.Result, error) {
+	return httpapi.Endpoint(logger, CodeResultsFailed, httpapi.RoleAdmin, func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
 		key, err := httpapi.ExperimentKey(req)
 		if err != nil {
-			return httpapi.Result{}, err
-		}
-		if _, err := httpapi.Admin(req); err != nil {
 			return httpapi.Result{}, err
 		}
 		event := req.QueryStringParameters["event"]
@@ -161,12 +158,9 @@ type CountsView struct {
 // newRecountHandler serves POST /v1/admin/experiments/{key}/recount
 // (?dry_run=true compares without writing).
 func newRecountHandler(logger *slog.Logger, st Store) httpapi.Handler {
-	return httpapi.Endpoint(logger, CodeRecountFailed, func(ctx context.Context, req httpapi.Request) (httpapi.Result, error) {
+	return httpapi.Endpoint(logger, CodeRecountFailed, httpapi.RoleAdmin, func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
 		key, err := httpapi.ExperimentKey(req)
 		if err != nil {
-			return httpapi.Result{}, err
-		}
-		if _, err := httpapi.Admin(req); err != nil {
 			return httpapi.Result{}, err
 		}
 		dry := false

@@ -3,6 +3,8 @@
 // gateway serves exactly these, so the two cannot drift apart.
 package routes
 
+import "strings"
+
 // Functions, one folder each under functions/.
 const (
 	Assignment = "assignment"
@@ -17,6 +19,17 @@ type Route struct {
 	Method   string
 	Path     string // API Gateway syntax: {name} is a path parameter
 	Function string
+}
+
+// IdentitySources are the headers the route's authorizer is keyed on (and
+// its results cached by). API Gateway refuses a request missing any of them
+// with 401 before the authorizer runs; the local gateway does the same.
+// Client routes act for an end user, so they need a session too.
+func (r Route) IdentitySources() []string {
+	if strings.HasPrefix(r.Path, "/v1/client/") {
+		return []string{"X-Api-Key", "Authorization"}
+	}
+	return []string{"X-Api-Key"}
 }
 
 // Key is the API Gateway route key, e.g. "GET /v1/client/experiments/{key}/assignment".
@@ -46,7 +59,15 @@ var (
 
 	AdminResults = Route{"GET", experiment + "/results", Results}
 	AdminRecount = Route{"POST", experiment + "/recount", Results}
+
+	AdminCreateKey = Route{"POST", "/v1/admin/api-keys", Admin}
+	AdminListKeys  = Route{"GET", "/v1/admin/api-keys", Admin}
+	AdminRevokeKey = Route{"DELETE", "/v1/admin/api-keys/{id}", Admin}
 )
+
+// Authorizer is the function that authorizes every route; it serves no
+// route itself.
+const Authorizer = "authorizer"
 
 // All lists every route of the API.
 var All = []Route{
@@ -54,6 +75,7 @@ var All = []Route{
 	AdminCreate, AdminList, AdminGet, AdminUpdate, AdminArchive,
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
 	AdminResults, AdminRecount,
+	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 }
 
 // Functions lists the function names in route order, each once.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/abtest/abtest/shared/admin"
 	"github.com/abtest/abtest/shared/assignment"
+	"github.com/abtest/abtest/shared/auth"
 	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
 	"github.com/abtest/abtest/shared/events"
@@ -73,4 +74,36 @@ func FunctionHandler(ctx context.Context, function string) (httpapi.Handler, err
 		return nil, err
 	}
 	return deps.Handler(function)
+}
+
+// Authorizer builds the authorizer from session settings.
+func (d *Deps) Authorizer(session auth.SessionConfig) (*auth.Authorizer, error) {
+	var jwks *auth.JWKS
+	switch {
+	case session.JWKSJSON != "":
+		var err error
+		if jwks, err = auth.NewJWKSFromJSON(session.JWKSJSON); err != nil {
+			return nil, err
+		}
+	case session.JWKSURL != "":
+		jwks = auth.NewJWKSFromURL(session.JWKSURL, nil)
+	}
+	verifier, err := auth.NewVerifier(session, jwks)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewAuthorizer(d.Logger, d.Store, verifier, time.Now), nil
+}
+
+// AuthorizerFromEnv builds the Lambda authorizer from the environment.
+func AuthorizerFromEnv(ctx context.Context) (*auth.Authorizer, error) {
+	deps, err := FromEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	session, err := config.Session()
+	if err != nil {
+		return nil, err
+	}
+	return deps.Authorizer(session)
 }

@@ -91,3 +91,6 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// asError is errors.As, named for reading at call sites.
+func asError[T error](err error, target *T) bool { return err != nil && errors.As(err, target) }

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/abtest/abtest/shared/httpapi"
+	"github.com/abtest/abtest/shared/routes"
 )
 
-// Request builds an event for a route with an experiment key, the end user's
-// id (as the caller header) and a body.
+// Request builds an event for a client route with an experiment key, the end
+// user the authorizer verified ("" = no credentials) and a body.
 func Request(key, userID, body string) httpapi.Request {
 	req := httpapi.Request{
 		PathParameters: map[string]string{"key": key},
@@ -18,8 +21,28 @@ func Request(key, userID, body string) httpapi.Request {
 		Body:           body,
 	}
 	if userID != "" {
-		req.Headers[httpapi.UserHeader] = userID
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{
+			httpapi.CtxRole: string(httpapi.RoleClient), httpapi.CtxKeyID: "test-client-key", httpapi.CtxUserID: userID,
+		}}
 	}
+	return req
+}
+
+// AdminRequest builds an event for an admin route as an admin key would.
+func AdminRequest(route routes.Route, key, body string) httpapi.Request {
+	req := httpapi.Request{
+		RouteKey:       route.Key(),
+		PathParameters: map[string]string{},
+		Headers:        map[string]string{},
+		Body:           body,
+	}
+	req.RequestContext.RouteKey = route.Key()
+	if key != "" {
+		req.PathParameters["key"] = key
+	}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{
+		httpapi.CtxRole: string(httpapi.RoleAdmin), httpapi.CtxKeyID: "test-admin-key",
+	}}
 	return req
 }
 

@@ -1,0 +1,214 @@
+package auth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// JWKS holds an identity provider's public keys: from inline JSON, or from a
+// URL fetched on first use and again when a token names an unknown key id
+// (key rotation), at most once per refreshEvery.
+type JWKS struct {
+	url    string
+	client *http.Client
+	now    func() time.Time
+
+	mu          sync.Mutex
+	keys        map[string]any // kid -> *rsa.PublicKey | *ecdsa.PublicKey
+	lastFetched time.Time
+}
+
+const refreshEvery = 30 * time.Second
+
+// maxJWKSBytes bounds what a JWKS fetch reads.
+const maxJWKSBytes = 1 << 20
+
+// NewJWKSFromJSON parses an inline JWKS.
+func NewJWKSFromJSON(doc string) (*JWKS, error) {
+	keys, err := parseJWKS([]byte(doc))
+	if err != nil {
+		return nil, err
+	}
+	return &JWKS{keys: keys, now: time.Now}, nil
+}
+
+// NewJWKSFromURL returns a JWKS fetched lazily from url with client.
+func NewJWKSFromURL(url string, client *http.Client) *JWKS {
+	if client == nil {
+		client = &http.Client{Timeout: 3 * time.Second}
+	}
+	return &JWKS{url: url, client: client, now: time.Now, keys: map[string]any{}}
+}
+
+// ErrJWKSUnavailable: the keys could not be fetched; not the token's fault.
+var ErrJWKSUnavailable = errors.New("JWKS unavailable")
+
+// ErrUnknownKey: no key with the token's key id (after a refresh).
+var ErrUnknownKey = errors.New("unknown signing key")
+
+// Key returns the public key for kid, checked against the token's algorithm
+// so a key of one type can never verify another type's signature.
+func (j *JWKS) Key(ctx context.Context, kid, alg string) (any, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	key, ok := j.lookup(kid)
+	if !ok && j.url != "" && j.now().Sub(j.lastFetched) >= refreshEvery {
+		j.lastFetched = j.now()
+		keys, err := j.fetch(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrJWKSUnavailable, err)
+		}
+		j.keys = keys
+		key, ok = j.lookup(kid)
+	}
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if alg == "RS256" {
+			return k, nil
+		}
+	case *ecdsa.PublicKey:
+		if alg == "ES256" && k.Curve == elliptic.P256() {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("key %q does not fit algorithm %s", kid, alg)
+}
+
+// lookup finds kid; a token without kid is accepted only when the set has
+// exactly one key.
+func (j *JWKS) lookup(kid string) (any, bool) {
+	if kid == "" {
+		if len(j.keys) == 1 {
+			for _, k := range j.keys {
+				return k, true
+			}
+		}
+		return nil, false
+	}
+	k, ok := j.keys[kid]
+	return k, ok
+}
+
+func (j *JWKS) fetch(ctx context.Context) (map[string]any, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch JWKS: %w", err)
+	}
+	resp, err := j.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch JWKS: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch JWKS: status %d", resp.StatusCode)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes))
+	if err != nil {
+		return nil, fmt.Errorf("fetch JWKS: %w", err)
+	}
+	return parseJWKS(body)
+}
+
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid"`
+	Use string `json:"use"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Y   string `json:"y"`
+}
+
+// parseJWKS reads the RSA and P-256 signing keys of a JWKS document; keys of
+// other types or uses are skipped.
+func parseJWKS(doc []byte) (map[string]any, error) {
+	var set struct {
+		Keys []jwk `json:"keys"`
+	}
+	if err := json.Unmarshal(doc, &set); err != nil {
+		return nil, fmt.Errorf("parse JWKS: %w", err)
+	}
+	keys := map[string]any{}
+	for _, k := range set.Keys {
+		if k.Use != "" && k.Use != "sig" {
+			continue
+		}
+		var pub any
+		var err error
+		switch k.Kty {
+		case "RSA":
+			pub, err = rsaKey(k)
+		case "EC":
+			pub, err = ecKey(k)
+		default:
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse JWKS key %q: %w", k.Kid, err)
+		}
+		keys[k.Kid] = pub
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("parse JWKS: no RSA or P-256 signing key")
+	}
+	return keys, nil
+}
+
+func b64int(s string) (*big.Int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) == 0 {
+		return nil, errors.New("bad base64url number")
+	}
+	return new(big.Int).SetBytes(b), nil
+}
+
+func rsaKey(k jwk) (*rsa.PublicKey, error) {
+	n, err := b64int(k.N)
+	if err != nil {
+		return nil, err
+	}
+	e, err := b64int(k.E)
+	if err != nil || !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31 {
+		return nil, errors.New("bad RSA exponent")
+	}
+	if n.BitLen() < 2048 {
+		return nil, errors.New("RSA key shorter than 2048 bits")
+	}
+	return &rsa.PublicKey{N: n, E: int(e.Int64())}, nil
+}
+
+func ecKey(k jwk) (*ecdsa.PublicKey, error) {
+	if k.Crv != "P-256" {
+		return nil, fmt.Errorf("unsupported curve %q", k.Crv)
+	}
+	x, err := b64int(k.X)
+	if err != nil {
+		return nil, err
+	}
+	y, err := b64int(k.Y)
+	if err != nil {
+		return nil, err
+	}
+	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: x, Y: y}
+	if !pub.Curve.IsOnCurve(x, y) {
+		return nil, errors.New("point not on P-256")
+	}
+	return pub, nil
+}
