@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -23,6 +25,11 @@ const (
 	EnvTable    = "TABLE_NAME"
 	EnvCacheTTL = "DEFINITION_CACHE_TTL" // Go duration, e.g. "3s"; "0" disables
 	EnvLogLevel = "LOG_LEVEL"            // debug, info, warn, error
+	// EnvDynamoTimeout bounds one DynamoDB HTTP attempt (Go duration,
+	// default 2s) and EnvDynamoAttempts the attempts per call (default 3),
+	// so a call gives up well inside the function's 10 s timeout.
+	EnvDynamoTimeout  = "DYNAMODB_TIMEOUT"
+	EnvDynamoAttempts = "DYNAMODB_MAX_ATTEMPTS"
 	// EnvEndpoint is the SDK's own variable; when set (DynamoDB Local) the
 	// client also skips the CRC32 check DynamoDB Local does not support.
 	EnvEndpoint = "AWS_ENDPOINT_URL_DYNAMODB"
@@ -64,7 +71,16 @@ type Config struct {
 	CacheTTL time.Duration
 	Endpoint string
 	LogLevel slog.Level
+	// DynamoTimeout and DynamoAttempts: zero means the defaults.
+	DynamoTimeout  time.Duration
+	DynamoAttempts int
 }
+
+// Defaults of the DynamoDB client.
+const (
+	DefaultDynamoTimeout  = 2 * time.Second
+	DefaultDynamoAttempts = 3
+)
 
 // FromEnv reads the settings; defaults fill what is not set.
 func FromEnv(defaultTTL time.Duration) (Config, error) {
@@ -81,6 +97,20 @@ func FromEnv(defaultTTL time.Duration) (Config, error) {
 			return c, fmt.Errorf("config: %s=%q is not a non-negative duration", EnvCacheTTL, v)
 		}
 		c.CacheTTL = d
+	}
+	if v := os.Getenv(EnvDynamoTimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("config: %s=%q is not a positive duration", EnvDynamoTimeout, v)
+		}
+		c.DynamoTimeout = d
+	}
+	if v := os.Getenv(EnvDynamoAttempts); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 10 {
+			return c, fmt.Errorf("config: %s=%q must be 1 to 10", EnvDynamoAttempts, v)
+		}
+		c.DynamoAttempts = n
 	}
 	if v := os.Getenv(EnvLogLevel); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
@@ -101,7 +131,16 @@ func (c Config) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: load AWS configuration: %w", err)
 	}
+	timeout, attempts := c.DynamoTimeout, c.DynamoAttempts
+	if timeout == 0 {
+		timeout = DefaultDynamoTimeout
+	}
+	if attempts == 0 {
+		attempts = DefaultDynamoAttempts
+	}
 	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
+		o.RetryMaxAttempts = attempts
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 			// DynamoDB Local omits x-amz-crc32 on errors.
