@@ -25,7 +25,6 @@ import (
 	"github.com/abtest/abtest/shared/dynamolocal"
 	"github.com/abtest/abtest/shared/experiment"
 	"github.com/abtest/abtest/shared/gateway"
-	"github.com/abtest/abtest/shared/routes"
 	"github.com/abtest/abtest/shared/service"
 	"github.com/abtest/abtest/shared/store"
 )
@@ -37,6 +36,9 @@ type settings struct {
 	DBPath      string
 	Credentials string // where the keys and session secret are written
 	Session     auth.SessionConfig
+	// AuthorizerCacheTTL caches authorizer answers like API Gateway does
+	// (60 s deployed); 0 locally, so a revoked key stops at once.
+	AuthorizerCacheTTL time.Duration
 }
 
 func settingsFromEnv() (settings, error) {
@@ -66,6 +68,13 @@ func settingsFromEnv() (settings, error) {
 	}
 	if v := os.Getenv(config.EnvTable); v != "" {
 		s.Table = v
+	}
+	if v := os.Getenv("LOCAL_AUTHORIZER_CACHE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return s, fmt.Errorf("LOCAL_AUTHORIZER_CACHE_TTL=%q is not a duration", v)
+		}
+		s.AuthorizerCacheTTL = d
 	}
 	return s, nil
 }
@@ -105,23 +114,13 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 		return err
 	}
 
-	authz, err := deps.Authorizer(s.Session)
-	if err != nil {
-		return err
-	}
 	creds, err := issueCredentials(ctx, deps.Store, s)
 	if err != nil {
 		return err
 	}
-
-	gw := gateway.New(10 * time.Second)
-	gw.Authorize(authz.Handle)
-	for _, r := range routes.All {
-		h, err := deps.Handler(r.Function)
-		if err != nil {
-			return err
-		}
-		gw.Handle(r, h)
+	gw, err := deps.Gateway(s.Session, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: s.AuthorizerCacheTTL})
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", s.Addr)
 	if err != nil {

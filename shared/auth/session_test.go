@@ -25,7 +25,7 @@ import (
 const secret = "0123456789abcdef0123456789abcdef"
 
 var (
-	now    = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	now     = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	rsaPriv = mustRSA()
 	ecPriv  = mustEC()
 )

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -30,8 +31,25 @@ const maxBody = 1 << 20
 // Gateway serves a set of routes.
 type Gateway struct {
 	routes    []route
-	timeout   time.Duration
+	opts      Options
 	authorize AuthorizerFunc
+
+	mu    sync.Mutex
+	cache map[string]cachedAuth
+}
+
+// Options configure a gateway.
+type Options struct {
+	// Timeout bounds each invocation, like a Lambda timeout.
+	Timeout time.Duration
+	// AuthorizerCacheTTL caches authorizer answers by identity-source
+	// values, as API Gateway does; 0 disables the cache.
+	AuthorizerCacheTTL time.Duration
+}
+
+type cachedAuth struct {
+	res     events.APIGatewayV2CustomAuthorizerSimpleResponse
+	expires time.Time
 }
 
 // AuthorizerFunc is a Lambda authorizer (HTTP API, payload 2.0, simple
@@ -48,8 +66,8 @@ type route struct {
 	handler  httpapi.Handler
 }
 
-// New returns a gateway; timeout bounds each invocation like a Lambda timeout.
-func New(timeout time.Duration) *Gateway { return &Gateway{timeout: timeout} }
+// New returns a gateway.
+func New(opts Options) *Gateway { return &Gateway{opts: opts, cache: map[string]cachedAuth{}} }
 
 // Handle serves r with h.
 func (g *Gateway) Handle(r routes.Route, h httpapi.Handler) {
@@ -69,9 +87,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if g.timeout > 0 {
+	if g.opts.Timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		ctx, cancel = context.WithTimeout(ctx, g.opts.Timeout)
 		defer cancel()
 	}
 	if g.authorize != nil {
@@ -102,7 +120,7 @@ func (g *Gateway) runAuthorizer(ctx context.Context, rt routes.Route, ev *events
 		}
 		sources = append(sources, v)
 	}
-	res, err := g.authorize(ctx, events.APIGatewayV2CustomAuthorizerV2Request{
+	res, err := g.cachedAuthorize(ctx, rt, sources, events.APIGatewayV2CustomAuthorizerV2Request{
 		Version: "2.0", Type: "REQUEST", RouteArn: "local", IdentitySource: sources,
 		RouteKey: ev.RouteKey, RawPath: ev.RawPath, RawQueryString: ev.RawQueryString, Cookies: ev.Cookies,
 		Headers: ev.Headers, QueryStringParameters: ev.QueryStringParameters, RequestContext: ev.RequestContext,
@@ -116,6 +134,34 @@ func (g *Gateway) runAuthorizer(ctx context.Context, rt routes.Route, ev *events
 	}
 	ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: res.Context}
 	return events.APIGatewayV2HTTPResponse{}, true
+}
+
+// cachedAuthorize answers from the cache when the same identity sources were
+// authorized within the TTL. Errors are never cached, as on AWS. The cache
+// is per authorizer, and each route class has its own identity sources.
+func (g *Gateway) cachedAuthorize(ctx context.Context, rt routes.Route, sources []string, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	if g.opts.AuthorizerCacheTTL <= 0 {
+		return g.authorize(ctx, req)
+	}
+	key := strings.Join(rt.IdentitySources(), ",") + "\x00" + strings.Join(sources, "\x00")
+	now := time.Now()
+	g.mu.Lock()
+	c, ok := g.cache[key]
+	g.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.res, nil
+	}
+	res, err := g.authorize(ctx, req)
+	if err != nil {
+		return res, err
+	}
+	g.mu.Lock()
+	if len(g.cache) > 10000 {
+		g.cache = map[string]cachedAuth{} // bounded: a local tool, not a CDN
+	}
+	g.cache[key] = cachedAuth{res: res, expires: now.Add(g.opts.AuthorizerCacheTTL)}
+	g.mu.Unlock()
+	return res, nil
 }
 
 // gatewayMessage is API Gateway's own error body.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/abtest/abtest/shared/gateway"
 	"github.com/abtest/abtest/shared/httpapi"
 	"github.com/abtest/abtest/shared/routes"
@@ -50,7 +52,7 @@ func (rc *recorder) handle(ctx context.Context, ev httpapi.Request) (httpapi.Res
 }
 
 func newGateway(timeout time.Duration) (*gateway.Gateway, *recorder) {
-	g := gateway.New(timeout)
+	g := gateway.New(gateway.Options{Timeout: timeout})
 	rc := &recorder{}
 	g.Handle(getRoute, rc.handle)
 	g.Handle(postRoute, rc.handle)
@@ -404,7 +406,7 @@ func TestResponses(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			g := gateway.New(0)
+			g := gateway.New(gateway.Options{})
 			g.Handle(getRoute, func(context.Context, httpapi.Request) (httpapi.Response, error) {
 				return tc.resp, tc.err
 			})
@@ -462,7 +464,7 @@ func TestTimeoutReachesHandler(t *testing.T) {
 }
 
 func TestTimeoutExpires(t *testing.T) {
-	g := gateway.New(time.Nanosecond)
+	g := gateway.New(gateway.Options{Timeout: time.Nanosecond})
 	g.Handle(getRoute, func(ctx context.Context, _ httpapi.Request) (httpapi.Response, error) {
 		<-ctx.Done() // returns once the gateway's timeout fires
 		return httpapi.Response{}, ctx.Err()
@@ -536,5 +538,45 @@ func TestOverRealServer(t *testing.T) {
 	defer resp3.Body.Close()
 	if resp3.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized body: status %d", resp3.StatusCode)
+	}
+}
+
+// TestAuthorizerCache: answers are cached by identity-source values for the
+// TTL, like API Gateway; errors are not cached.
+func TestAuthorizerCache(t *testing.T) {
+	calls := 0
+	fail := false
+	g := gateway.New(gateway.Options{AuthorizerCacheTTL: time.Minute})
+	g.Authorize(func(_ context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		calls++
+		if fail {
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, errors.New("down")
+		}
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{"key": req.IdentitySource[0]}}, nil
+	})
+	var seen []string
+	g.Handle(routes.Route{Method: "GET", Path: "/v1/admin/things", Function: "f"}, func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		seen = append(seen, req.RequestContext.Authorizer.Lambda["key"].(string))
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+	})
+	get := func(key string) int {
+		r := httptest.NewRequest("GET", "/v1/admin/things", nil)
+		r.Header.Set("X-Api-Key", key)
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, r)
+		return w.Code
+	}
+	get("a")
+	get("a")
+	get("b")
+	if calls != 2 || strings.Join(seen, ",") != "a,a,b" {
+		t.Fatalf("calls=%d seen=%v; want 2 authorizer calls", calls, seen)
+	}
+	fail = true
+	if get("c") != 500 || get("c") != 500 || calls != 4 {
+		t.Fatalf("errors were cached: calls=%d", calls)
+	}
+	if get("") != 401 {
+		t.Fatal("missing identity source not refused")
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/abtest/abtest/shared/config"
 	"github.com/abtest/abtest/shared/events"
 	"github.com/abtest/abtest/shared/exposure"
+	"github.com/abtest/abtest/shared/gateway"
 	"github.com/abtest/abtest/shared/httpapi"
 	"github.com/abtest/abtest/shared/results"
 	"github.com/abtest/abtest/shared/routes"
@@ -106,4 +107,23 @@ func AuthorizerFromEnv(ctx context.Context) (*auth.Authorizer, error) {
 		return nil, err
 	}
 	return deps.Authorizer(session)
+}
+
+// Gateway serves every route through the local gateway, behind the
+// authorizer, as API Gateway does on AWS.
+func (d *Deps) Gateway(session auth.SessionConfig, opts gateway.Options) (*gateway.Gateway, error) {
+	authz, err := d.Authorizer(session)
+	if err != nil {
+		return nil, err
+	}
+	gw := gateway.New(opts)
+	gw.Authorize(authz.Handle)
+	for _, r := range routes.All {
+		h, err := d.Handler(r.Function)
+		if err != nil {
+			return nil, err
+		}
+		gw.Handle(r, h)
+	}
+	return gw, nil
 }
