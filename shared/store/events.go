@@ -80,6 +80,15 @@ func (s *Store) RecordEvent(ctx context.Context, ev *Event, assignments []*Assig
 			}
 		}
 		items, used, updateAt := s.conversionItems(ev, pending, withPut)
+		if withPut && len(items) == 0 {
+			// Nothing to count: a plain conditional put, at half a
+			// transaction's cost.
+			stored, err := s.putNew(ctx, put.Put)
+			if err != nil {
+				return false, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, err)
+			}
+			return stored, nil
+		}
 		if withPut {
 			items = append([]types.TransactWriteItem{put}, items...)
 		}

@@ -58,10 +58,11 @@ func (s *Store) RecordExposure(ctx context.Context, a *Assignment, shown string)
 	}
 	for attempt := 0; attempt < stateAttempts; attempt++ {
 		if a.Exposed() {
-			_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-				TableName: put.TableName, Item: put.Item,
-				ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames,
-			})
+			// A fresh UUID v7 never exists; the condition only guards that.
+			written, err := s.putNew(ctx, put)
+			if err == nil && !written {
+				err = ErrExists
+			}
 			if err != nil {
 				return nil, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, err)
 			}

@@ -1,0 +1,347 @@
+// Command loadgen measures the service on this machine: it starts DynamoDB
+// Local and the local gateway (the same handlers and authorizer as on AWS),
+// drives each request kind with a fixed number of requests at a fixed
+// concurrency, and prints a Markdown report: requests/s, p50, p99, DynamoDB
+// calls and consumed capacity per request, the raw DynamoDB limits measured
+// beside them, results latency at two population sizes, and cold start.
+//
+//	go run ./cmd/loadgen [-n 2000] [-c 16] [-results-users 100000]   (make bench)
+//
+// It sends traffic only to 127.0.0.1, and every loop is bounded by -n.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/abtest/abtest/shared/auth"
+	"github.com/abtest/abtest/shared/catalog"
+	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/dynamolocal"
+	"github.com/abtest/abtest/shared/experiment"
+	"github.com/abtest/abtest/shared/gateway"
+	"github.com/abtest/abtest/shared/httpapi"
+	"github.com/abtest/abtest/shared/httpapi/httpapitest"
+	"github.com/abtest/abtest/shared/routes"
+	"github.com/abtest/abtest/shared/service"
+	"github.com/abtest/abtest/shared/store"
+)
+
+const (
+	table  = "abtest-bench"
+	secret = "loadgen-secret-of-at-least-32-bytes!"
+)
+
+func main() {
+	n := flag.Int("n", 2000, "requests per scenario")
+	c := flag.Int("c", 16, "concurrent requests")
+	resultsUsers := flag.Int("results-users", 100000, "exposed users for the large results measurement")
+	skipCold := flag.Bool("skip-cold-start", false, "skip the cold start measurement")
+	flag.Parse()
+	if err := run(context.Background(), *n, *c, *resultsUsers, !*skipCold, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	n, c   int
+	meter  *meter
+	db     *dynamodb.Client
+	st     *store.Store
+	base   string
+	client *http.Client
+	admin  string
+	key    string
+	tokens []string
+	out    io.Writer
+	rows   []row
+}
+
+type row struct {
+	name         string
+	rps          float64
+	p50, p99     time.Duration
+	calls, units float64
+	errors       int
+}
+
+func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Writer) error {
+	srv, err := dynamolocal.Start(ctx, dynamolocal.Options{})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	m := &meter{}
+	db := dynamodb.New(dynamodb.Options{
+		Region:                          "us-east-1",
+		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
+		BaseEndpoint:                    aws.String(srv.Endpoint()),
+		DisableValidateResponseChecksum: true,
+	}, m.apply)
+	if err := store.CreateTable(ctx, db, table); err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	deps := service.New(quiet, db, config.Config{Table: table, CacheTTL: catalog.DefaultTTL})
+	// API Gateway caches authorizer answers for 60 s; so does this gateway.
+	gw, err := deps.Gateway(auth.SessionConfig{HS256Secret: secret}, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: time.Minute})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = httpSrv.Serve(ln) }()
+	defer httpSrv.Close()
+
+	b := &bench{n: n, c: c, meter: m, db: db, st: deps.Store, base: "http://" + ln.Addr().String(), out: out,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c * 2}, Timeout: 30 * time.Second}}
+	now := time.Now()
+	if b.admin, _, err = auth.IssueKey(ctx, deps.Store, "bench admin", httpapi.RoleAdmin, "loadgen", now); err != nil {
+		return err
+	}
+	if b.key, _, err = auth.IssueKey(ctx, deps.Store, "bench client", httpapi.RoleClient, "loadgen", now); err != nil {
+		return err
+	}
+	for i := 0; i < n; i++ {
+		tok, err := auth.MintHS256(secret, fmt.Sprintf("user-%06d", i), time.Hour, now)
+		if err != nil {
+			return err
+		}
+		b.tokens = append(b.tokens, tok)
+	}
+	for _, key := range []string{"bench", "scale"} {
+		if err := deps.Store.CreateExperiment(ctx, benchExperiment(key)); err != nil {
+			return err
+		}
+	}
+	assignment, err := deps.Handler(routes.Assignment)
+	if err != nil {
+		return err
+	}
+	if err := b.scenarios(ctx, assignment); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "## Throughput and latency\n\nDynamoDB Local 1.25.1 (in memory) and the load driver share this machine; %d requests per row at concurrency %d. Calls and capacity are per request, from `ReturnConsumedCapacity`.\n\n", n, c)
+	fmt.Fprintln(out, "| scenario | req/s | p50 | p99 | DynamoDB calls | capacity units | errors |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, r := range b.rows {
+		fmt.Fprintf(out, "| %s | %.0f | %s | %s | %.2f | %.2f | %d |\n", r.name, r.rps, ms(r.p50), ms(r.p99), r.calls, r.units, r.errors)
+	}
+	b.ratios()
+	if err := b.resultsScale(ctx, resultsUsers); err != nil {
+		return err
+	}
+	if coldStart {
+		return coldStarts(ctx, out)
+	}
+	return nil
+}
+
+func benchExperiment(key string) *experiment.Experiment {
+	t := time.Now().UTC()
+	return &experiment.Experiment{Key: key, Name: key, Status: experiment.Active, Coverage: 1, Version: 1, CreatedAt: t, UpdatedAt: t,
+		Variants: []experiment.Variant{{Key: "control", Weight: 1}, {Key: "treatment", Weight: 1}}}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// measure runs fn for i in [0,n) on c workers and records a row.
+func (b *bench) measure(name string, n int, fn func(i int) error) row {
+	calls0, units0 := b.meter.snapshot()
+	lat := make([]time.Duration, n)
+	var errs int
+	var mu sync.Mutex
+	next := make(chan int)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < b.c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := time.Now()
+				err := fn(i)
+				lat[i] = time.Since(t)
+				if err != nil {
+					mu.Lock()
+					if errs == 0 {
+						fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+					}
+					errs++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	elapsed := time.Since(start)
+	calls1, units1 := b.meter.snapshot()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	r := row{name: name, rps: float64(n) / elapsed.Seconds(), p50: lat[n/2], p99: lat[n*99/100],
+		calls: float64(calls1-calls0) / float64(n), units: (units1 - units0) / float64(n), errors: errs}
+	b.rows = append(b.rows, r)
+	return r
+}
+
+// call sends one request; want is the expected status.
+func (b *bench) call(method, path, body string, headers map[string]string, want int) error {
+	req, err := http.NewRequest(method, b.base+path, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		return fmt.Errorf("%s %s: status %d, want %d", method, path, resp.StatusCode, want)
+	}
+	return nil
+}
+
+func (b *bench) user(i int) map[string]string {
+	return map[string]string{"X-Api-Key": b.key, "Authorization": "Bearer " + b.tokens[i]}
+}
+
+func (b *bench) scenarios(ctx context.Context, assignment httpapi.Handler) error {
+	n := b.n
+	path := "/v1/client/experiments/bench"
+	b.measure("first assignment (gateway)", n, func(i int) error { return b.call("GET", path+"/assignment", "", b.user(i), 200) })
+	b.measure("repeat assignment (gateway)", n, func(i int) error { return b.call("GET", path+"/assignment", "", b.user(i), 200) })
+	b.measure("repeat assignment (handler in-process)", n, func(i int) error {
+		resp, err := assignment(ctx, httpapitest.Request("bench", fmt.Sprintf("user-%06d", i), ""))
+		if err == nil && resp.StatusCode != 200 {
+			err = fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return err
+	})
+	b.measure("raw GetItem (same client)", n, func(i int) error {
+		_, err := b.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("USER#user-%06d", i)}, "sk": &types.AttributeValueMemberS{Value: "ASG#bench"},
+		}})
+		return err
+	})
+	b.measure("exposure (gateway)", n, func(i int) error { return b.call("POST", path+"/exposure", "", b.user(i), 201) })
+	b.measure("raw PutItem (same client)", n, func(i int) error {
+		_, err := b.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("BENCH#%06d", i)}, "sk": &types.AttributeValueMemberS{Value: fmt.Sprintf("X#%d", time.Now().UnixNano())},
+			"v": &types.AttributeValueMemberS{Value: "exposure-sized payload"},
+		}})
+		return err
+	})
+	batch := make([]string, 10)
+	for j := range batch {
+		batch[j] = fmt.Sprintf(`{"name":"purchase","properties":{"item":%d}}`, j)
+	}
+	events := `{"events":[` + strings.Join(batch, ",") + `]}`
+	b.measure("event batch of 10 (gateway)", n/4, func(i int) error { return b.call("POST", "/v1/client/events", events, b.user(i), 202) })
+	admin := map[string]string{"X-Api-Key": b.admin}
+	b.measure("results (gateway)", n/4, func(i int) error {
+		return b.call("GET", "/v1/admin/experiments/bench/results?event=purchase", "", admin, 200)
+	})
+	return nil
+}
+
+func (b *bench) find(name string) row {
+	for _, r := range b.rows {
+		if r.name == name {
+			return r
+		}
+	}
+	return row{}
+}
+
+func (b *bench) ratios() {
+	get := b.find("raw GetItem (same client)")
+	put := b.find("raw PutItem (same client)")
+	inproc := b.find("repeat assignment (handler in-process)")
+	gw := b.find("repeat assignment (gateway)")
+	exp := b.find("exposure (gateway)")
+	fmt.Fprintf(b.out, "\n## Against the raw DynamoDB limits\n\n| ratio | value | target |\n|---|---:|---:|\n")
+	fmt.Fprintf(b.out, "| repeat assignment in-process / raw GetItem | %.0f%% | >= 80%% |\n", 100*inproc.rps/get.rps)
+	fmt.Fprintf(b.out, "| repeat assignment through the gateway / raw GetItem | %.0f%% | >= 45%% |\n", 100*gw.rps/get.rps)
+	fmt.Fprintf(b.out, "| exposure through the gateway / raw PutItem | %.0f%% | |\n", 100*exp.rps/put.rps)
+}
+
+// resultsScale measures the results route at 1,000 and at big exposed users.
+func (b *bench) resultsScale(ctx context.Context, big int) error {
+	admin := map[string]string{"X-Api-Key": b.admin}
+	exposed := 0
+	seed := func(upTo int) error {
+		var firstErr error
+		var mu sync.Mutex
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for w := 0; w < 32; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range next {
+					a, _, err := b.st.CreateAssignment(ctx, "scale", fmt.Sprintf("scale-%07d", i), []string{"control", "treatment"}[i%2])
+					if err == nil {
+						_, err = b.st.RecordExposure(ctx, a, a.Variant)
+					}
+					if err != nil {
+						mu.Lock()
+						firstErr = err
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		for i := exposed; i < upTo; i++ {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+		exposed = upTo
+		return firstErr
+	}
+	fmt.Fprintf(b.out, "\n## Results latency against population\n\n| exposed users | p50 | p99 | DynamoDB calls | capacity units |\n|---:|---:|---:|---:|---:|\n")
+	var small row
+	for _, size := range []int{1000, big} {
+		start := time.Now()
+		if err := seed(size); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "seeded %d exposed users in %s\n", size, time.Since(start).Round(time.Second))
+		r := b.measure(fmt.Sprintf("results at %d exposed", size), 500, func(int) error {
+			return b.call("GET", "/v1/admin/experiments/scale/results?event=purchase", "", admin, 200)
+		})
+		fmt.Fprintf(b.out, "| %d | %s | %s | %.2f | %.2f |\n", size, ms(r.p50), ms(r.p99), r.calls, r.units)
+		if size == 1000 {
+			small = r
+		} else {
+			fmt.Fprintf(b.out, "\np50 ratio %d / 1,000 users: %.2f (target < 1.5)\n", size, float64(r.p50)/float64(small.p50))
+		}
+	}
+	return nil
+}
