@@ -260,6 +260,16 @@ func toEvent(r *http.Request, rt routes.Route, params map[string]string) (events
 }
 
 func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) {
+	body := []byte(resp.Body)
+	if resp.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(resp.Body)
+		if err != nil {
+			// API Gateway answers a malformed function response with 502.
+			writeResponse(w, gatewayMessage(http.StatusBadGateway, "Internal Server Error"))
+			return
+		}
+		body = b
+	}
 	for k, v := range resp.Headers {
 		w.Header().Set(k, v)
 	}
@@ -270,15 +280,6 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	}
 	for _, c := range resp.Cookies {
 		w.Header().Add("Set-Cookie", c)
-	}
-	body := []byte(resp.Body)
-	if resp.IsBase64Encoded {
-		b, err := base64.StdEncoding.DecodeString(resp.Body)
-		if err != nil {
-			resp.StatusCode, body = http.StatusInternalServerError, []byte(`{"error":{"code":"INTERNAL","message":"bad function response","details":{}}}`)
-		} else {
-			body = b
-		}
 	}
 	status := resp.StatusCode
 	if status == 0 {

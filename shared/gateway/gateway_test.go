@@ -379,11 +379,13 @@ func TestResponses(t *testing.T) {
 			wantHeader: map[string][]string{"Content-Type": {"image/png"}},
 		},
 		{
+			// API Gateway's own 502 for a malformed function response,
+			// labelled JSON whatever the function's headers said.
 			name:       "bad base64 body",
-			resp:       httpapi.Response{StatusCode: http.StatusOK, Body: "!!!", IsBase64Encoded: true},
-			wantStatus: http.StatusInternalServerError,
-			wantCode:   httpapi.CodeInternal,
-			rawError:   true,
+			resp:       httpapi.Response{StatusCode: http.StatusOK, Headers: map[string]string{"content-type": "image/png"}, Body: "!!!", IsBase64Encoded: true},
+			wantStatus: http.StatusBadGateway,
+			wantBody:   []byte(`{"message":"Internal Server Error"}`),
+			wantHeader: map[string][]string{"Content-Type": {"application/json"}},
 		},
 		{
 			name:       "endpoint error response passes through",
