@@ -39,6 +39,7 @@ type settings struct {
 	// AuthorizerCacheTTL caches authorizer answers like API Gateway does
 	// (60 s deployed); 0 locally, so a revoked key stops at once.
 	AuthorizerCacheTTL time.Duration
+	CORSOrigins        []string
 }
 
 func settingsFromEnv() (settings, error) {
@@ -68,6 +69,9 @@ func settingsFromEnv() (settings, error) {
 	}
 	if v := os.Getenv(config.EnvTable); v != "" {
 		s.Table = v
+	}
+	if v := os.Getenv("LOCAL_CORS_ORIGINS"); v != "" {
+		s.CORSOrigins = strings.Split(v, ",")
 	}
 	if v := os.Getenv("LOCAL_AUTHORIZER_CACHE_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -118,7 +122,7 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	if err != nil {
 		return err
 	}
-	gw, err := deps.Gateway(s.Session, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: s.AuthorizerCacheTTL})
+	gw, err := deps.Gateway(s.Session, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: s.AuthorizerCacheTTL, CORSOrigins: s.CORSOrigins})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,9 @@ type Options struct {
 	// AuthorizerCacheTTL caches authorizer answers by identity-source
 	// values, as API Gateway does; 0 disables the cache.
 	AuthorizerCacheTTL time.Duration
+	// CORSOrigins are the browser origins allowed, as in the stack's CORS
+	// settings ("*" allows any); none disables CORS.
+	CORSOrigins []string
 }
 
 type cachedAuth struct {
@@ -76,6 +80,9 @@ func (g *Gateway) Handle(r routes.Route, h httpapi.Handler) {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.cors(w, r) {
+		return
+	}
 	rt, params := g.match(r.Method, r.URL.Path)
 	if rt == nil {
 		writeResponse(w, httpapi.ErrorResponse(httpapi.NewError(http.StatusNotFound, httpapi.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path), httpapi.CodeInternal))
@@ -171,6 +178,41 @@ func gatewayMessage(status int, msg string) events.APIGatewayV2HTTPResponse {
 		Headers:    map[string]string{"content-type": "application/json"},
 		Body:       `{"message":"` + msg + `"}`,
 	}
+}
+
+// cors does what API Gateway's CORS configuration does: it answers a
+// preflight from an allowed origin itself, before any authorizer (browsers
+// send preflights without credentials), and marks other responses to an
+// allowed origin. It reports whether it answered.
+func (g *Gateway) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || !g.originAllowed(origin) {
+		return false
+	}
+	allow := origin
+	if slices.Contains(g.opts.CORSOrigins, "*") {
+		allow = "*"
+	}
+	w.Header().Set("Access-Control-Allow-Origin", allow)
+	w.Header().Add("Vary", "Origin")
+	if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
+	}
+	var methods []string
+	for _, rt := range g.routes {
+		if !slices.Contains(methods, rt.Method) {
+			methods = append(methods, rt.Method)
+		}
+	}
+	w.Header().Set("Access-Control-Allow-Methods", strings.Join(methods, ","))
+	w.Header().Set("Access-Control-Allow-Headers", "content-type,authorization,x-api-key")
+	w.Header().Set("Access-Control-Max-Age", "3600")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+func (g *Gateway) originAllowed(origin string) bool {
+	return slices.Contains(g.opts.CORSOrigins, "*") || slices.Contains(g.opts.CORSOrigins, origin)
 }
 
 func (g *Gateway) match(method, path string) (*route, map[string]string) {

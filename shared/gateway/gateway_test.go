@@ -582,3 +582,40 @@ func TestAuthorizerCache(t *testing.T) {
 		t.Fatal("missing identity source not refused")
 	}
 }
+
+// TestCORS: a preflight from an allowed origin is answered without
+// credentials; other origins get no CORS headers.
+func TestCORS(t *testing.T) {
+	g := gateway.New(gateway.Options{CORSOrigins: []string{"https://app.example"}})
+	authorized := 0
+	g.Authorize(func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		authorized++
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{}}, nil
+	})
+	g.Handle(routes.Route{Method: "GET", Path: "/v1/admin/things", Function: "f"}, func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+	})
+	pre := httptest.NewRequest("OPTIONS", "/v1/admin/things", nil)
+	pre.Header.Set("Origin", "https://app.example")
+	pre.Header.Set("Access-Control-Request-Method", "GET")
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, pre)
+	if w.Code != 204 || w.Header().Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "x-api-key") || authorized != 0 {
+		t.Fatalf("preflight: %d %v authorized=%d", w.Code, w.Header(), authorized)
+	}
+	get := httptest.NewRequest("GET", "/v1/admin/things", nil)
+	get.Header.Set("Origin", "https://app.example")
+	get.Header.Set("X-Api-Key", "k")
+	w = httptest.NewRecorder()
+	g.ServeHTTP(w, get)
+	if w.Code != 200 || w.Header().Get("Access-Control-Allow-Origin") != "https://app.example" {
+		t.Fatalf("actual request: %d %v", w.Code, w.Header())
+	}
+	pre.Header.Set("Origin", "https://evil.example")
+	w = httptest.NewRecorder()
+	g.ServeHTTP(w, pre)
+	if w.Code == 204 || w.Header().Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("foreign origin: %d %v", w.Code, w.Header())
+	}
+}
