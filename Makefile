@@ -35,6 +35,17 @@ test: dynamodb-local ## run every test (unit, conformance, DynamoDB Local integr
 	go vet ./...
 	go test -race -count=1 ./...
 
+.PHONY: bench
+bench: build ## micro-benchmarks and the load driver; the report goes to build/bench.md (copy figures into docs/benchmarks.md)
+	go test -run '^$$' -bench . -benchmem -count 3 ./shared/bucketing ./shared/stats | tee build/bench-micro.txt
+	go run ./cmd/loadgen -n $(BENCH_N) -c $(BENCH_C) -results-users $(BENCH_RESULTS_USERS) | tee build/bench.md
+
+BENCH_N ?= 2000
+BENCH_C ?= 16
+BENCH_RESULTS_USERS ?= 100000
+
+include infra/infra.mk
+
 .PHONY: clean
 clean: ## remove build outputs
 	rm -rf build cdk.out infra/cdk.out

@@ -46,7 +46,8 @@ type Authorizer struct {
 	now      func() time.Time
 }
 
-// NewAuthorizer returns an authorizer; sessions verifies client sessions.
+// NewAuthorizer returns an authorizer; sessions verifies client sessions
+// (nil: none configured, so only admin keys are accepted).
 func NewAuthorizer(logger *slog.Logger, keys KeyStore, sessions *Verifier, now func() time.Time) *Authorizer {
 	return &Authorizer{keys: keys, sessions: sessions, logger: logger, now: now}
 }
@@ -88,6 +89,9 @@ func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (m
 	out := map[string]any{httpapi.CtxRole: key.Role, httpapi.CtxKeyID: key.ID}
 	if httpapi.Role(key.Role) != httpapi.RoleClient {
 		return out, nil
+	}
+	if a.sessions == nil {
+		return refuse(httpapi.CodeUnauthenticated, "this deployment has no session verification configured"), nil
 	}
 	token, ok := bearer(headers[HeaderAuthorization])
 	if !ok {

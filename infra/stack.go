@@ -1,0 +1,542 @@
+package main
+
+// The abtest stack, top to bottom: settings per stage, the permission table,
+// the DynamoDB table, one Lambda per function, the HTTP API with one route
+// per routes.All entry, alarms, outputs and the cdk-nag suppressions.
+//
+// Routes, function names and the table's key and index names are imported
+// from shared/routes and shared/store, never repeated here, so the deployed
+// API and table cannot drift from the code.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/routes"
+	"github.com/abtest/abtest/shared/store"
+)
+
+// Config is everything the stack depends on. main fills it from the CDK
+// context (-c stage=prod ...); tests fill it directly.
+type Config struct {
+	Stage         string   // "dev" or "prod"; names the stack abtest-<stage>
+	Tracing       bool     // X-Ray active tracing on every function
+	AlarmEmail    string   // subscribe this address to the alarm topic
+	AlarmTopicArn string   // send alarms to this existing SNS topic
+	CorsOrigins   []string // allowed CORS origins; empty = no CORS
+	// ThrottleRate and ThrottleBurst override the stage's API throttling
+	// (requests per second, burst) when > 0.
+	ThrottleRate, ThrottleBurst float64
+	// BuildDir holds <function>/bootstrap for every function, as `make build`
+	// lays it out (<repo>/build). Absolute, so synth works from any folder.
+	BuildDir string
+	// Session says how the authorizer verifies end-user session tokens.
+	Session SessionConfig
+}
+
+// SessionConfig is the authorizer's session settings (context keys
+// sessionJwksUrl, sessionIssuer, sessionAudience, sessionLeeway, and
+// sessionHs256Secret for the dev stage only). Without any, admin keys work
+// and client calls are refused until it is set.
+type SessionConfig struct {
+	JWKSURL, Issuer, Audience, Leeway, HS256Secret string
+}
+
+func (c SessionConfig) env() map[string]string {
+	out := map[string]string{}
+	for k, v := range map[string]string{
+		config.EnvSessionJWKSURL: c.JWKSURL, config.EnvSessionIssuer: c.Issuer, config.EnvSessionAudience: c.Audience,
+		config.EnvSessionLeeway: c.Leeway, config.EnvSessionSecret: c.HS256Secret,
+	} {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// StackName is the CloudFormation stack name of a stage.
+func StackName(stage string) string { return "abtest-" + stage }
+
+// Per-stage settings. Only these two stages exist; anything else is an error.
+type stageSettings struct {
+	logRetention awslogs.RetentionDays
+	protect      bool // table: RETAIN + deletion protection; log groups kept
+	logLevel     string
+	// Stage-wide API throttling (requests per second, burst). The account
+	// default is 10,000 rps; these keep a runaway client from running up the
+	// on-demand DynamoDB bill. Raise them with real traffic numbers.
+	throttleRate, throttleBurst float64
+}
+
+var stages = map[string]stageSettings{
+	"dev":  {logRetention: awslogs.RetentionDays_ONE_WEEK, protect: false, logLevel: "debug", throttleRate: 50, throttleBurst: 100},
+	"prod": {logRetention: awslogs.RetentionDays_THREE_MONTHS, protect: true, logLevel: "info", throttleRate: 1000, throttleBurst: 2000},
+}
+
+// Function sizing, the same for every function.
+const (
+	// 256 MB on arm64 (Graviton) costs about 20% less per GB-second than
+	// x86 and gives enough CPU share for JSON, SHA-256 bucketing and the AWS
+	// SDK: cold start and p99 stop improving noticeably above it, while 128 MB
+	// doubles SDK init time. Lambda CPU scales with memory.
+	functionMemoryMB = 256
+	// 10 s: longer than the SDK's retry budget (3 attempts with backoff,
+	// well under 5 s against DynamoDB) so a slow call fails inside the
+	// function with a logged error rather than as a bare Lambda timeout, and
+	// far below the HTTP API's 30 s integration limit.
+	functionTimeoutSeconds = 10
+)
+
+// extraFunctions are functions no route serves; each gets a Lambda like the
+// route functions: the Lambda REQUEST authorizer in front of every route.
+var extraFunctions = []string{routes.Authorizer}
+
+// functionNames lists every function the stack creates: the route functions
+// in route order, then the extra ones.
+func functionNames() []string {
+	return append(routes.Functions(), extraFunctions...)
+}
+
+// tableIndexes are the table's global secondary indexes (projection ALL).
+var tableIndexes = []struct{ name, pk, sk string }{
+	{store.GSI1, store.AttrGSI1PK, store.AttrGSI1SK},
+	{store.GSI2, store.AttrGSI2PK, store.AttrGSI2SK},
+}
+
+// permission is what one function may do on the table: exactly these
+// actions, on the table and on the named indexes only.
+type permission struct {
+	Actions []string
+	Indexes []string // indexes it Queries; empty = base table only
+}
+
+// permissions is the least-privilege table: function -> exact DynamoDB
+// actions, and the indexes it Queries. TransactWriteItems has no IAM action of
+// its own: it needs the per-item actions (Put/Update/ConditionCheckItem). A
+// function without an entry fails synth (and
+// TestEveryFunctionHasAPermissionEntry). The comments name the shared/store
+// calls each function makes; keep both in step.
+var permissions = map[string]permission{
+	// GetExperiment, GetAssignment: GetItem. CreateAssignment: a transaction
+	// of Put, ConditionCheck and Update.
+	routes.Assignment: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}},
+	// GetExperiment, GetAssignment: GetItem. RecordExposure: PutItem and a
+	// transaction of Put and Update.
+	routes.Exposure: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+	// UserAssignments: Query on the table. RecordEvent: PutItem, or a
+	// transaction of Put and Update.
+	routes.Events: {Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}},
+	// Create/SaveExperiment: transactions of Put, Update and ConditionCheck.
+	// GetExperiment, StatusCounts: GetItem. ReadAggregates: BatchGetItem.
+	// ListExperiments: Query on gsi1 (all) or gsi2 (by status). History:
+	// Query on the table. API keys: PutItem (create), UpdateItem (revoke),
+	// Query on gsi1 (list).
+	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem"}, Indexes: []string{store.GSI1, store.GSI2}},
+	// GetExperiment: GetItem. ReadAggregates: BatchGetItem. Recount: Query on
+	// gsi1 (an experiment's assignments) and on the table (a user's exposures
+	// and events), then a transaction of Puts replacing the counter shards.
+	routes.Results: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem"}, Indexes: []string{store.GSI1}},
+	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).
+	routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+}
+
+// checkFunctions fails when a function has no permission entry or its
+// binary is missing from buildDir.
+func checkFunctions(names []string, buildDir string) error {
+	for _, name := range names {
+		if _, ok := permissions[name]; !ok {
+			return fmt.Errorf("infra: function %q has no entry in the permissions table (infra/stack.go): add the exact DynamoDB actions it uses", name)
+		}
+	}
+	for _, name := range names {
+		bin := filepath.Join(assetDir(buildDir, name), "bootstrap")
+		if st, err := os.Stat(bin); err != nil || !st.Mode().IsRegular() {
+			return fmt.Errorf("infra: %s is missing: run `make build` first (it builds every function as build/<name>/bootstrap)", bin)
+		}
+	}
+	return nil
+}
+
+// assetDir is the folder deployed as a function's code: build/<name>, holding
+// the single file bootstrap.
+func assetDir(buildDir, name string) string { return filepath.Join(buildDir, name) }
+
+// NewStack defines the stack abtest-<stage> in app.
+func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
+	st, ok := stages[cfg.Stage]
+	if !ok {
+		return nil, fmt.Errorf("infra: unknown stage %q (use -c stage=dev or -c stage=prod)", cfg.Stage)
+	}
+	if cfg.ThrottleRate > 0 {
+		st.throttleRate = cfg.ThrottleRate
+	}
+	if cfg.ThrottleBurst > 0 {
+		st.throttleBurst = cfg.ThrottleBurst
+	}
+	names := functionNames()
+	if err := checkFunctions(names, cfg.BuildDir); err != nil {
+		return nil, err
+	}
+	stackName := StackName(cfg.Stage)
+	stack := awscdk.NewStack(app, jsii.String(stackName), &awscdk.StackProps{
+		StackName:   jsii.String(stackName),
+		Description: jsii.String("abtest A/B experimentation service (" + cfg.Stage + ")"),
+	})
+	awscdk.Tags_Of(stack).Add(jsii.String("service"), jsii.String("abtest"), nil)
+	awscdk.Tags_Of(stack).Add(jsii.String("stage"), jsii.String(cfg.Stage), nil)
+	removal := awscdk.RemovalPolicy_DESTROY
+	if st.protect {
+		removal = awscdk.RemovalPolicy_RETAIN
+	}
+
+	// ---- Table: one table, CloudFormation names it. ----
+	str := func(name string) *awsdynamodb.Attribute {
+		return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
+	}
+	table := awsdynamodb.NewTable(stack, jsii.String("Table"), &awsdynamodb.TableProps{
+		PartitionKey: str(store.AttrPK),
+		SortKey:      str(store.AttrSK),
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		DeletionProtection: jsii.Bool(st.protect),
+		RemovalPolicy:      removal,
+	})
+	for _, ix := range tableIndexes {
+		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.name),
+			PartitionKey:   str(ix.pk),
+			SortKey:        str(ix.sk),
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		})
+	}
+
+	// ---- Alarm topic (optional): -c alarmTopicArn=... and/or -c alarmEmail=... ----
+	var topic awssns.ITopic
+	switch {
+	case cfg.AlarmTopicArn != "":
+		topic = awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(cfg.AlarmTopicArn))
+	case cfg.AlarmEmail != "":
+		// Unencrypted on purpose: it carries only alarm notifications, and
+		// CloudWatch cannot publish to a topic under the AWS-managed SNS key
+		// (a customer-managed key would cost more than the topic is worth).
+		topic = awssns.NewTopic(stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+			DisplayName: jsii.String(stackName + " alarms"),
+			EnforceSSL:  jsii.Bool(true), // AwsSolutions-SNS3
+		})
+	}
+	if topic != nil && cfg.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.AlarmEmail), nil))
+	}
+	alarm := func(scope constructs.Construct, id, name, description string, metric awscloudwatch.IMetric, threshold float64) {
+		a := awscloudwatch.NewAlarm(scope, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmName:          jsii.String(stackName + "-" + name),
+			AlarmDescription:   jsii.String(description),
+			Metric:             metric,
+			Threshold:          jsii.Number(threshold),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		if topic != nil {
+			a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+			a.AddOkAction(awscloudwatchactions.NewSnsAction(topic))
+		}
+	}
+	fiveMinutes := awscdk.Duration_Minutes(jsii.Number(5))
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes}
+
+	// ---- Functions: one per name, each with its own log group and role. ----
+	fns := map[string]awslambda.Function{}
+	for _, name := range names {
+		id := exportName(name)
+		scope := constructs.NewConstruct(stack, jsii.String(id))
+		logs := awslogs.NewLogGroup(scope, jsii.String("Logs"), &awslogs.LogGroupProps{
+			Retention:     st.logRetention,
+			RemovalPolicy: removal,
+		})
+		perm := permissions[name]
+		resources := []*string{table.TableArn()}
+		for _, ix := range perm.Indexes {
+			resources = append(resources, jsii.String(*table.TableArn()+"/index/"+ix))
+		}
+		// The role is written out instead of the default one so that it holds
+		// no managed policy (AWSLambdaBasicExecutionRole would allow writing to
+		// any log group): logs go to this function's log group only, and the
+		// table actions are exactly the permission table's.
+		role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("abtest " + name + " function (" + cfg.Stage + ")"),
+			InlinePolicies: &map[string]awsiam.PolicyDocument{
+				"logs": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+					awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+						Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+						Resources: &[]*string{logs.LogGroupArn()},
+					}),
+				}}),
+				"dynamodb": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+					awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+						Actions:   jsii.Strings(perm.Actions...),
+						Resources: &resources,
+					}),
+				}}),
+			},
+		})
+		env := map[string]*string{
+			config.EnvTable:    table.TableName(),
+			config.EnvLogLevel: jsii.String(st.logLevel),
+		}
+		if name == routes.Authorizer {
+			for k, v := range cfg.Session.env() {
+				env[k] = jsii.String(v)
+			}
+		}
+		if !st.protect {
+			// Declared empty (= the SDK's normal endpoint) so that
+			// `sam local --env-vars` can point it at DynamoDB Local: SAM only
+			// overrides variables the template declares. Dev stage only.
+			env[config.EnvEndpoint] = jsii.String("")
+		}
+		props := &awslambda.FunctionProps{
+			Description:   jsii.String("abtest " + name + " (" + cfg.Stage + ")"),
+			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:  awslambda.Architecture_ARM_64(),
+			Handler:       jsii.String("bootstrap"),
+			Code:          awslambda.Code_FromAsset(jsii.String(assetDir(cfg.BuildDir, name)), nil),
+			MemorySize:    jsii.Number(functionMemoryMB),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds)),
+			Role:          role,
+			LogGroup:      logs,
+			LoggingFormat: awslambda.LoggingFormat_JSON,
+			Environment:   &env,
+		}
+		if cfg.Tracing {
+			props.Tracing = awslambda.Tracing_ACTIVE
+		}
+		fn := awslambda.NewFunction(scope, jsii.String("Function"), props)
+		if cfg.Tracing {
+			// After NewFunction: it adds the X-Ray statement to the role's
+			// default policy, which must exist to receive the suppression.
+			cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+				Id:        jsii.String("AwsSolutions-IAM5"),
+				Reason:    jsii.String("X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; CDK adds them on * only when -c tracing=true."),
+				AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+			}}, jsii.Bool(true))
+		}
+		fns[name] = fn
+		alarm(scope, "Errors", name+"-errors", "The "+name+" function returned errors (sum over 5 minutes).", fn.MetricErrors(sum), 1)
+		alarm(scope, "Throttles", name+"-throttles", "The "+name+" function was throttled (sum over 5 minutes).", fn.MetricThrottles(sum), 1)
+	}
+
+	// ---- HTTP API: one route per routes.All entry, each authorized. ----
+	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
+		ApiName:       jsii.String(stackName),
+		Description:   jsii.String("abtest API (" + cfg.Stage + ")"),
+		CorsPreflight: corsFor(cfg.CorsOrigins),
+	})
+	authorizers := authorizersFor(fns[routes.Authorizer])
+	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
+	for _, name := range routes.Functions() {
+		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(exportName(name)+"Integration"), fns[name], nil)
+	}
+	for _, r := range routes.All {
+		if !slices.Contains(httpMethods, r.Method) {
+			return nil, fmt.Errorf("infra: route %q: unsupported method %q", r.Key(), r.Method)
+		}
+		api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(r.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
+			Integration: integrations[r.Function],
+			Authorizer:  authorizers[strings.Join(r.IdentitySources(), ",")],
+		})
+	}
+
+	// The $default stage: throttling and JSON access logs through the L1
+	// CfnStage (the HttpApi L2 creates the stage without these options).
+	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     st.logRetention,
+		RemovalPolicy: removal,
+	})
+	stage := api.DefaultStage().Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	stage.SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: accessLogs.LogGroupArn(),
+		Format:         jsii.String(accessLogFormat()),
+	})
+	stage.SetDefaultRouteSettings(&awsapigatewayv2.CfnStage_RouteSettingsProperty{
+		ThrottlingRateLimit:    jsii.Number(st.throttleRate),
+		ThrottlingBurstLimit:   jsii.Number(st.throttleBurst),
+		DetailedMetricsEnabled: jsii.Bool(false), // per-route metrics are billed as custom metrics
+	})
+
+	// ---- Alarms on the API and the table (the functions' are above). ----
+	// 5xx rate in percent, ignoring 5-minute windows with fewer than 10
+	// requests so one failed request in a quiet dev stage does not page.
+	alarm(stack, "Api5xxRate", "api-5xx-rate", "More than 5% of API requests returned 5xx over 5 minutes.",
+		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String("IF(requests >= 10, 100 * errors / requests, 0)"),
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				"errors":   api.MetricServerError(sum),
+				"requests": api.MetricCount(sum),
+			},
+			Label:  jsii.String("5xx rate (%)"),
+			Period: fiveMinutes,
+		}), 5)
+	// Throttle events of the table and of each index (on-demand tables still
+	// throttle on hot partitions or above the account's table limits).
+	throttles := map[string]awscloudwatch.IMetric{}
+	for i, metricName := range []string{"ReadThrottleEvents", "WriteThrottleEvents"} {
+		throttles[fmt.Sprintf("t%d", i)] = table.Metric(jsii.String(metricName), sum)
+		for j, ix := range tableIndexes {
+			throttles[fmt.Sprintf("t%di%d", i, j)] = awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+				Namespace:  jsii.String("AWS/DynamoDB"),
+				MetricName: jsii.String(metricName),
+				DimensionsMap: &map[string]*string{
+					"TableName":                table.TableName(),
+					"GlobalSecondaryIndexName": jsii.String(ix.name),
+				},
+				Statistic: jsii.String("Sum"),
+				Period:    fiveMinutes,
+			})
+		}
+	}
+	alarm(stack, "TableThrottles", "table-throttles", "DynamoDB throttled reads or writes on the table or an index (sum over 5 minutes).",
+		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression:   jsii.String("SUM(METRICS())"),
+			UsingMetrics: &throttles,
+			Label:        jsii.String("throttle events"),
+			Period:       fiveMinutes,
+		}), 1)
+
+	// ---- Outputs ----
+	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Value: api.Url(), Description: jsii.String("Base URL of the HTTP API"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
+		Value: table.TableName(), Description: jsii.String("DynamoDB table (the functions' TABLE_NAME)"),
+	})
+	return stack, nil
+}
+
+// authorizersFor returns the authorizers, keyed by their identity sources
+// (routes.Route.IdentitySources joined by ","): one for client routes (API
+// key and session token) and one for admin routes (API key), both the same
+// function. Each is a REQUEST authorizer with SIMPLE responses whose answer
+// API Gateway caches for 60 s by the identity-source values; a request
+// missing one of them gets API Gateway's own 401 without the function
+// running. The function always answers isAuthorized=true with either the
+// caller or the refusal in its context, and every handler refuses a caller
+// without the route's role before doing anything (httpapi.Endpoint), so
+// refusals carry the API's error body.
+func authorizersFor(fn awslambda.Function) map[string]awsapigatewayv2.IHttpRouteAuthorizer {
+	out := map[string]awsapigatewayv2.IHttpRouteAuthorizer{}
+	for _, r := range routes.All {
+		key := strings.Join(r.IdentitySources(), ",")
+		if _, ok := out[key]; ok {
+			continue
+		}
+		sources := make([]*string, 0, len(r.IdentitySources()))
+		for _, h := range r.IdentitySources() {
+			sources = append(sources, jsii.String("$request.header."+h))
+		}
+		id := "AdminAuthorizer"
+		if len(sources) > 1 {
+			id = "ClientAuthorizer"
+		}
+		out[key] = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String(id), fn, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
+			AuthorizerName:  jsii.String(id),
+			ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
+			IdentitySource:  &sources,
+			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(authorizerCacheSeconds)),
+		})
+	}
+	return out
+}
+
+// authorizerCacheSeconds: how long API Gateway reuses an authorizer answer.
+// It bounds how late a key revocation or an expired session takes effect.
+const authorizerCacheSeconds = 60
+
+// httpMethods are the methods a route may use.
+var httpMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+// corsFor is the API's CORS preflight configuration: nil (no CORS) without
+// origins. Preflight never allows credentials; methods are those of the
+// routes.
+func corsFor(origins []string) *awsapigatewayv2.CorsPreflightOptions {
+	if len(origins) == 0 {
+		return nil
+	}
+	var methods []awsapigatewayv2.CorsHttpMethod
+	for _, r := range routes.All {
+		m := awsapigatewayv2.CorsHttpMethod(r.Method)
+		if !slices.Contains(methods, m) {
+			methods = append(methods, m)
+		}
+	}
+	return &awsapigatewayv2.CorsPreflightOptions{
+		AllowOrigins:     jsii.Strings(origins...),
+		AllowMethods:     &methods,
+		AllowHeaders:     jsii.Strings("Content-Type", "Authorization", "X-Api-Key"),
+		AllowCredentials: jsii.Bool(false),
+		MaxAge:           awscdk.Duration_Hours(jsii.Number(1)),
+	}
+}
+
+// accessLogFormat is the JSON line API Gateway writes per request.
+func accessLogFormat() string {
+	b, err := json.Marshal(map[string]string{
+		"requestId":          "$context.requestId",
+		"requestTime":        "$context.requestTime",
+		"sourceIp":           "$context.identity.sourceIp",
+		"userAgent":          "$context.identity.userAgent",
+		"httpMethod":         "$context.httpMethod",
+		"path":               "$context.path",
+		"routeKey":           "$context.routeKey",
+		"protocol":           "$context.protocol",
+		"status":             "$context.status",
+		"responseLength":     "$context.responseLength",
+		"responseLatency":    "$context.responseLatency",
+		"integrationStatus":  "$context.integrationStatus",
+		"integrationLatency": "$context.integrationLatency",
+		"integrationError":   "$context.integrationErrorMessage",
+		"authorizerError":    "$context.authorizer.error",
+		"errorMessage":       "$context.error.message",
+	})
+	if err != nil {
+		panic(err) // a constant map of strings always marshals
+	}
+	return string(b)
+}
+
+// exportName turns a function name into a construct id: "assignment" ->
+// "Assignment", "event-log" -> "EventLog".
+func exportName(name string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return r == '-' || r == '_' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}

@@ -1,0 +1,796 @@
+package main
+
+// Stack tests. A full synth costs seconds, so each stage is synthesized once
+// (synth) and every check reads that one template: dev with the defaults,
+// prod with tracing, an alarm e-mail and CORS origins. When `make build` has
+// not run, the function binaries are placeholders in a temporary folder.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/abtest/abtest/infra/samenv"
+	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/routes"
+	"github.com/abtest/abtest/shared/store"
+)
+
+var tempDirs []string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range tempDirs {
+		os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
+func tempDir(t *testing.T) string {
+	d, err := os.MkdirTemp("", "abtest-infra-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tempDirs = append(tempDirs, d)
+	return d
+}
+
+// Test settings per stage.
+var testConfigs = map[string]Config{
+	"dev":  {Stage: "dev"},
+	"prod": {Stage: "prod", Tracing: true, AlarmEmail: "ops@example.com", CorsOrigins: []string{"https://app.example.com"}},
+}
+
+var wantRetentionDays = map[string]float64{"dev": 7, "prod": 90}
+
+type synthesized struct {
+	cfg         Config
+	stack       awscdk.Stack
+	annotations assertions.Annotations
+	template    assertions.Template
+	res         map[string]map[string]any // logical id -> resource
+	outputs     map[string]any
+	outdir      string
+}
+
+var (
+	synthMu    sync.Mutex
+	synthCache = map[string]*synthesized{}
+	buildOnce  sync.Once
+	buildDir   string
+)
+
+// testBuildDir is the real build/ when `make build` has run, else a temporary
+// folder with a placeholder bootstrap per function (its content names the
+// function, so the asset test can tell them apart).
+func testBuildDir(t *testing.T) string {
+	buildOnce.Do(func() {
+		root, err := repoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		real := DefaultBuildDir(root)
+		if checkFunctions(functionNames(), real) == nil {
+			buildDir = real
+			return
+		}
+		buildDir = tempDir(t)
+		for _, name := range functionNames() {
+			dir := assetDir(buildDir, name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("placeholder for "+name+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if buildDir == "" {
+		t.Fatal("no build folder")
+	}
+	return buildDir
+}
+
+// synth synthesizes a stage once per test binary. Annotations_FromStack goes
+// first: it forces a synth, which Template_FromStack and app.Synth reuse.
+func synth(t *testing.T, stage string) *synthesized {
+	t.Helper()
+	synthMu.Lock()
+	defer synthMu.Unlock()
+	if s, ok := synthCache[stage]; ok {
+		return s
+	}
+	cfg := testConfigs[stage]
+	cfg.BuildDir = testBuildDir(t)
+	outdir := tempDir(t)
+	app := newApp(outdir, nil)
+	stack, err := NewStack(app, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &synthesized{cfg: cfg, stack: stack, outdir: outdir}
+	s.annotations = assertions.Annotations_FromStack(stack)
+	s.template = assertions.Template_FromStack(stack, nil)
+	if dir := *app.Synth(nil).Directory(); dir != outdir {
+		t.Fatalf("assembly in %s, want %s", dir, outdir)
+	}
+	tmpl := *s.template.ToJSON()
+	s.res = map[string]map[string]any{}
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		s.res[id] = r.(map[string]any)
+	}
+	s.outputs, _ = tmpl["Outputs"].(map[string]any)
+	synthCache[stage] = s
+	return s
+}
+
+func forEachStage(t *testing.T, f func(t *testing.T, s *synthesized)) {
+	for _, stage := range []string{"dev", "prod"} {
+		t.Run(stage, func(t *testing.T) { f(t, synth(t, stage)) })
+	}
+}
+
+// ---- template helpers ----
+
+func (s *synthesized) ofType(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range s.res {
+		if r["Type"] == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+func props(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// path walks maps and lists: path(v, "A", "B", 0, "C").
+func path(v any, keys ...any) any {
+	for _, k := range keys {
+		switch k := k.(type) {
+		case string:
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil
+			}
+			v = m[k]
+		case int:
+			l, ok := v.([]any)
+			if !ok || k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+func ref(id string) map[string]any { return map[string]any{"Ref": id} }
+func arn(id string) map[string]any { return map[string]any{"Fn::GetAtt": []any{id, "Arn"}} }
+func getAttID(v any) string        { s, _ := path(v, "Fn::GetAtt", 0).(string); return s }
+func refID(v any) string           { s, _ := path(v, "Ref").(string); return s }
+func asStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			out = append(out, fmt.Sprint(x))
+		}
+		return out
+	}
+	return nil
+}
+
+// functionID is the logical id of a function's AWS::Lambda::Function.
+func (s *synthesized) functionID(t *testing.T, name string) string {
+	t.Helper()
+	scope := s.stack.Node().TryFindChild(jsii.String(exportName(name)))
+	if scope == nil {
+		t.Fatalf("no construct for function %q", name)
+	}
+	fn := scope.Node().TryFindChild(jsii.String("Function"))
+	cfn := fn.Node().DefaultChild().(awscdk.CfnElement)
+	return *s.stack.GetLogicalId(cfn)
+}
+
+func (s *synthesized) tableID(t *testing.T) string {
+	t.Helper()
+	tables := s.ofType("AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("%d tables, want 1", len(tables))
+	}
+	for id := range tables {
+		return id
+	}
+	return ""
+}
+
+// ---- tests without a synth ----
+
+func TestEveryFunctionHasAPermissionEntry(t *testing.T) {
+	indexes := map[string]bool{}
+	for _, ix := range tableIndexes {
+		indexes[ix.name] = true
+	}
+	for _, name := range functionNames() {
+		p, ok := permissions[name]
+		if !ok {
+			t.Errorf("function %q has no entry in permissions", name)
+			continue
+		}
+		if len(p.Actions) == 0 {
+			t.Errorf("%s: no actions", name)
+		}
+		for _, a := range p.Actions {
+			if !strings.HasPrefix(a, "dynamodb:") || strings.Contains(a, "*") {
+				t.Errorf("%s: action %q is not one exact DynamoDB action", name, a)
+			}
+		}
+		for _, ix := range p.Indexes {
+			if !indexes[ix] {
+				t.Errorf("%s: unknown index %q", name, ix)
+			}
+			if !slices.Contains(p.Actions, "dynamodb:Query") {
+				t.Errorf("%s: index access without dynamodb:Query", name)
+			}
+		}
+	}
+	if err := checkFunctions([]string{"no-such-function"}, t.TempDir()); err == nil || !strings.Contains(err.Error(), "permissions table") {
+		t.Errorf("checkFunctions on a function without an entry: err = %v", err)
+	}
+}
+
+func TestMissingBinaryFailsSynthWithMakeBuildHint(t *testing.T) {
+	app := newApp(t.TempDir(), nil)
+	_, err := NewStack(app, Config{Stage: "dev", BuildDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "make build") || !strings.Contains(err.Error(), "bootstrap") {
+		t.Fatalf("err = %v, want one telling to run make build", err)
+	}
+	if _, err := NewStack(app, Config{Stage: "staging", BuildDir: testBuildDir(t)}); err == nil {
+		t.Fatal("unknown stage accepted")
+	}
+}
+
+// The default props point at what `make build` writes: build/<name>/bootstrap
+// under the repository root, wherever the app runs from.
+func TestDefaultBuildDirIsMakeBuildLayout(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range functionNames() {
+		got := filepath.Join(assetDir(DefaultBuildDir(root), name), "bootstrap")
+		if want := filepath.Join(root, "build", name, "bootstrap"); got != want {
+			t.Errorf("%s: default binary %s, want %s", name, got, want)
+		}
+	}
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(mk), "build/%/bootstrap:") || !strings.Contains(string(mk), "./functions/$*") {
+		t.Error("the root Makefile no longer builds functions/<name> as build/<name>/bootstrap")
+	}
+	for _, name := range functionNames() {
+		if _, err := os.Stat(filepath.Join(root, "functions", name)); err != nil {
+			t.Errorf("function %q: no folder functions/%s", name, name)
+		}
+	}
+}
+
+func TestConfigFromContext(t *testing.T) {
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
+		"stage": "prod", "tracing": "true", "alarmEmail": "a@example.com",
+		"corsOrigins": "https://a.example.com, https://b.example.com", "throttleRate": "7",
+		"sessionJwksUrl": "https://idp.example/.well-known/jwks.json", "sessionIssuer": "https://idp.example", "sessionAudience": "app",
+	}})
+	cfg, err := configFromContext(app.Node())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{Stage: "prod", Tracing: true, AlarmEmail: "a@example.com",
+		CorsOrigins: []string{"https://a.example.com", "https://b.example.com"}, ThrottleRate: 7,
+		Session: SessionConfig{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example", Audience: "app"}}
+	if env := cfg.Session.env(); env[config.EnvSessionJWKSURL] != want.Session.JWKSURL || env[config.EnvSessionAudience] != "app" || len(env) != 3 {
+		t.Errorf("authorizer environment %v", env)
+	}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("got %+v, want %+v", cfg, want)
+	}
+	// cdk.json's own context: JSON values, not strings.
+	root, _ := repoRoot()
+	ctx, err := cdkJSONContext(filepath.Join(root, "cdk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx[assetMetadataContext] != true {
+		t.Errorf("cdk.json: %s = %v, want true", assetMetadataContext, ctx[assetMetadataContext])
+	}
+	cfg, err = configFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &ctx}).Node())
+	if err != nil || cfg.Stage != "dev" || cfg.Tracing || len(cfg.CorsOrigins) != 0 {
+		t.Errorf("cdk.json defaults: %+v, %v; want dev, no tracing, no CORS", cfg, err)
+	}
+	var f struct{ App string }
+	if b, err := os.ReadFile(filepath.Join(root, "cdk.json")); err != nil || json.Unmarshal(b, &f) != nil || f.App != "go run ./infra" {
+		t.Errorf("cdk.json app = %q, want go run ./infra (%v)", f.App, err)
+	}
+	for _, bad := range []map[string]interface{}{{"stage": "qa"}, {"tracing": "yes"}, {"throttleBurst": "-1"},
+		// A shared session secret in a function's environment: dev only.
+		{"stage": "prod", "sessionHs256Secret": "0123456789abcdef0123456789abcdef"}} {
+		if _, err := configFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &bad}).Node()); err == nil {
+			t.Errorf("context %v accepted", bad)
+		}
+	}
+}
+
+func TestParseArgs(t *testing.T) {
+	ctx, out, err := parseArgs([]string{"-c", "stage=prod", "--context=tracing=true", "-o", "x"})
+	if err != nil || out != "x" || !reflect.DeepEqual(ctx, map[string]interface{}{"stage": "prod", "tracing": "true"}) {
+		t.Fatalf("got %v %q %v", ctx, out, err)
+	}
+	for _, bad := range [][]string{{"-c"}, {"-c", "novalue"}, {"synth"}} {
+		if _, _, err := parseArgs(bad); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// ---- stack tests (one synth per stage) ----
+
+func TestNoUnsuppressedNagFindings(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		match := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+		for _, f := range nagFindings(s.annotations.FindError(jsii.String("*"), match)) {
+			t.Errorf("cdk-nag error %s", f)
+		}
+		for _, f := range nagFindings(s.annotations.FindWarning(jsii.String("*"), match)) {
+			t.Errorf("cdk-nag warning %s", f)
+		}
+	})
+}
+
+func TestFunctions(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		fns := s.ofType("AWS::Lambda::Function")
+		if len(fns) != len(functionNames()) {
+			t.Fatalf("%d functions, want %d (%v)", len(fns), len(functionNames()), functionNames())
+		}
+		table := s.tableID(t)
+		for _, name := range functionNames() {
+			id := s.functionID(t, name)
+			p := props(s.res[id])
+			check := func(what string, got, want any) {
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: %s = %v, want %v", name, what, got, want)
+				}
+			}
+			check("Runtime", p["Runtime"], "provided.al2023")
+			check("Architectures", p["Architectures"], []any{"arm64"})
+			check("Handler", p["Handler"], "bootstrap")
+			check("MemorySize", p["MemorySize"], float64(functionMemoryMB))
+			check("Timeout", p["Timeout"], float64(functionTimeoutSeconds))
+			check("LogFormat", path(p, "LoggingConfig", "LogFormat"), "JSON")
+			check("TABLE_NAME", path(p, "Environment", "Variables", config.EnvTable), ref(table))
+			if s.cfg.Tracing {
+				check("TracingConfig", path(p, "TracingConfig", "Mode"), "Active")
+			} else {
+				check("TracingConfig", p["TracingConfig"], nil)
+			}
+			_, hasEndpoint := path(p, "Environment", "Variables").(map[string]any)[config.EnvEndpoint]
+			check("declares "+config.EnvEndpoint+" (for sam local)", hasEndpoint, s.cfg.Stage == "dev")
+			logGroup := refID(path(p, "LoggingConfig", "LogGroup"))
+			check("log group retention", path(props(s.res[logGroup]), "RetentionInDays"), wantRetentionDays[s.cfg.Stage])
+		}
+	})
+}
+
+// Every route key maps to the integration of its function:
+// Route.Target -> Integration -> IntegrationUri -> function.
+func TestRoutes(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		byKey := map[string]map[string]any{}
+		for _, r := range s.ofType("AWS::ApiGatewayV2::Route") {
+			key, _ := props(r)["RouteKey"].(string)
+			if byKey[key] != nil {
+				t.Errorf("route %q twice", key)
+			}
+			byKey[key] = props(r)
+		}
+		if len(byKey) != len(routes.All) {
+			t.Errorf("%d routes, want %d", len(byKey), len(routes.All))
+		}
+		for _, r := range routes.All {
+			p, ok := byKey[r.Key()]
+			if !ok {
+				t.Errorf("no route %q", r.Key())
+				continue
+			}
+			parts, _ := path(p, "Target", "Fn::Join", 1).([]any)
+			if len(parts) != 2 || parts[0] != "integrations/" {
+				t.Errorf("%s: target %v", r.Key(), p["Target"])
+				continue
+			}
+			integ := s.res[refID(parts[1])]
+			if integ["Type"] != "AWS::ApiGatewayV2::Integration" {
+				t.Errorf("%s: target is not an integration", r.Key())
+				continue
+			}
+			ip := props(integ)
+			if ip["IntegrationType"] != "AWS_PROXY" || ip["PayloadFormatVersion"] != "2.0" {
+				t.Errorf("%s: integration %v", r.Key(), ip)
+			}
+			if got, want := getAttID(ip["IntegrationUri"]), s.functionID(t, r.Function); got != want {
+				t.Errorf("%s: integrated with %s, want %s (function %s)", r.Key(), got, want, r.Function)
+			}
+			// No route without the authorizer, and the one keyed on the
+			// route's identity sources (client: key + session; admin: key).
+			if got := p["AuthorizationType"]; got != "CUSTOM" {
+				t.Errorf("%s: AuthorizationType %v, want CUSTOM", r.Key(), got)
+			}
+			authz := s.res[refID(p["AuthorizerId"])]
+			ap := props(authz)
+			var want []any
+			for _, h := range r.IdentitySources() {
+				want = append(want, "$request.header."+h)
+			}
+			if authz["Type"] != "AWS::ApiGatewayV2::Authorizer" || !reflect.DeepEqual(ap["IdentitySource"], want) {
+				t.Errorf("%s: authorizer %v, want identity sources %v", r.Key(), ap, want)
+				continue
+			}
+			if ap["AuthorizerType"] != "REQUEST" || ap["AuthorizerPayloadFormatVersion"] != "2.0" ||
+				ap["EnableSimpleResponses"] != true || ap["AuthorizerResultTtlInSeconds"] != float64(authorizerCacheSeconds) {
+				t.Errorf("%s: authorizer settings %v", r.Key(), ap)
+			}
+			uri, _ := json.Marshal(ap["AuthorizerUri"])
+			if !strings.Contains(string(uri), s.functionID(t, routes.Authorizer)) {
+				t.Errorf("%s: authorizer invokes %s, want the authorizer function", r.Key(), uri)
+			}
+		}
+		// API Gateway may invoke each function only from this API.
+		for id, perm := range s.ofType("AWS::Lambda::Permission") {
+			if pp := props(perm); pp["Principal"] != "apigateway.amazonaws.com" || pp["Action"] != "lambda:InvokeFunction" {
+				t.Errorf("permission %s: %v", id, pp)
+			}
+		}
+	})
+}
+
+func TestIAMLeastPrivilege(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		table := s.tableID(t)
+		for _, name := range functionNames() {
+			fn := props(s.res[s.functionID(t, name)])
+			role := s.res[getAttID(fn["Role"])]
+			rp := props(role)
+			if rp["ManagedPolicyArns"] != nil {
+				t.Errorf("%s: managed policies %v", name, rp["ManagedPolicyArns"])
+			}
+			policies := map[string]any{}
+			for _, p := range rp["Policies"].([]any) {
+				policies[path(p, "PolicyName").(string)] = path(p, "PolicyDocument", "Statement")
+			}
+			// DynamoDB: exactly the permission table's actions, on the table
+			// and on the indexes it queries.
+			ddb, _ := policies["dynamodb"].([]any)
+			if len(ddb) != 1 {
+				t.Fatalf("%s: %d dynamodb statements, want 1", name, len(ddb))
+			}
+			got := asStrings(path(ddb[0], "Action"))
+			want := slices.Clone(permissions[name].Actions)
+			sort.Strings(got)
+			sort.Strings(want)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: actions %v, want %v", name, got, want)
+			}
+			wantRes := []any{arn(table)}
+			for _, ix := range permissions[name].Indexes {
+				wantRes = append(wantRes, map[string]any{"Fn::Join": []any{"", []any{arn(table), "/index/" + ix}}})
+			}
+			gotRes := path(ddb[0], "Resource")
+			if len(wantRes) == 1 {
+				gotRes = []any{gotRes}
+			}
+			if !reflect.DeepEqual(gotRes, wantRes) {
+				t.Errorf("%s: resources %v, want %v", name, gotRes, wantRes)
+			}
+			// Logs: its own log group only.
+			logs, _ := policies["logs"].([]any)
+			logGroup := refID(path(fn, "LoggingConfig", "LogGroup"))
+			if len(logs) != 1 || !reflect.DeepEqual(path(logs[0], "Resource"), arn(logGroup)) ||
+				!reflect.DeepEqual(asStrings(path(logs[0], "Action")), []string{"logs:CreateLogStream", "logs:PutLogEvents"}) {
+				t.Errorf("%s: logs statements %v", name, logs)
+			}
+			if len(policies) != 2 {
+				t.Errorf("%s: inline policies %v, want dynamodb and logs", name, policies)
+			}
+		}
+		// No statement anywhere on "*", except X-Ray's (no resource-level
+		// permissions), and no wildcard action.
+		var statements []any
+		for _, r := range s.ofType("AWS::IAM::Role") {
+			for _, p := range props(r)["Policies"].([]any) {
+				statements = append(statements, path(p, "PolicyDocument", "Statement").([]any)...)
+			}
+		}
+		for _, p := range s.ofType("AWS::IAM::Policy") {
+			statements = append(statements, path(props(p), "PolicyDocument", "Statement").([]any)...)
+		}
+		for _, st := range statements {
+			actions := asStrings(path(st, "Action"))
+			for _, a := range actions {
+				if strings.Contains(a, "*") {
+					t.Errorf("wildcard action %q", a)
+				}
+			}
+			for _, r := range asStrings(path(st, "Resource")) {
+				if strings.Contains(r, "*") && !allPrefixed(actions, "xray:") {
+					t.Errorf("statement on %q: %v", r, st)
+				}
+			}
+		}
+	})
+}
+
+func allPrefixed(ss []string, prefix string) bool {
+	for _, s := range ss {
+		if !strings.HasPrefix(s, prefix) {
+			return false
+		}
+	}
+	return len(ss) > 0
+}
+
+func TestTable(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		r := s.res[s.tableID(t)]
+		p := props(r)
+		keys := func(pk, sk string) []any {
+			return []any{
+				map[string]any{"AttributeName": pk, "KeyType": "HASH"},
+				map[string]any{"AttributeName": sk, "KeyType": "RANGE"},
+			}
+		}
+		if !reflect.DeepEqual(p["KeySchema"], keys(store.AttrPK, store.AttrSK)) {
+			t.Errorf("KeySchema %v", p["KeySchema"])
+		}
+		wantGSIs := []any{}
+		wantAttrs := map[string]bool{store.AttrPK: true, store.AttrSK: true}
+		for _, ix := range []struct{ name, pk, sk string }{{store.GSI1, store.AttrGSI1PK, store.AttrGSI1SK}, {store.GSI2, store.AttrGSI2PK, store.AttrGSI2SK}} {
+			wantGSIs = append(wantGSIs, map[string]any{"IndexName": ix.name, "KeySchema": keys(ix.pk, ix.sk), "Projection": map[string]any{"ProjectionType": "ALL"}})
+			wantAttrs[ix.pk], wantAttrs[ix.sk] = true, true
+		}
+		if !reflect.DeepEqual(p["GlobalSecondaryIndexes"], wantGSIs) {
+			t.Errorf("GlobalSecondaryIndexes %v", p["GlobalSecondaryIndexes"])
+		}
+		for _, a := range p["AttributeDefinitions"].([]any) {
+			if name := path(a, "AttributeName").(string); !wantAttrs[name] || path(a, "AttributeType") != "S" {
+				t.Errorf("attribute %v", a)
+			}
+			delete(wantAttrs, path(a, "AttributeName").(string))
+		}
+		if len(wantAttrs) != 0 {
+			t.Errorf("attributes not defined: %v", wantAttrs)
+		}
+		if p["BillingMode"] != "PAY_PER_REQUEST" {
+			t.Errorf("BillingMode %v", p["BillingMode"])
+		}
+		if path(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != true {
+			t.Error("point-in-time recovery off")
+		}
+		if p["TimeToLiveSpecification"] != nil || p["TableName"] != nil {
+			t.Errorf("TTL %v / physical name %v: want neither", p["TimeToLiveSpecification"], p["TableName"])
+		}
+		prod := s.cfg.Stage == "prod"
+		wantPolicy := map[bool]string{true: "Retain", false: "Delete"}[prod]
+		if p["DeletionProtectionEnabled"] != prod || r["DeletionPolicy"] != wantPolicy || r["UpdateReplacePolicy"] != wantPolicy {
+			t.Errorf("deletion protection %v, DeletionPolicy %v, UpdateReplacePolicy %v; want %v, %s",
+				p["DeletionProtectionEnabled"], r["DeletionPolicy"], r["UpdateReplacePolicy"], prod, wantPolicy)
+		}
+	})
+}
+
+func TestAlarms(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		alarms := s.ofType("AWS::CloudWatch::Alarm")
+		if want := 2*len(functionNames()) + 2; len(alarms) != want {
+			t.Errorf("%d alarms, want %d", len(alarms), want)
+		}
+		// metric name -> function (or "") it watches, per alarm.
+		seen := map[string]int{}
+		for id, a := range alarms {
+			p := props(a)
+			var names []string
+			if m := p["MetricName"]; m != nil {
+				dim := refID(path(p, "Dimensions", 0, "Value"))
+				names = append(names, fmt.Sprintf("%s/%s", m, dim))
+			}
+			for _, m := range asAny(p["Metrics"]) {
+				if n := path(m, "MetricStat", "Metric", "MetricName"); n != nil {
+					names = append(names, n.(string))
+				}
+			}
+			sort.Strings(names)
+			seen[strings.Join(slices.Compact(names), "+")]++
+			hasActions := p["AlarmActions"] != nil
+			if hasActions != (s.cfg.AlarmEmail != "") {
+				t.Errorf("alarm %s: actions %v with alarm e-mail %q", id, p["AlarmActions"], s.cfg.AlarmEmail)
+			}
+		}
+		want := map[string]int{"5xx+Count": 1, "ReadThrottleEvents+WriteThrottleEvents": 1}
+		for _, name := range functionNames() {
+			want["Errors/"+s.functionID(t, name)]++
+			want["Throttles/"+s.functionID(t, name)]++
+		}
+		if !reflect.DeepEqual(seen, want) {
+			t.Errorf("alarm metrics %v, want %v", seen, want)
+		}
+		wantSubs := 0
+		if s.cfg.AlarmEmail != "" {
+			wantSubs = 1
+		}
+		if got := len(s.ofType("AWS::SNS::Subscription")); got != wantSubs {
+			t.Errorf("%d subscriptions, want %d", got, wantSubs)
+		}
+	})
+}
+
+func asAny(v any) []any { l, _ := v.([]any); return l }
+
+func TestApiStageLogsCorsOutputs(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		for id, lg := range s.ofType("AWS::Logs::LogGroup") {
+			if got := props(lg)["RetentionInDays"]; got != wantRetentionDays[s.cfg.Stage] {
+				t.Errorf("log group %s: retention %v", id, got)
+			}
+		}
+		if got, want := len(s.ofType("AWS::Logs::LogGroup")), len(functionNames())+1; got != want {
+			t.Errorf("%d log groups, want %d", got, want)
+		}
+		apiStages := s.ofType("AWS::ApiGatewayV2::Stage")
+		if len(apiStages) != 1 {
+			t.Fatalf("%d stages", len(apiStages))
+		}
+		for _, st := range apiStages {
+			p := props(st)
+			settings := stages[s.cfg.Stage]
+			if p["StageName"] != "$default" || p["AutoDeploy"] != true ||
+				path(p, "DefaultRouteSettings", "ThrottlingRateLimit") != settings.throttleRate ||
+				path(p, "DefaultRouteSettings", "ThrottlingBurstLimit") != settings.throttleBurst {
+				t.Errorf("stage %v", p)
+			}
+			dest := getAttID(path(p, "AccessLogSettings", "DestinationArn"))
+			if s.res[dest]["Type"] != "AWS::Logs::LogGroup" {
+				t.Errorf("access logs go to %v", path(p, "AccessLogSettings", "DestinationArn"))
+			}
+			var format map[string]string
+			if err := json.Unmarshal([]byte(path(p, "AccessLogSettings", "Format").(string)), &format); err != nil || format["requestId"] != "$context.requestId" {
+				t.Errorf("access log format is not JSON with the request id: %v", err)
+			}
+		}
+		for _, api := range s.ofType("AWS::ApiGatewayV2::Api") {
+			cors := props(api)["CorsConfiguration"]
+			if len(s.cfg.CorsOrigins) == 0 {
+				if cors != nil {
+					t.Errorf("CORS %v, want none", cors)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(asStrings(path(cors, "AllowOrigins")), s.cfg.CorsOrigins) || path(cors, "AllowCredentials") != false {
+				t.Errorf("CORS %v", cors)
+			}
+		}
+		for _, out := range []string{"ApiUrl", "TableName"} {
+			if s.outputs[out] == nil {
+				t.Errorf("no output %s", out)
+			}
+		}
+	})
+}
+
+// Each function's code is its own build/<name> folder, recorded in the
+// template's asset metadata the way `sam local` reads it.
+func TestAssetMetadataPointsAtBootstrap(t *testing.T) {
+	s := synth(t, "dev")
+	for _, name := range functionNames() {
+		fn := s.res[s.functionID(t, name)]
+		p, _ := path(fn, "Metadata", "aws:asset:path").(string)
+		if p == "" || path(fn, "Metadata", "aws:asset:property") != "Code" {
+			t.Errorf("%s: asset metadata %v", name, fn["Metadata"])
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.outdir, p)
+		}
+		got, err := os.ReadFile(filepath.Join(p, "bootstrap"))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		want, err := os.ReadFile(filepath.Join(assetDir(s.cfg.BuildDir, name), "bootstrap"))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s: asset bootstrap differs from build/%s/bootstrap (%v)", name, name, err)
+		}
+	}
+}
+
+// The sam-local env file has an entry per function keyed by logical id.
+func TestSamEnvFromDevTemplate(t *testing.T) {
+	s := synth(t, "dev")
+	b, err := os.ReadFile(filepath.Join(s.outdir, *s.stack.TemplateFile()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars, err := samenv.EnvVars(b, map[string]string{config.EnvTable: "abtest-local", config.EnvEndpoint: "http://host.docker.internal:8000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range functionNames() {
+		if v := vars[s.functionID(t, name)]; v[config.EnvEndpoint] == "" {
+			t.Errorf("%s: no env entry (%v)", name, vars)
+		}
+	}
+	if len(vars) != len(functionNames()) {
+		t.Errorf("%d env entries, want %d", len(vars), len(functionNames()))
+	}
+}
+
+// nagFindings formats annotations for the error messages.
+func nagFindings(found *[]*cxapi.SynthesisMessage) []string {
+	var out []string
+	if found == nil {
+		return nil
+	}
+	for _, m := range *found {
+		var data any
+		if m.Entry != nil {
+			data = m.Entry.Data
+		}
+		out = append(out, fmt.Sprintf("%s: %v", *m.Id, data))
+	}
+	return out
+}
+
+// TestPermissionTableIsExact pins the permission table itself, written out
+// again here, so widening a function's access is a visible test change.
+func TestPermissionTableIsExact(t *testing.T) {
+	want := map[string]permission{
+		routes.Assignment: {Actions: []string{"dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		routes.Exposure:   {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
+		routes.Events:     {Actions: []string{"dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}},
+		routes.Admin: {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+			Indexes: []string{store.GSI1, store.GSI2}},
+		routes.Results:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
+		routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+	}
+	if len(permissions) != len(want) {
+		t.Fatalf("%d functions in the permission table, want %d", len(permissions), len(want))
+	}
+	for name, w := range want {
+		got := permissions[name]
+		actions := slices.Clone(got.Actions)
+		sort.Strings(actions)
+		if !reflect.DeepEqual(actions, w.Actions) || !reflect.DeepEqual(got.Indexes, w.Indexes) {
+			t.Errorf("%s: %v on %v, want %v on %v", name, actions, got.Indexes, w.Actions, w.Indexes)
+		}
+	}
+}
