@@ -97,7 +97,8 @@ func (f *form) weight(name string) (float64, bool) {
 		return 0, false
 	}
 	var w float64
-	if err := json.Unmarshal(raw, &w); err != nil || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+	// null would decode as 0 without an error: a weight must be a number.
+	if err := json.Unmarshal(raw, &w); err != nil || string(bytes.TrimSpace(raw)) == "null" || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
 		f.fail(name, "must be a finite number >= 0")
 		return 0, false
 	}

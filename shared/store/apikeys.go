@@ -78,7 +78,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, limit int, cursor string) (Page
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsiAPIKeys)},
 		ScanIndexForward:          aws.Bool(false),
-	}, []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, limit, cursor)
+	}, pageOf{keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: gsiAPIKeys}, limit, cursor)
 	if err != nil {
 		return Page[*APIKey]{}, fmt.Errorf("list API keys: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -30,7 +31,7 @@ func (s *Store) ListExperiments(ctx context.Context, status experiment.Status, l
 	if status != "" {
 		index, pkAttr, skAttr, pk = GSI2, AttrGSI2PK, AttrGSI2SK, statusPK(string(status))
 	}
-	keyAttrs := []string{AttrPK, AttrSK, pkAttr, skAttr}
+	of := pageOf{keyAttrs: []string{AttrPK, AttrSK, pkAttr, skAttr}, partition: pkAttr, value: pk}
 	items, next, err := s.queryPage(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(index),
@@ -38,7 +39,7 @@ func (s *Store) ListExperiments(ctx context.Context, status experiment.Status, l
 		ExpressionAttributeNames:  map[string]string{"#pk": pkAttr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk)},
 		ScanIndexForward:          aws.Bool(false),
-	}, keyAttrs, limit, cursor)
+	}, of, limit, cursor)
 	if err != nil {
 		return Page[*experiment.Experiment]{}, fmt.Errorf("list experiments: %w", err)
 	}
@@ -79,7 +80,7 @@ func (s *Store) History(ctx context.Context, key string, limit int, cursor strin
 		},
 		ScanIndexForward: aws.Bool(false),
 		ConsistentRead:   aws.Bool(true),
-	}, []string{AttrPK, AttrSK}, limit, cursor)
+	}, pageOf{keyAttrs: []string{AttrPK, AttrSK}, partition: AttrPK, value: experimentPK(key), sortAttr: AttrSK, sortPre: "HIST#"}, limit, cursor)
 	if err != nil {
 		return Page[Change]{}, fmt.Errorf("history of %q: %w", key, err)
 	}
@@ -94,13 +95,28 @@ func (s *Store) History(ctx context.Context, key string, limit int, cursor strin
 	return page, nil
 }
 
+// pageOf says which keys a listing's cursor holds and the range it must
+// stay in: a cursor from another listing (or made up) is ErrBadCursor, never
+// a start key DynamoDB would refuse.
+type pageOf struct {
+	keyAttrs  []string // the key attributes of the queried table or index
+	partition string   // the partition attribute the query is on
+	value     string   // its value
+	sortAttr  string   // optional: the sort attribute ...
+	sortPre   string   // ... and the prefix the query's range has
+}
+
 // queryPage runs a query for up to limit items from cursor. The cursor is
 // the last item's key attributes, so it stays valid while items are added.
-func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, keyAttrs []string, limit int, cursor string) ([]item, string, error) {
+func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, of pageOf, limit int, cursor string) ([]item, string, error) {
+	keyAttrs := of.keyAttrs
 	if cursor != "" {
 		start, err := decodeCursor(cursor, keyAttrs)
 		if err != nil {
 			return nil, "", err
+		}
+		if getS(start, of.partition) != of.value || (of.sortAttr != "" && !strings.HasPrefix(getS(start, of.sortAttr), of.sortPre)) {
+			return nil, "", ErrBadCursor
 		}
 		in.ExclusiveStartKey = start
 	}
