@@ -82,9 +82,13 @@ func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (m
 	if !hashMatches(raw, key.Hash) || key.Revoked() {
 		return refuse(httpapi.CodeUnauthenticated, "invalid or revoked API key"), nil
 	}
-	if err := a.keys.TouchAPIKey(ctx, key.ID, a.now().UTC(), TouchInterval); err != nil {
-		// Last-used is bookkeeping: never refuse a caller over it.
-		a.logger.WarnContext(ctx, "touch API key", "key_id", key.ID, "error", err.Error())
+	// The key just read says when it was last recorded: write only when that
+	// is over a minute old (the write's condition settles races).
+	if now := a.now().UTC(); now.Sub(key.LastUsedAt) >= TouchInterval {
+		if err := a.keys.TouchAPIKey(ctx, key.ID, now, TouchInterval); err != nil {
+			// Last-used is bookkeeping: never refuse a caller over it.
+			a.logger.WarnContext(ctx, "touch API key", "key_id", key.ID, "error", err.Error())
+		}
 	}
 	out := map[string]any{httpapi.CtxRole: key.Role, httpapi.CtxKeyID: key.ID}
 	if httpapi.Role(key.Role) != httpapi.RoleClient {
