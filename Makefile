@@ -44,6 +44,16 @@ BENCH_N ?= 2000
 BENCH_C ?= 16
 BENCH_RESULTS_USERS ?= 100000
 
+.PHONY: soak
+soak: dynamodb-local ## the long forms of the reliability tests (tests/resilience with SOAK=1)
+	SOAK=1 go test -race -count=1 -timeout 60m -v ./tests/resilience
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s); make test runs their seed corpora
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+FUZZTIME ?= 30s
+
 include infra/infra.mk
 
 .PHONY: clean

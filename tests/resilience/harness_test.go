@@ -49,6 +49,7 @@ type svc struct {
 	client   string
 	http     *http.Client
 	gwTimout time.Duration
+	endpoint string // the DynamoDB it runs on
 }
 
 // newSvc builds the service on the DynamoDB at endpoint with the production
@@ -75,7 +76,7 @@ func newSvc(t *testing.T, endpoint, table string, attemptTimeout time.Duration, 
 	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
-	s := &svc{t: t, url: srv.URL, st: deps.Store, http: &http.Client{Timeout: 30 * time.Second}, gwTimout: gwTimeout}
+	s := &svc{t: t, url: srv.URL, st: deps.Store, http: &http.Client{Timeout: 30 * time.Second}, gwTimout: gwTimeout, endpoint: endpoint}
 	if s.admin, _, err = auth.IssueKey(ctx, deps.Store, "admin", httpapi.RoleAdmin, "test", time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,14 @@ import (
 var tables atomic.Int64
 
 // Client returns a client for the test binary's DynamoDB Local.
-func Client() *dynamodb.Client {
+func Client() *dynamodb.Client { return ClientAt(dltest.Endpoint()) }
+
+// ClientAt returns a client for the DynamoDB Local at endpoint.
+func ClientAt(endpoint string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:                          "us-east-1",
 		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint:                    aws.String(dltest.Endpoint()),
+		BaseEndpoint:                    aws.String(endpoint),
 		DisableValidateResponseChecksum: true,
 	})
 }
