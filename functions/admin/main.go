@@ -1,23 +1,10 @@
-// Command admin is the Lambda function serving every admin experiment route. It only
-// wires: configuration and the DynamoDB client are built once per cold start.
+// Command admin is the Lambda function serving every admin route (experiments and API keys). It only wires; the
+// route's logic is in shared/admin.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/abtest/abtest/shared/routes"
 	"github.com/abtest/abtest/shared/service"
 )
 
-func main() {
-	h, err := service.FunctionHandler(context.Background(), routes.Admin)
-	if err != nil {
-		slog.Error("cold start failed", "function", routes.Admin, "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { service.RunFunction(routes.Admin) }

@@ -1,23 +1,10 @@
-// Command assignment is the Lambda function serving the assignment route. It only
-// wires: configuration and the DynamoDB client are built once per cold start.
+// Command assignment is the Lambda function serving the assignment route. It only wires; the
+// route's logic is in shared/assignment.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/abtest/abtest/shared/routes"
 	"github.com/abtest/abtest/shared/service"
 )
 
-func main() {
-	h, err := service.FunctionHandler(context.Background(), routes.Assignment)
-	if err != nil {
-		slog.Error("cold start failed", "function", routes.Assignment, "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { service.RunFunction(routes.Assignment) }

@@ -1,23 +1,10 @@
-// Command results is the Lambda function serving the results and recount routes. It only
-// wires: configuration and the DynamoDB client are built once per cold start.
+// Command results is the Lambda function serving the results and recount routes. It only wires; the
+// route's logic is in shared/results.
 package main
 
 import (
-	"context"
-	"log/slog"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/abtest/abtest/shared/routes"
 	"github.com/abtest/abtest/shared/service"
 )
 
-func main() {
-	h, err := service.FunctionHandler(context.Background(), routes.Results)
-	if err != nil {
-		slog.Error("cold start failed", "function", routes.Results, "error", err.Error())
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { service.RunFunction(routes.Results) }

@@ -8,7 +8,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/abtest/abtest/shared/admin"
 	"github.com/abtest/abtest/shared/assignment"
@@ -131,4 +134,16 @@ func (d *Deps) Gateway(session auth.SessionConfig, opts gateway.Options) (*gatew
 		gw.Handle(r, h)
 	}
 	return gw, nil
+}
+
+// RunFunction is the whole main of a route function: it builds the handler
+// once per cold start (settings, one DynamoDB client) and hands it to the
+// Lambda runtime. It does no network I/O before the first invocation.
+func RunFunction(function string) {
+	h, err := FunctionHandler(context.Background(), function)
+	if err != nil {
+		slog.Error("cold start failed", "function", function, "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h)
 }
