@@ -49,7 +49,7 @@ soak: dynamodb-local ## the long forms of the reliability tests (tests/resilienc
 	SOAK=1 go test -race -count=1 -timeout 60m -v ./tests/resilience
 
 .PHONY: fuzz
-fuzz: ## run every fuzz target for FUZZTIME each (default 30s); make test runs their seed corpora
+fuzz: dynamodb-local ## run every fuzz target for FUZZTIME each (default 30s); make test runs their seed corpora
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 FUZZTIME ?= 30s

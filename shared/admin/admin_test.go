@@ -1116,3 +1116,15 @@ func TestNullWeightRefused(t *testing.T) {
 		t.Fatalf("fields %v", body.Error.Details["fields"])
 	}
 }
+
+// TestBodiesMustBeJSONInUTF8: invalid UTF-8 would be stored altered (as
+// U+FFFD) and non-JSON white space is not JSON: both are refused.
+func TestBodiesMustBeJSONInUTF8(t *testing.T) {
+	e := newEnv(t)
+	for _, body := range []string{
+		"{\"key\":\"u8\",\"name\":\"n\",\"variants\":[{\"key\":\"a\",\"weight\":1,\"payload\":\"\xff\xfe\"},{\"key\":\"b\",\"weight\":1}]}",
+		"{\"key\":\"u8\",\"name\":\"n\",\"variants\":[{\"key\":\"a\",\"weight\":1},{\"key\":\"b\",\"weight\":1}]}\v",
+	} {
+		httpapitest.ExpectError(t, e.call(routes.AdminCreate, "", body, nil), http.StatusBadRequest, httpapi.CodeInvalidJSON)
+	}
+}

@@ -33,8 +33,8 @@ type form struct {
 // newForm parses a JSON object and flags fields outside allowed.
 func newForm(raw []byte, prefix string, errs map[string]string, allowed ...string) (*form, bool) {
 	f := &form{errs: errs, prefix: prefix}
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &f.fields) != nil {
+	t := httpapi.TrimJSONSpace(raw)
+	if len(t) == 0 || t[0] != '{' || !httpapi.ValidJSON(t) || json.Unmarshal(t, &f.fields) != nil {
 		return nil, false
 	}
 	for name := range f.fields {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"unicode/utf8"
 
 	"github.com/abtest/abtest/shared/experiment"
 )
@@ -42,18 +43,31 @@ func tooLarge() *Error {
 		WithDetails(map[string]any{"max_bytes": MaxBodyBytes})
 }
 
-// IsEmptyBody reports whether a body carries nothing (absent, blank or JSON null).
+// IsEmptyBody reports whether a body carries nothing (absent, JSON white
+// space only, or JSON null).
 func IsEmptyBody(b []byte) bool {
-	t := bytes.TrimSpace(b)
+	t := TrimJSONSpace(b)
 	return len(t) == 0 || string(t) == "null"
 }
+
+// TrimJSONSpace trims the white space JSON allows around a value (space,
+// tab, CR, LF) and nothing else, so a body is JSON exactly when the standard
+// says it is.
+func TrimJSONSpace(b []byte) []byte {
+	return bytes.Trim(b, " \t\r\n")
+}
+
+// ValidJSON reports whether b is one well-formed JSON value in valid UTF-8.
+// Invalid UTF-8 is refused rather than silently replaced, so whatever is
+// accepted is stored and served back as sent.
+func ValidJSON(b []byte) bool { return utf8.Valid(b) && json.Valid(b) }
 
 // DecodeObject decodes a JSON object body into dst. With strict, unknown
 // fields are an error so typos are caught instead of silently ignored.
 func DecodeObject(b []byte, dst any, strict bool) error {
-	t := bytes.TrimSpace(b)
-	if len(t) == 0 || t[0] != '{' {
-		return NewError(http.StatusBadRequest, CodeInvalidJSON, "request body must be a JSON object")
+	t := TrimJSONSpace(b)
+	if len(t) == 0 || t[0] != '{' || !ValidJSON(t) {
+		return NewError(http.StatusBadRequest, CodeInvalidJSON, "request body must be a JSON object (UTF-8)")
 	}
 	dec := json.NewDecoder(bytes.NewReader(t))
 	dec.UseNumber()
