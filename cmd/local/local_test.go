@@ -159,3 +159,30 @@ func TestGatewayErrors(t *testing.T) {
 		t.Fatalf("large body: %d", status)
 	}
 }
+
+// TestSettingsDefaults: what make run uses when nothing is set, as the
+// README documents it.
+func TestSettingsDefaults(t *testing.T) {
+	for _, k := range []string{"LOCAL_ADDR", "TABLE_NAME", "LOCAL_DB_PATH", "LOCAL_CREDENTIALS_FILE", "LOCAL_CORS_ORIGINS",
+		"LOCAL_AUTHORIZER_CACHE_TTL", "SESSION_HS256_SECRET", "SESSION_JWKS_URL", "SESSION_JWKS_JSON"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
+	s, err := settingsFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Addr != "127.0.0.1:3000" || s.Table != "abtest-local" || s.Credentials != ".local/credentials.env" ||
+		s.Endpoint != "" || s.DBPath != "" || s.AuthorizerCacheTTL != 0 || len(s.CORSOrigins) != 0 || len(s.Session.HS256Secret) != 64 {
+		t.Fatalf("defaults %+v", s)
+	}
+	t.Setenv("LOCAL_CORS_ORIGINS", "https://a.example,https://b.example")
+	t.Setenv("LOCAL_AUTHORIZER_CACHE_TTL", "1m")
+	if s, err = settingsFromEnv(); err != nil || len(s.CORSOrigins) != 2 || s.AuthorizerCacheTTL != time.Minute {
+		t.Fatalf("%+v %v", s, err)
+	}
+	t.Setenv("LOCAL_AUTHORIZER_CACHE_TTL", "soon")
+	if _, err = settingsFromEnv(); err == nil {
+		t.Fatal("bad duration accepted")
+	}
+}

@@ -45,7 +45,7 @@ type settings struct {
 func settingsFromEnv() (settings, error) {
 	s := settings{
 		Addr: "127.0.0.1:3000", Table: "abtest-local", Endpoint: os.Getenv(config.EnvEndpoint),
-		DBPath: os.Getenv("LOCAL_DB_PATH"), Credentials: ".local/localCreds.env",
+		DBPath: os.Getenv("LOCAL_DB_PATH"), Credentials: ".local/credentials.env",
 	}
 	if v := os.Getenv("LOCAL_CREDENTIALS_FILE"); v != "" {
 		s.Credentials = v
@@ -56,7 +56,7 @@ func settingsFromEnv() (settings, error) {
 	}
 	if session.HS256Secret == "" && session.JWKSURL == "" && session.JWKSJSON == "" {
 		// Locally the service plays the identity provider: a fresh secret
-		// per run, written to the localCreds file with the tokens.
+		// per run, written to the credentials file with the tokens.
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return s, err
