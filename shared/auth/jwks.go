@@ -26,10 +26,17 @@ type JWKS struct {
 
 	mu          sync.Mutex
 	keys        map[string]any // kid -> *rsa.PublicKey | *ecdsa.PublicKey
-	lastFetched time.Time
+	lastFetched time.Time      // last successful fetch
+	lastFailed  time.Time      // last failed fetch, zero after a success
 }
 
-const refreshEvery = 30 * time.Second
+// refreshEvery bounds refetches for unknown key ids after a success;
+// retryAfterFailure bounds them after a failure, so an outage of the
+// provider neither hammers it nor turns valid tokens into 401s.
+const (
+	refreshEvery      = 30 * time.Second
+	retryAfterFailure = 2 * time.Second
+)
 
 // maxJWKSBytes bounds what a JWKS fetch reads.
 const maxJWKSBytes = 1 << 20
@@ -63,14 +70,23 @@ func (j *JWKS) Key(ctx context.Context, kid, alg string) (any, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	key, ok := j.lookup(kid)
-	if !ok && j.url != "" && j.now().Sub(j.lastFetched) >= refreshEvery {
-		j.lastFetched = j.now()
-		keys, err := j.fetch(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrJWKSUnavailable, err)
+	if !ok && j.url != "" {
+		now := j.now()
+		switch {
+		case now.Sub(j.lastFailed) < retryAfterFailure:
+			// The provider was unreachable a moment ago: say so (a 500,
+			// which API Gateway does not cache) rather than blame the token.
+			return nil, fmt.Errorf("%w: last fetch failed %s ago", ErrJWKSUnavailable, now.Sub(j.lastFailed).Round(time.Millisecond))
+		case now.Sub(j.lastFetched) >= refreshEvery:
+			keys, err := j.fetch(ctx)
+			if err != nil {
+				j.lastFailed = now
+				return nil, fmt.Errorf("%w: %w", ErrJWKSUnavailable, err)
+			}
+			j.lastFetched, j.lastFailed = now, time.Time{}
+			j.keys = keys
+			key, ok = j.lookup(kid)
 		}
-		j.keys = keys
-		key, ok = j.lookup(kid)
 	}
 	if !ok {
 		return nil, ErrUnknownKey

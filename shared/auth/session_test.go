@@ -250,3 +250,35 @@ func TestMintHS256RoundTrip(t *testing.T) {
 		t.Fatalf("%q %v", sub, err)
 	}
 }
+
+// TestJWKSFailureIsNotARejection: after a failed fetch, valid tokens keep
+// failing as "unavailable" (500, not cached) until a fetch succeeds; they
+// never become 401s for the refresh interval.
+func TestJWKSFailureIsNotARejection(t *testing.T) {
+	var failing atomic.Int32
+	failing.Store(1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() == 1 {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte(jwksDoc("rsa-1", "")))
+	}))
+	defer srv.Close()
+	jwks := NewJWKSFromURL(srv.URL, srv.Client())
+	clock := now
+	jwks.now = func() time.Time { return clock }
+	v := verifier(t, SessionConfig{JWKSURL: srv.URL}, jwks)
+	token := sign(t, jwt.SigningMethodRS256, "rsa-1", rsaPriv, claims(nil))
+	for i := 0; i < 3; i++ {
+		if _, err := v.Verify(token); !errors.Is(err, ErrJWKSUnavailable) || errors.Is(err, ErrSession) {
+			t.Fatalf("during the outage: %v, want ErrJWKSUnavailable", err)
+		}
+		clock = clock.Add(time.Second)
+	}
+	failing.Store(0)
+	clock = clock.Add(retryAfterFailure)
+	if sub, err := v.Verify(token); err != nil || sub != "user-a" {
+		t.Fatalf("after the outage: %q %v", sub, err)
+	}
+}
