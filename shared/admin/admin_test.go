@@ -1128,3 +1128,14 @@ func TestBodiesMustBeJSONInUTF8(t *testing.T) {
 		httpapitest.ExpectError(t, e.call(routes.AdminCreate, "", body, nil), http.StatusBadRequest, httpapi.CodeInvalidJSON)
 	}
 }
+
+// TestWeightsMustSumFinite: finite weights whose sum overflows are refused
+// at definition time, not at every assignment.
+func TestWeightsMustSumFinite(t *testing.T) {
+	e := newEnv(t)
+	resp := e.call(routes.AdminCreate, "", `{"key":"big","name":"n","variants":[{"key":"a","weight":1e308},{"key":"b","weight":1e308}]}`, nil)
+	body := httpapitest.ExpectError(t, resp, http.StatusBadRequest, httpapi.CodeValidationFailed)
+	if _, ok := body.Error.Details["fields"].(map[string]any)["variants"]; !ok {
+		t.Fatalf("fields %v", body.Error.Details["fields"])
+	}
+}

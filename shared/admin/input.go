@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/abtest/abtest/shared/bucketing"
 	"github.com/abtest/abtest/shared/experiment"
 	"github.com/abtest/abtest/shared/httpapi"
 )
@@ -168,6 +169,17 @@ func (f *form) variants(name string) ([]experiment.Variant, bool) {
 		seen[key] = true
 		valid = valid && okKey && okWeight
 		out = append(out, v)
+	}
+	if valid {
+		weights := make([]float64, len(out))
+		for i, v := range out {
+			weights[i] = v.Weight
+		}
+		// Each weight may be finite while their sum is not.
+		if _, err := bucketing.WeightSum(weights); err != nil {
+			f.fail(name, "weights must add up to a finite number")
+			valid = false
+		}
 	}
 	return out, valid
 }

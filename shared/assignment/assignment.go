@@ -111,9 +111,9 @@ func (s *service) assign(ctx context.Context, exp *experiment.Experiment, userID
 // assignment a concurrent call stored first).
 func (s *service) bucketAndStore(ctx context.Context, exp *experiment.Experiment, userID string) (*store.Assignment, error) {
 	idx, err := bucketing.Choose(exp.Key, userID, exp.Weights(), coverage(exp), nil)
-	if errors.Is(err, bucketing.ErrNoPositiveWeight) || errors.Is(err, bucketing.ErrTooFewVariants) {
+	if errors.Is(err, bucketing.ErrNoPositiveWeight) || errors.Is(err, bucketing.ErrTooFewVariants) || errors.Is(err, bucketing.ErrInvalidWeight) {
 		return nil, httpapi.NewError(http.StatusUnprocessableEntity, CodeNoValidVariants,
-			"the experiment has no variant with a positive weight")
+			"the experiment has no usable variant weights")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("bucket %q: %w", exp.Key, err)
