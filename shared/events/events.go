@@ -1,6 +1,6 @@
 // Package events serves POST /v1/client/events: a batch of conversion events
 // of the calling user. Each event is stored append-only, once per id, and
-// counted as a conversion for the user's experiments (see store.Converts).
+// counted as a conversion for the user's experiments (see store.Counts).
 package events
 
 import (
@@ -109,9 +109,14 @@ func (s *service) handle(ctx context.Context, req httpapi.Request, caller httpap
 		for n, i := range valid {
 			stored, err := s.store.RecordEvent(ctx, parsed[i], assignments)
 			if err != nil {
-				// Events before this one are stored; retrying the batch with
-				// the same ids stores none of them twice.
-				return httpapi.Result{}, httpapi.Internal(CodeFailed, err).WithDetails(map[string]any{"stored_indexes": valid[:n]})
+				// Events before this one (and this one, if it got that far)
+				// are stored; retrying the batch with the same ids stores
+				// none of them twice and finishes their counting.
+				done := append([]int{}, valid[:n]...)
+				if stored {
+					done = append(done, i)
+				}
+				return httpapi.Result{}, httpapi.Internal(CodeFailed, err).WithDetails(map[string]any{"stored_indexes": done})
 			}
 			status := StatusStored
 			if stored {

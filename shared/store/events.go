@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,15 +20,19 @@ type Event struct {
 	Timestamp  time.Time // when the user did it (client time, or server time)
 	ReceivedAt time.Time // when the service accepted it
 	Properties json.RawMessage
+	// Evaluated are the experiments the user was assigned to when the event
+	// was recorded: the only ones it can convert for.
+	Evaluated []string
 }
 
-// Converts reports whether an event is a conversion for an assignment: it
-// happened at or after the assignment, and reached the service after the
-// assignment existed (so a client clock running ahead cannot attribute an
-// event to an assignment made later). Live counters and recounts both use
-// exactly this rule.
-func Converts(a *Assignment, ev *Event) bool {
-	return !ev.Timestamp.Before(a.AssignedAt) && !ev.ReceivedAt.Before(a.AssignedAt)
+// Counts reports whether an event is a conversion for an assignment: the
+// assignment existed when the event was recorded (it is among the event's
+// Evaluated experiments), and the event happened at or after the
+// assignment and reached the service after it. Live counters and recounts
+// both use exactly this rule, on the facts the event item records.
+func Counts(a *Assignment, ev *Event) bool {
+	return slices.Contains(ev.Evaluated, a.Experiment) &&
+		!ev.Timestamp.Before(a.AssignedAt) && !ev.ReceivedAt.Before(a.AssignedAt)
 }
 
 // UserAssignments returns every assignment of a user, in one Query.
@@ -59,23 +64,37 @@ func (s *Store) UserAssignments(ctx context.Context, userID string) ([]*Assignme
 const maxTransactItems = 100
 
 // RecordEvent stores an event once per (user, id): a repeated id returns
-// stored=false and changes nothing. In the same transaction it marks the
+// stored=false and stores nothing new. In the same transaction it marks the
 // event's name as converted on every assignment of the user it converts
-// (see Converts) that had not converted on it yet, and for users already
+// (see Counts) that had not converted on it yet, and for users already
 // exposed adds them to the converted counter. assignments are the user's
-// assignments as read before; they are updated in place.
+// assignments as read before; they are updated in place, and the event
+// records which experiments they were (Evaluated), so a recount decides
+// from the same facts.
+//
+// A repeated id also finishes any conversion an interrupted earlier attempt
+// of the same event left undone, judged on the event as first stored. When
+// the event is stored but a later step fails, stored is true with the error.
 func (s *Store) RecordEvent(ctx context.Context, ev *Event, assignments []*Assignment) (stored bool, err error) {
-	put := types.TransactWriteItem{Put: &types.Put{
-		TableName:                aws.String(s.table),
-		Item:                     encodeEvent(ev),
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
-	}}
+	ev.Evaluated = ev.Evaluated[:0]
+	for _, a := range assignments {
+		ev.Evaluated = append(ev.Evaluated, a.Experiment)
+	}
+	put := &types.Put{
+		TableName:                           aws.String(s.table),
+		Item:                                encodeEvent(ev),
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": AttrPK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	fail := func(err error) (bool, error) {
+		return stored, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, err)
+	}
 	withPut := true
 	for attempt := 0; attempt < stateAttempts; attempt++ {
 		var pending []*Assignment
 		for _, a := range assignments {
-			if Converts(a, ev) && !a.converted(ev.Name) {
+			if Counts(a, ev) && !a.converted(ev.Name) {
 				pending = append(pending, a)
 			}
 		}
@@ -83,42 +102,66 @@ func (s *Store) RecordEvent(ctx context.Context, ev *Event, assignments []*Assig
 		if withPut && len(items) == 0 {
 			// Nothing to count: a plain conditional put, at half a
 			// transaction's cost.
-			stored, err := s.putNew(ctx, put.Put)
+			old, err := s.putIfAbsent(ctx, put)
 			if err != nil {
-				return false, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, err)
+				return fail(err)
 			}
-			return stored, nil
+			if old == nil {
+				return true, nil
+			}
+			ev, withPut = decodeEvent(old), false
+			continue
 		}
 		if withPut {
-			items = append([]types.TransactWriteItem{put}, items...)
+			items = append([]types.TransactWriteItem{{Put: put}}, items...)
 		}
 		if len(items) == 0 {
-			return true, nil
+			return stored, nil
 		}
 		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
+			stored = stored || withPut
 			for _, a := range used {
 				a.Conversions = append(a.Conversions, ev.Name)
 			}
 			if len(used) == len(pending) {
-				return true, nil
+				return stored, nil
 			}
 			// More conversions than one transaction holds: the event is
 			// stored; the rest follow in further transactions.
-			withPut = false
-			attempt = -1
+			withPut, attempt = false, -1
 			continue
 		}
 		if withPut {
-			if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
-				return false, nil
+			if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed && r.Item != nil {
+				// A retry: carry on with the event as it was stored.
+				ev, withPut, attempt = decodeEvent(r.Item), false, -1
+				continue
 			}
 		}
 		if !refreshFromCancellation(err, used, updateAt) {
-			return false, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, err)
+			return fail(err)
 		}
 	}
-	return false, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, errStateChanged)
+	return fail(errStateChanged)
+}
+
+// putIfAbsent sends a conditional Put on its own; when the item exists it
+// writes nothing and returns the existing item.
+func (s *Store) putIfAbsent(ctx context.Context, p *types.Put) (item, error) {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: p.TableName, Item: p.Item,
+		ConditionExpression: p.ConditionExpression, ExpressionAttributeNames: p.ExpressionAttributeNames,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if asError(err, &ccf) {
+		if ccf.Item == nil {
+			return item{}, nil
+		}
+		return ccf.Item, nil
+	}
+	return nil, err
 }
 
 // conversionItems builds, for as many pending assignments as fit next to the
@@ -188,6 +231,9 @@ func encodeEvent(ev *Event) item {
 	if len(ev.Properties) > 0 {
 		it["properties"] = avS(string(ev.Properties))
 	}
+	if len(ev.Evaluated) > 0 {
+		it["evaluated"] = &types.AttributeValueMemberSS{Value: ev.Evaluated}
+	}
 	return it
 }
 
@@ -199,5 +245,6 @@ func decodeEvent(it item) *Event {
 	if p := getS(it, "properties"); p != "" {
 		ev.Properties = json.RawMessage(p)
 	}
+	ev.Evaluated = getSS(it, "evaluated")
 	return ev
 }

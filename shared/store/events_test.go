@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/abtest/abtest/shared/experiment"
 	"github.com/abtest/abtest/shared/store"
 	"github.com/abtest/abtest/shared/store/storetest"
@@ -106,5 +108,100 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 	after, _ := st.ReadAggregates(ctx, "exp")
 	if !reflect.DeepEqual(after, live) {
 		t.Fatalf("after writing the recount %+v != %+v", after, live)
+	}
+}
+
+// TestEventRacingAnAssignment: an event recorded before the user's
+// assignment was visible never counts for it, live or in a recount, even
+// when its time is after the assignment's.
+func TestEventRacingAnAssignment(t *testing.T) {
+	ctx := context.Background()
+	base, _, _ := storetest.New(t)
+	t0 := time.Now().UTC()
+	st := base.WithClock(func() time.Time { return t0 })
+	if err := st.CreateExperiment(ctx, newExperiment("race", experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	// The events call read the user's assignments (none yet) ...
+	ev := &store.Event{ID: "e1", UserID: "u", Name: "purchase", Timestamp: t0.Add(time.Millisecond), ReceivedAt: t0.Add(time.Millisecond)}
+	// ... then the assignment stamped t0 commits, then the event is written.
+	a, _, err := st.CreateAssignment(ctx, "race", "u", "control")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordEvent(ctx, ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.RecordExposure(ctx, a, "control"); err != nil {
+		t.Fatal(err)
+	}
+	live, _ := st.ReadAggregates(ctx, "race")
+	recounted, err := st.Recount(ctx, "race", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live.Converted["control"]["purchase"] != 0 || !reflect.DeepEqual(live, recounted) {
+		t.Fatalf("live %+v, recount %+v", live, recounted)
+	}
+}
+
+// failingTransactions fails the nth TransactWriteItems call (1-based).
+type failingTransactions struct {
+	store.DynamoDB
+	n, calls int
+}
+
+func (f *failingTransactions) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	f.calls++
+	if f.calls == f.n {
+		return nil, fmt.Errorf("injected network failure")
+	}
+	return f.DynamoDB.TransactWriteItems(ctx, in, o...)
+}
+
+// TestChunkedEventRetryFinishes: an event that converts in more
+// experiments than one transaction holds, interrupted after its first
+// transaction, is reported stored, and its retry (same id) finishes the
+// conversions: live counters then equal a recount.
+func TestChunkedEventRetryFinishes(t *testing.T) {
+	ctx := context.Background()
+	st, db, table := storetest.New(t)
+	const experiments = 60
+	for i := 0; i < experiments; i++ {
+		key := fmt.Sprintf("exp-%02d", i)
+		if err := st.CreateExperiment(ctx, newExperiment(key, experiment.Active)); err != nil {
+			t.Fatal(err)
+		}
+		a, _, err := st.CreateAssignment(ctx, key, "u", "treatment")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.RecordExposure(ctx, a, a.Variant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flaky := store.New(&failingTransactions{DynamoDB: db, n: 2}, table)
+	event := func() *store.Event {
+		return &store.Event{ID: "order-1", UserID: "u", Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
+	}
+	asg, _ := st.UserAssignments(ctx, "u")
+	stored, err := flaky.RecordEvent(ctx, event(), asg)
+	if err == nil || !stored {
+		t.Fatalf("interrupted event: stored=%v err=%v, want stored with an error", stored, err)
+	}
+	asg, _ = st.UserAssignments(ctx, "u")
+	if stored, err := st.RecordEvent(ctx, event(), asg); err != nil || stored {
+		t.Fatalf("retry: stored=%v err=%v, want a duplicate", stored, err)
+	}
+	for i := 0; i < experiments; i++ {
+		key := fmt.Sprintf("exp-%02d", i)
+		live, _ := st.ReadAggregates(ctx, key)
+		recounted, err := st.Recount(ctx, key, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if live.Converted["treatment"]["purchase"] != 1 || !reflect.DeepEqual(live, recounted) {
+			t.Fatalf("%s: live %+v, recount %+v", key, live, recounted)
+		}
 	}
 }

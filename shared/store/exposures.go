@@ -59,8 +59,8 @@ func (s *Store) RecordExposure(ctx context.Context, a *Assignment, shown string)
 	for attempt := 0; attempt < stateAttempts; attempt++ {
 		if a.Exposed() {
 			// A fresh UUID v7 never exists; the condition only guards that.
-			written, err := s.putNew(ctx, put)
-			if err == nil && !written {
+			old, err := s.putIfAbsent(ctx, put)
+			if err == nil && old != nil {
 				err = ErrExists
 			}
 			if err != nil {

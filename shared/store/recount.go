@@ -153,7 +153,7 @@ func (s *Store) recountUser(ctx context.Context, a *Assignment) (exposed bool, c
 			return false, nil, fmt.Errorf("events of %q: %w", a.UserID, err)
 		}
 		for _, it := range page.Items {
-			if ev := decodeEvent(it); Converts(a, ev) {
+			if ev := decodeEvent(it); Counts(a, ev) {
 				converted[ev.Name] = true
 			}
 		}

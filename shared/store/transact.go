@@ -94,18 +94,3 @@ func deref(p *string) string {
 
 // asError is errors.As, named for reading at call sites.
 func asError[T error](err error, target *T) bool { return err != nil && errors.As(err, target) }
-
-// putNew sends a transaction's conditional Put on its own (half the cost of
-// a one-item transaction) and reports whether it wrote: false when its
-// condition failed, i.e. the item already exists.
-func (s *Store) putNew(ctx context.Context, p *types.Put) (bool, error) {
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: p.TableName, Item: p.Item,
-		ConditionExpression: p.ConditionExpression, ExpressionAttributeNames: p.ExpressionAttributeNames,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if asError(err, &ccf) {
-		return false, nil
-	}
-	return err == nil, err
-}
