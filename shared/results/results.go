@@ -28,6 +28,8 @@ const (
 	CodeEventRequired = "EVENT_REQUIRED"
 	CodeResultsFailed = "RESULTS_FAILED"
 	CodeRecountFailed = "RECOUNT_FAILED"
+	// CodeRecountConflict: writes kept racing the recount; nothing written.
+	CodeRecountConflict = "RECOUNT_CONFLICT"
 )
 
 // Store is what the routes need from the data layer.
@@ -178,6 +180,10 @@ func newRecountHandler(logger *slog.Logger, st Store) httpapi.Handler {
 			return httpapi.Result{}, err
 		}
 		after, err := st.Recount(ctx, key, !dry)
+		if errors.Is(err, store.ErrRecountConflict) {
+			return httpapi.Result{}, httpapi.NewError(http.StatusConflict, CodeRecountConflict,
+				"the counters kept changing during the recount, which wrote nothing; pause the experiment and retry")
+		}
 		if err != nil {
 			return httpapi.Result{}, err
 		}

@@ -35,26 +35,40 @@ func (g Aggregates) addConverted(variant, event string, n int64) {
 // ReadAggregates sums an experiment's counter shards: one BatchGetItem
 // whatever the number of users.
 func (s *Store) ReadAggregates(ctx context.Context, key string) (Aggregates, error) {
+	shards, err := s.readShards(ctx, key)
+	if err != nil {
+		return Aggregates{}, err
+	}
+	g := newAggregates()
+	for _, it := range shards {
+		g.addShard(it)
+	}
+	return g, nil
+}
+
+// readShards reads the existing counter shards of an experiment, by shard
+// partition key.
+func (s *Store) readShards(ctx context.Context, key string) (map[string]item, error) {
 	keys := make([]map[string]types.AttributeValue, AggregateShards)
 	for i := range keys {
 		keys[i] = keyOf(aggregatePK(key, i), skAggregate)
 	}
-	g := newAggregates()
+	shards := map[string]item{}
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	for attempt := 0; len(req) > 0; attempt++ {
 		if attempt >= 10 {
-			return Aggregates{}, fmt.Errorf("read aggregates %q: unprocessed keys after %d attempts", key, attempt)
+			return nil, fmt.Errorf("read aggregates %q: unprocessed keys after %d attempts", key, attempt)
 		}
 		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 		if err != nil {
-			return Aggregates{}, fmt.Errorf("read aggregates %q: %w", key, err)
+			return nil, fmt.Errorf("read aggregates %q: %w", key, err)
 		}
 		for _, it := range out.Responses[s.table] {
-			g.addShard(it)
+			shards[getS(it, AttrPK)] = it
 		}
 		req = out.UnprocessedKeys
 	}
-	return g, nil
+	return shards, nil
 }
 
 func (g Aggregates) addShard(it item) {

@@ -117,9 +117,11 @@ func (s *Store) CreateAssignment(ctx context.Context, key, userID, variant strin
 
 // counterAdd adds deltas to counters of the user's aggregate shard.
 func (s *Store) counterAdd(key, userID string, deltas map[string]int64) types.TransactWriteItem {
-	names := make(map[string]string, len(deltas))
-	values := make(map[string]types.AttributeValue, len(deltas))
-	expr := "ADD "
+	// Every change also bumps the shard's version, which a recount's write
+	// checks so it can never overwrite a change it did not see.
+	names := map[string]string{"#ver": shardVersion}
+	values := map[string]types.AttributeValue{":ver": avN(1)}
+	expr := "ADD #ver :ver, "
 	i := 0
 	for attr, d := range deltas {
 		if i > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,5 +204,48 @@ func TestChunkedEventRetryFinishes(t *testing.T) {
 		if live.Converted["treatment"]["purchase"] != 1 || !reflect.DeepEqual(live, recounted) {
 			t.Fatalf("%s: live %+v, recount %+v", key, live, recounted)
 		}
+	}
+}
+
+// interfering assigns one more user the first time the recount reads the
+// experiment's assignments, as live traffic would.
+type interfering struct {
+	store.DynamoDB
+	once   sync.Once
+	during func()
+}
+
+func (c *interfering) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := c.DynamoDB.Query(ctx, in, o...)
+	c.once.Do(c.during)
+	return out, err
+}
+
+// TestRecountNeverOverwritesAConcurrentWrite: a write landing while a
+// recount runs makes its swap refuse and retry, so the counters end up
+// including it.
+func TestRecountNeverOverwritesAConcurrentWrite(t *testing.T) {
+	ctx := context.Background()
+	st, db, table := storetest.New(t)
+	if err := st.CreateExperiment(ctx, newExperiment("rc", experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, _, err := st.CreateAssignment(ctx, "rc", fmt.Sprintf("u%d", i), "control"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	racing := store.New(&interfering{DynamoDB: db, during: func() {
+		if _, _, err := st.CreateAssignment(ctx, "rc", "late", "control"); err != nil {
+			t.Error(err)
+		}
+	}}, table)
+	recounted, err := racing.Recount(ctx, "rc", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, _ := st.ReadAggregates(ctx, "rc")
+	if live.Assigned["control"] != 6 || recounted.Assigned["control"] != 6 {
+		t.Fatalf("live %v, recount %v; want 6 assigned (the late one included)", live.Assigned, recounted.Assigned)
 	}
 }

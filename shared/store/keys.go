@@ -53,6 +53,9 @@ func shardOf(userID string) int {
 	return int(h % AggregateShards)
 }
 
+// shardVersion counts the changes of an aggregate shard.
+const shardVersion = "v"
+
 // Counter attribute names inside an aggregate shard.
 func assignedAttr(variant string) string         { return "a:" + variant }
 func exposedAttr(variant string) string          { return "x:" + variant }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -23,6 +24,28 @@ const recountWorkers = 8
 // an operator's repair tool, not a request path. Writes that land while it
 // runs may be missed; run it on a paused or ended experiment to be exact.
 func (s *Store) Recount(ctx context.Context, key string, write bool) (Aggregates, error) {
+	for attempt := 1; ; attempt++ {
+		g, err := s.recountOnce(ctx, key, write)
+		if errors.Is(err, ErrRecountConflict) && attempt < recountAttempts {
+			continue
+		}
+		return g, err
+	}
+}
+
+// ErrRecountConflict: counters kept changing while a recount ran, so it
+// wrote nothing. Pausing the experiment first makes a recount settle.
+var ErrRecountConflict = errors.New("counters changed during the recount")
+
+const recountAttempts = 3
+
+func (s *Store) recountOnce(ctx context.Context, key string, write bool) (Aggregates, error) {
+	// The shards' versions before reading any item: a write that lands
+	// after this bumps a version and makes the swap below refuse.
+	before, err := s.readShards(ctx, key)
+	if err != nil {
+		return Aggregates{}, err
+	}
 	assignments, err := s.experimentAssignments(ctx, key)
 	if err != nil {
 		return Aggregates{}, err
@@ -72,7 +95,7 @@ func (s *Store) Recount(ctx context.Context, key string, write bool) (Aggregates
 		total.add(g)
 	}
 	if write {
-		if err := s.replaceShards(ctx, key, shards); err != nil {
+		if err := s.replaceShards(ctx, key, shards, before); err != nil {
 			return Aggregates{}, err
 		}
 	}
@@ -164,11 +187,13 @@ func (s *Store) recountUser(ctx context.Context, a *Assignment) (exposed bool, c
 	}
 }
 
-// replaceShards swaps every counter shard for its recounted value at once.
-func (s *Store) replaceShards(ctx context.Context, key string, shards []Aggregates) error {
+// replaceShards swaps every counter shard for its recounted value at once,
+// on condition that no shard changed since it was read (before).
+func (s *Store) replaceShards(ctx context.Context, key string, shards []Aggregates, before map[string]item) error {
 	items := make([]types.TransactWriteItem, len(shards))
 	for i, g := range shards {
-		it := keyOf(aggregatePK(key, i), skAggregate)
+		pk := aggregatePK(key, i)
+		it := keyOf(pk, skAggregate)
 		for v, n := range g.Assigned {
 			it[assignedAttr(v)] = avN(n)
 		}
@@ -180,9 +205,31 @@ func (s *Store) replaceShards(ctx context.Context, key string, shards []Aggregat
 				it[convertedAttr(v, e)] = avN(n)
 			}
 		}
-		items[i] = types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: it}}
+		put := &types.Put{TableName: aws.String(s.table), Item: it, ExpressionAttributeNames: map[string]string{}}
+		if old, ok := before[pk]; ok {
+			version := getN(old, shardVersion)
+			it[shardVersion] = avN(version + 1)
+			put.ConditionExpression = aws.String("#ver = :ver")
+			put.ExpressionAttributeNames["#ver"] = shardVersion
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{":ver": avN(version)}
+			if _, has := old[shardVersion]; !has {
+				put.ConditionExpression = aws.String("attribute_not_exists(#ver)")
+				put.ExpressionAttributeValues = nil
+			}
+		} else {
+			it[shardVersion] = avN(1)
+			put.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+			put.ExpressionAttributeNames["#pk"] = AttrPK
+		}
+		items[i] = types.TransactWriteItem{Put: put}
 	}
-	if err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items}); err != nil {
+	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	for i := range items {
+		if r, ok := cancellation(err, i); ok && deref(r.Code) == conditionFailed {
+			return fmt.Errorf("replace counters of %q: %w", key, ErrRecountConflict)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("replace counters of %q: %w", key, err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -23,7 +24,11 @@ func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }
 func TestConcurrentFirstAssignments(t *testing.T) {
 	db := storetest.Client()
 	table := storetest.NewTable(t, db)
-	s := newSvc(t, dltest.Endpoint(), table, 0, 0)
+	// Correctness under concurrency, not latency: on a shared 2-core
+	// machine running other test packages, DynamoDB Local can take seconds
+	// to drain 200 transactions, so calls and requests get generous
+	// timeouts (the production 2 s per attempt is for real DynamoDB).
+	s := newSvc(t, dltest.Endpoint(), table, 20*time.Second, 0, 60*time.Second)
 	const users, experiments = 20, 5
 	perPair := soak(2, 20)
 	for e := 0; e < experiments; e++ {

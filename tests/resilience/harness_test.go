@@ -54,7 +54,8 @@ type svc struct {
 
 // newSvc builds the service on the DynamoDB at endpoint with the production
 // client; attemptTimeout and attempts override its settings when non-zero.
-func newSvc(t *testing.T, endpoint, table string, attemptTimeout time.Duration, attempts int) *svc {
+// gwTimeout bounds each request, like the function timeout.
+func newSvc(t *testing.T, endpoint, table string, attemptTimeout time.Duration, attempts int, gwTimeout time.Duration) *svc {
 	t.Helper()
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "local")
@@ -69,7 +70,6 @@ func newSvc(t *testing.T, endpoint, table string, attemptTimeout time.Duration, 
 		t.Fatal(err)
 	}
 	deps := service.New(slog.New(slog.NewTextHandler(io.Discard, nil)), db, cfg)
-	const gwTimeout = 3 * time.Second
 	gw, err := deps.Gateway(auth.SessionConfig{HS256Secret: secret}, gateway.Options{Timeout: gwTimeout})
 	if err != nil {
 		t.Fatal(err)
