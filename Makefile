@@ -45,8 +45,10 @@ BENCH_C ?= 16
 BENCH_RESULTS_USERS ?= 100000
 
 .PHONY: soak
-soak: dynamodb-local ## the long forms of the reliability tests (tests/resilience with SOAK=1)
-	SOAK=1 go test -race -count=1 -timeout 60m -v ./tests/resilience
+soak: dynamodb-local ## the reliability tests (tests/reliability) run SOAK_RUNS times over (default 10)
+	go test -race -count=$(SOAK_RUNS) -timeout 120m ./tests/reliability
+
+SOAK_RUNS ?= 10
 
 .PHONY: fuzz
 fuzz: dynamodb-local ## run every fuzz target for FUZZTIME each (default 30s); make test runs their seed corpora

@@ -104,7 +104,7 @@ func (s *service) handle(ctx context.Context, req httpapi.Request, caller httpap
 	if len(valid) > 0 {
 		assignments, err := s.store.UserAssignments(ctx, userID)
 		if err != nil {
-			return httpapi.Result{}, err
+			return httpapi.Result{}, httpapi.Internal(CodeFailed, err).WithDetails(map[string]any{"stored_indexes": []int{}})
 		}
 		for n, i := range valid {
 			stored, err := s.store.RecordEvent(ctx, parsed[i], assignments)

@@ -3,6 +3,7 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -167,9 +168,13 @@ func TestLostWriteResponses(t *testing.T) {
 // answers its own code.
 func TestDynamoDBUnresponsive(t *testing.T) {
 	blackHole := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done() // never answers; returns when the client gives up
+		_, _ = io.Copy(io.Discard, r.Body) // so the server notices the client leave
+		<-r.Context().Done()               // never answers; returns when the client gives up
 	}))
-	t.Cleanup(blackHole.Close)
+	t.Cleanup(func() {
+		blackHole.CloseClientConnections()
+		blackHole.Close()
+	})
 	cfg := config.Config{Table: "unresponsive", CacheTTL: catalog.DefaultTTL, Endpoint: blackHole.URL, DynamoTimeout: 500 * time.Millisecond, DynamoAttempts: 2}
 	db, err := cfg.DynamoDB(context.Background())
 	if err != nil {

@@ -19,11 +19,12 @@ import (
 //
 // The property is stickiness, not latency: DynamoDB Local runs transactions
 // one at a time, so on a small CI machine a burst of 200 first assignments
-// takes seconds (about 1 s per transaction at the median here). The service
-// gets patient settings (5 s per attempt, the deployed 10 s Lambda timeout) so
-// that every call completes; TestDynamoDBOutage covers the tight settings.
+// takes seconds (about 1 s per transaction at the median here, more when
+// other test binaries share the machine). The service gets patient settings
+// (10 s per attempt, 30 s per invocation) so that every call completes;
+// TestDynamoDBOutage and TestDynamoDBUnresponsive cover the tight ones.
 func TestConcurrentFirstAssignments(t *testing.T) {
-	e := newEnv(t, envOptions{endpoint: sharedEndpoint(t), timeout: 5 * time.Second, attempts: 3, gatewayTimeout: 10 * time.Second})
+	e := newEnv(t, envOptions{endpoint: sharedEndpoint(t), timeout: 10 * time.Second, attempts: 3, gatewayTimeout: 30 * time.Second})
 	const users, experiments, perPair = 20, 5, 2
 	for x := 0; x < experiments; x++ {
 		e.createActive(fmt.Sprintf("conc-%d", x))

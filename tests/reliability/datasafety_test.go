@@ -42,7 +42,7 @@ var uuidV7 = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-
 // marks and the results' counts equal what the test's own record implies,
 // and a recount matches the live counters.
 func TestDataSafetyMixedWorkload(t *testing.T) {
-	e := newEnv(t, envOptions{endpoint: sharedEndpoint(t), timeout: 5 * time.Second, attempts: 3, gatewayTimeout: 10 * time.Second})
+	e := newEnv(t, envOptions{endpoint: sharedEndpoint(t), timeout: 10 * time.Second, attempts: 3, gatewayTimeout: 30 * time.Second})
 	exps := []string{"safe-0", "safe-1", "safe-2"}
 	for _, x := range exps {
 		e.createActive(x)
@@ -96,6 +96,18 @@ func TestDataSafetyMixedWorkload(t *testing.T) {
 			}
 		}
 	}
+
+	var nExposures, nEvents, nConverted int
+	for _, rec := range records {
+		nExposures += len(rec.exposures)
+		nEvents += len(rec.events)
+	}
+	for _, m := range wantConverted {
+		for _, n := range m {
+			nConverted += n
+		}
+	}
+	t.Logf("%d users: %d exposures and %d events acknowledged, %d conversions expected", users, nExposures, nEvents, nConverted)
 
 	// The table holds exactly what was acknowledged.
 	items := scanAll(t, e.check, e.table)

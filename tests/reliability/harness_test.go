@@ -10,11 +10,20 @@
 //     request hangs past the gateway's timeout, and afterwards every write
 //     the service acknowledged is stored exactly once, no assignment changed
 //     variant and the live counters equal a recount;
+//   - a DynamoDB that never answers is bounded the same way;
 //   - throttling is retried with backoff up to the configured attempts, then
 //     answered with the route's 500 code, never a wrong answer;
+//   - a write whose response is lost leaves the service consistent for the
+//     client's next call or retry (sticky variant, events stored once, exact
+//     counters), and an event arriving while the user's first assignment is
+//     being written is judged alike by live counters and a recount;
 //   - after a mixed workload the table holds exactly what was acknowledged,
 //     every item has a documented shape, exposures carry the user's assigned
 //     variant, and results equal counts rebuilt from the test's own record.
+//
+// They run in plain `go test ./...` (each well under a minute). Liveness is
+// checked only as "answered within the gateway timeout + 2 s".
+// RELIABILITY_LOG=1 shows the service's warnings and errors.
 package reliability
 
 import (

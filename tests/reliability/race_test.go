@@ -44,9 +44,9 @@ func (h *holdAssignment) TransactWriteItems(ctx context.Context, in *dynamodb.Tr
 
 // TestEventWhileFirstAssignmentIsWritten: an event that reaches the service
 // while the user's first assignment is being written (after its assigned_at
-// was taken, before its transaction committed) is stored once; it reached
-// the service before the assignment existed, so it is no conversion (README,
-// "When an event is a conversion") — and the live counters and a recount
+// was taken, before its transaction committed) is stored once; the user was
+// not yet assigned when it was recorded, so it is no conversion (README,
+// "When an event is a conversion"), and the live counters and a recount
 // agree on that. (Before commit 2a58626 the recount counted it and the live
 // counters did not.)
 func TestEventWhileFirstAssignmentIsWritten(t *testing.T) {
