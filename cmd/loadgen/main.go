@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -88,12 +87,7 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 	}
 	defer srv.Stop()
 	m := &meter{}
-	db := dynamodb.New(dynamodb.Options{
-		Region:                          "us-east-1",
-		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint:                    aws.String(srv.Endpoint()),
-		DisableValidateResponseChecksum: true,
-	}, m.apply)
+	db := dynamolocal.NewClient(srv.Endpoint(), m.apply)
 	if err := store.CreateTable(ctx, db, table); err != nil {
 		return err
 	}

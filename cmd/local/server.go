@@ -15,10 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/abtest/abtest/shared/auth"
 	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
@@ -104,12 +100,7 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 		}()
 		endpoint = srv.Endpoint()
 	}
-	db := dynamodb.New(dynamodb.Options{
-		Region:                          "us-east-1",
-		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint:                    aws.String(endpoint),
-		DisableValidateResponseChecksum: true,
-	})
+	db := dynamolocal.NewClient(endpoint)
 	if err := store.CreateTable(ctx, db, s.Table); err != nil {
 		return err
 	}

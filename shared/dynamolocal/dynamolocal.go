@@ -254,15 +254,21 @@ func (s *Server) Port() int { return s.port }
 // us-east-1, and response CRC32 validation off, because DynamoDB Local omits
 // the x-amz-crc32 header on error responses.
 func (s *Server) Client() *dynamodb.Client {
+	return NewClient(s.endpoint, func(o *dynamodb.Options) { o.Retryer = aws.NopRetryer{} })
+}
+
+// NewClient returns a DynamoDB client for the DynamoDB Local at endpoint:
+// fixed local credentials and region, and no CRC32 check (DynamoDB Local
+// omits the header on errors). optFns adjust it further.
+func NewClient(endpoint string, optFns ...func(*dynamodb.Options)) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
-		BaseEndpoint: aws.String(s.endpoint),
+		BaseEndpoint: aws.String(endpoint),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "dynamolocal"}, nil
 		}),
-		Retryer:                         aws.NopRetryer{},
 		DisableValidateResponseChecksum: true,
-	})
+	}, optFns...)
 }
 
 // Stop shuts the server down gracefully (SIGTERM, then SIGKILL after 5 s) and

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/abtest/abtest/shared/dynamolocal"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
 	"github.com/abtest/abtest/shared/store"
 )
@@ -23,14 +22,7 @@ var tables atomic.Int64
 func Client() *dynamodb.Client { return ClientAt(dltest.Endpoint()) }
 
 // ClientAt returns a client for the DynamoDB Local at endpoint.
-func ClientAt(endpoint string) *dynamodb.Client {
-	return dynamodb.New(dynamodb.Options{
-		Region:                          "us-east-1",
-		Credentials:                     credentials.NewStaticCredentialsProvider("local", "local", ""),
-		BaseEndpoint:                    aws.String(endpoint),
-		DisableValidateResponseChecksum: true,
-	})
-}
+func ClientAt(endpoint string) *dynamodb.Client { return dynamolocal.NewClient(endpoint) }
 
 // NewTable creates a table with a name unique to this test and returns it.
 func NewTable(t testing.TB, db *dynamodb.Client) string {
