@@ -33,8 +33,9 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/abtest/abtest/shared/config"
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 // Config is everything the stack depends on. main fills it from the CDK
@@ -66,8 +67,8 @@ type SessionConfig struct {
 func (c SessionConfig) env() map[string]string {
 	out := map[string]string{}
 	for k, v := range map[string]string{
-		config.EnvSessionJWKSURL: c.JWKSURL, config.EnvSessionIssuer: c.Issuer, config.EnvSessionAudience: c.Audience,
-		config.EnvSessionLeeway: c.Leeway, config.EnvSessionSecret: c.HS256Secret,
+		auth.EnvSessionJWKSURL: c.JWKSURL, auth.EnvSessionIssuer: c.Issuer, auth.EnvSessionAudience: c.Audience,
+		auth.EnvSessionLeeway: c.Leeway, auth.EnvSessionSecret: c.HS256Secret,
 	} {
 		if v != "" {
 			out[k] = v

@@ -24,8 +24,9 @@ import (
 
 	"github.com/abtest/abtest/infra/samenv"
 	"github.com/abtest/abtest/shared/config"
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 var tempDirs []string
@@ -311,7 +312,7 @@ func TestConfigFromContext(t *testing.T) {
 	want := Config{Stage: "prod", Tracing: true, AlarmEmail: "a@example.com",
 		CorsOrigins: []string{"https://a.example.com", "https://b.example.com"}, ThrottleRate: 7,
 		Session: SessionConfig{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example", Audience: "app"}}
-	if env := cfg.Session.env(); env[config.EnvSessionJWKSURL] != want.Session.JWKSURL || env[config.EnvSessionAudience] != "app" || len(env) != 3 {
+	if env := cfg.Session.env(); env[auth.EnvSessionJWKSURL] != want.Session.JWKSURL || env[auth.EnvSessionAudience] != "app" || len(env) != 3 {
 		t.Errorf("authorizer environment %v", env)
 	}
 	if !reflect.DeepEqual(cfg, want) {

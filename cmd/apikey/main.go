@@ -20,10 +20,10 @@ import (
 	"os/user"
 	"time"
 
-	"github.com/abtest/abtest/shared/auth"
 	"github.com/abtest/abtest/shared/config"
-	"github.com/abtest/abtest/shared/httpapi"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/usecase/keys"
 )
 
 func main() {
@@ -35,7 +35,7 @@ func main() {
 
 // keyStore is what the command needs from the store.
 type keyStore interface {
-	auth.KeyCreator
+	keys.Creator
 	ListAPIKeys(ctx context.Context, limit int, cursor string) (store.Page[*store.APIKey], error)
 	RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error)
 }
@@ -73,7 +73,7 @@ func act(ctx context.Context, st keyStore, cmd, name, role, id string, out io.Wr
 		if u, err := user.Current(); err == nil {
 			by += ":" + u.Username
 		}
-		key, k, err := auth.IssueKey(ctx, st, name, httpapi.Role(role), by, time.Now())
+		key, k, err := keys.Issue(ctx, st, name, apikey.Role(role), by, time.Now())
 		if err != nil {
 			return err
 		}
@@ -97,7 +97,7 @@ func act(ctx context.Context, st keyStore, cmd, name, role, id string, out io.Wr
 			}
 		}
 	case "revoke":
-		if !auth.ValidKeyID(id) {
+		if !apikey.ValidKeyID(id) {
 			return errors.New("revoke: -id must be a key id")
 		}
 		k, err := st.RevokeAPIKey(ctx, id, time.Now())

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/abtest/abtest/shared/auth"
+	"github.com/abtest/abtest/shared/data/store/storetest"
+	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
-	"github.com/abtest/abtest/shared/store/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }
@@ -28,12 +28,12 @@ func TestCreateListRevoke(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no key printed:\n%s", out.String())
 	}
-	id, ok := auth.ParseKeyID(m[1])
+	id, ok := apikey.ParseKeyID(m[1])
 	if !ok {
 		t.Fatalf("printed key %q has the wrong shape", m[1])
 	}
 	k, err := st.GetAPIKey(ctx, id)
-	if err != nil || k.Role != "admin" || k.Hash != auth.HashKey(m[1]) || strings.Contains(k.Hash, m[1]) {
+	if err != nil || k.Role != "admin" || k.Hash != apikey.HashKey(m[1]) || strings.Contains(k.Hash, m[1]) {
 		t.Fatalf("stored %+v, %v", k, err)
 	}
 	out.Reset()

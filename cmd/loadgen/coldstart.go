@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/abtest/abtest/shared/routes"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 const coldRuns = 7

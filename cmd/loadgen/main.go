@@ -28,17 +28,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/abtest/abtest/shared/auth"
-	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/data/snapshot"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/dynamolocal"
-	"github.com/abtest/abtest/shared/experiment"
-	"github.com/abtest/abtest/shared/gateway"
-	"github.com/abtest/abtest/shared/httpapi"
-	"github.com/abtest/abtest/shared/httpapi/httpapitest"
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/service"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/edge/allroutes"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/edge/gateway"
+	"github.com/abtest/abtest/shared/edge/httpapi"
+	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
+	"github.com/abtest/abtest/shared/usecase/keys"
 )
 
 const (
@@ -92,9 +95,9 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	deps := service.New(quiet, db, config.Config{Table: table, CacheTTL: catalog.DefaultTTL})
+	deps := lambdafn.New(quiet, db, config.Config{Table: table, DefinitionsMaxAge: snapshot.DefaultMaxAge})
 	// API Gateway caches authorizer answers for 60 s; so does this gateway.
-	gw, err := deps.Gateway(auth.SessionConfig{HS256Secret: secret}, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: time.Minute})
+	gw, err := allroutes.Gateway(deps, auth.SessionConfig{HS256Secret: secret}, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: time.Minute})
 	if err != nil {
 		return err
 	}
@@ -109,10 +112,10 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 	b := &bench{n: n, c: c, meter: m, db: db, st: deps.Store, base: "http://" + ln.Addr().String(), out: out,
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c * 2}, Timeout: 30 * time.Second}}
 	now := time.Now()
-	if b.admin, _, err = auth.IssueKey(ctx, deps.Store, "bench admin", httpapi.RoleAdmin, "loadgen", now); err != nil {
+	if b.admin, _, err = keys.Issue(ctx, deps.Store, "bench admin", apikey.RoleAdmin, "loadgen", now); err != nil {
 		return err
 	}
-	if b.key, _, err = auth.IssueKey(ctx, deps.Store, "bench client", httpapi.RoleClient, "loadgen", now); err != nil {
+	if b.key, _, err = keys.Issue(ctx, deps.Store, "bench client", apikey.RoleClient, "loadgen", now); err != nil {
 		return err
 	}
 	for i := 0; i < n; i++ {
@@ -127,7 +130,7 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 			return err
 		}
 	}
-	assignment, err := deps.Handler(routes.Assignment)
+	assignment, err := allroutes.Handler(deps, routes.Assignment)
 	if err != nil {
 		return err
 	}

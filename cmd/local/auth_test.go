@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/abtest/abtest/shared/auth"
-	"github.com/abtest/abtest/shared/routes"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 // TestEveryRouteNeedsCredentials hits every route of the gateway without

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/abtest/abtest/shared/auth"
-	"github.com/abtest/abtest/shared/httpapi"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/usecase/keys"
 )
 
 // localCreds are what a local run hands to people and scripts.
@@ -29,10 +30,10 @@ func issueCredentials(ctx context.Context, st *store.Store, s settings) (localCr
 	now := time.Now()
 	c := localCreds{Secret: s.Session.HS256Secret}
 	var err error
-	if c.AdminKey, _, err = auth.IssueKey(ctx, st, "local admin", httpapi.RoleAdmin, "make run", now); err != nil {
+	if c.AdminKey, _, err = keys.Issue(ctx, st, "local admin", apikey.RoleAdmin, "make run", now); err != nil {
 		return c, err
 	}
-	if c.ClientKey, _, err = auth.IssueKey(ctx, st, "local client", httpapi.RoleClient, "make run", now); err != nil {
+	if c.ClientKey, _, err = keys.Issue(ctx, st, "local client", apikey.RoleClient, "make run", now); err != nil {
 		return c, err
 	}
 	if c.Secret == "" {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/abtest/abtest/shared/auth"
+	"github.com/abtest/abtest/shared/edge/auth"
 )
 
 // api is a small JSON client for the local gateway.

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/abtest/abtest/shared/auth"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
+	"github.com/abtest/abtest/shared/edge/auth"
 )
 
 func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }

@@ -15,14 +15,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/abtest/abtest/shared/auth"
-	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/data/snapshot"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/dynamolocal"
-	"github.com/abtest/abtest/shared/experiment"
-	"github.com/abtest/abtest/shared/gateway"
-	"github.com/abtest/abtest/shared/service"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/edge/allroutes"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/edge/gateway"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
 )
 
 type settings struct {
@@ -46,7 +47,7 @@ func settingsFromEnv() (settings, error) {
 	if v := os.Getenv("LOCAL_CREDENTIALS_FILE"); v != "" {
 		s.Credentials = v
 	}
-	session, err := config.Session()
+	session, err := auth.SessionFromEnv()
 	if err != nil {
 		return s, err
 	}
@@ -104,7 +105,7 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	if err := store.CreateTable(ctx, db, s.Table); err != nil {
 		return err
 	}
-	deps := service.New(logger, db, config.Config{Table: s.Table, CacheTTL: catalog.DefaultTTL})
+	deps := lambdafn.New(logger, db, config.Config{Table: s.Table, DefinitionsMaxAge: snapshot.DefaultMaxAge})
 	if err := seedDemo(ctx, deps.Store); err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	if err != nil {
 		return err
 	}
-	gw, err := deps.Gateway(s.Session, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: s.AuthorizerCacheTTL, CORSOrigins: s.CORSOrigins})
+	gw, err := allroutes.Gateway(deps, s.Session, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: s.AuthorizerCacheTTL, CORSOrigins: s.CORSOrigins})
 	if err != nil {
 		return err
 	}

@@ -1,10 +1,11 @@
-// Command admin is the Lambda function serving every admin route (experiments and API keys). It only wires; the
-// route's logic is in shared/admin.
+// Command admin is the Lambda function serving every admin route (experiments and API keys).
+// It only wires: the HTTP edge is shared/edge/api/adminapi, the logic its use case.
 package main
 
 import (
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/service"
+	"github.com/abtest/abtest/shared/edge/api/adminapi"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
-func main() { service.RunFunction(routes.Admin) }
+func main() { lambdafn.Run(routes.Admin, adminapi.Wire) }

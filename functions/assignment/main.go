@@ -1,10 +1,11 @@
-// Command assignment is the Lambda function serving the assignment route. It only wires; the
-// route's logic is in shared/assignment.
+// Command assignment is the Lambda function serving the assignment route.
+// It only wires: the HTTP edge is shared/edge/api/assignmentapi, the logic its use case.
 package main
 
 import (
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/service"
+	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
-func main() { service.RunFunction(routes.Assignment) }
+func main() { lambdafn.Run(routes.Assignment, assignmentapi.Wire) }

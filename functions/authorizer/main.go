@@ -1,6 +1,6 @@
 // Command authorizer is the Lambda authorizer in front of every route: it
 // turns the API key and, for client keys, the session token into the caller
-// the handlers read. It only wires; the logic is in shared/auth.
+// the handlers read. It only wires; the logic is in shared/edge/auth.
 package main
 
 import (
@@ -10,14 +10,23 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/abtest/abtest/shared/service"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 func main() {
-	a, err := service.AuthorizerFromEnv(context.Background())
-	if err != nil {
-		slog.Error("cold start failed", "function", "authorizer", "error", err.Error())
-		os.Exit(1)
+	d, err := lambdafn.FromEnv(context.Background())
+	if err == nil {
+		var session auth.SessionConfig
+		if session, err = auth.SessionFromEnv(); err == nil {
+			var a *auth.Authorizer
+			if a, err = auth.Setup(d.Logger, d.Store, session); err == nil {
+				lambda.Start(a.Handle)
+				return
+			}
+		}
 	}
-	lambda.Start(a.Handle)
+	slog.Error("cold start failed", "function", routes.Authorizer, "error", err.Error())
+	os.Exit(1)
 }

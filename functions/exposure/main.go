@@ -1,10 +1,11 @@
-// Command exposure is the Lambda function serving the exposure route. It only wires; the
-// route's logic is in shared/exposure.
+// Command exposure is the Lambda function serving the exposure route.
+// It only wires: the HTTP edge is shared/edge/api/exposureapi, the logic its use case.
 package main
 
 import (
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/service"
+	"github.com/abtest/abtest/shared/edge/api/exposureapi"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
-func main() { service.RunFunction(routes.Exposure) }
+func main() { lambdafn.Run(routes.Exposure, exposureapi.Wire) }

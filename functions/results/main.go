@@ -1,10 +1,11 @@
-// Command results is the Lambda function serving the results and recount routes. It only wires; the
-// route's logic is in shared/results.
+// Command results is the Lambda function serving the results and recount routes.
+// It only wires: the HTTP edge is shared/edge/api/resultsapi, the logic its use case.
 package main
 
 import (
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/service"
+	"github.com/abtest/abtest/shared/edge/api/resultsapi"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
-func main() { service.RunFunction(routes.Results) }
+func main() { lambdafn.Run(routes.Results, resultsapi.Wire) }

@@ -16,15 +16,13 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/abtest/abtest/shared/auth"
 )
 
 // Environment variables, documented in the README.
 const (
-	EnvTable    = "TABLE_NAME"
-	EnvCacheTTL = "DEFINITION_CACHE_TTL" // Go duration, e.g. "3s"; "0" disables
-	EnvLogLevel = "LOG_LEVEL"            // debug, info, warn, error
+	EnvTable             = "TABLE_NAME"
+	EnvDefinitionsMaxAge = "DEFINITIONS_MAX_AGE" // Go duration, e.g. "3s"; "0" keeps no snapshot (shared/data/snapshot)
+	EnvLogLevel          = "LOG_LEVEL"           // debug, info, warn, error
 	// EnvDynamoTimeout bounds one DynamoDB HTTP attempt (Go duration,
 	// default 2s) and EnvDynamoAttempts the attempts per call (default 3),
 	// so a call gives up well inside the function's 10 s timeout.
@@ -35,42 +33,12 @@ const (
 	EnvEndpoint = "AWS_ENDPOINT_URL_DYNAMODB"
 )
 
-// Session token settings (the authorizer's), documented in the README.
-const (
-	EnvSessionSecret   = "SESSION_HS256_SECRET"
-	EnvSessionJWKSURL  = "SESSION_JWKS_URL"
-	EnvSessionJWKSJSON = "SESSION_JWKS_JSON"
-	EnvSessionIssuer   = "SESSION_ISSUER"
-	EnvSessionAudience = "SESSION_AUDIENCE"
-	EnvSessionLeeway   = "SESSION_LEEWAY" // Go duration, default 30s
-)
-
-// Session reads how session tokens are verified.
-func Session() (auth.SessionConfig, error) {
-	c := auth.SessionConfig{
-		HS256Secret: os.Getenv(EnvSessionSecret),
-		JWKSURL:     os.Getenv(EnvSessionJWKSURL),
-		JWKSJSON:    os.Getenv(EnvSessionJWKSJSON),
-		Issuer:      os.Getenv(EnvSessionIssuer),
-		Audience:    os.Getenv(EnvSessionAudience),
-		Leeway:      30 * time.Second,
-	}
-	if v := os.Getenv(EnvSessionLeeway); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 || d > 10*time.Minute {
-			return c, fmt.Errorf("config: %s=%q must be a duration from 0 to 10m", EnvSessionLeeway, v)
-		}
-		c.Leeway = d
-	}
-	return c, nil
-}
-
 // Config is a function's settings.
 type Config struct {
-	Table    string
-	CacheTTL time.Duration
-	Endpoint string
-	LogLevel slog.Level
+	Table             string
+	DefinitionsMaxAge time.Duration
+	Endpoint          string
+	LogLevel          slog.Level
 	// DynamoTimeout and DynamoAttempts: zero means the defaults.
 	DynamoTimeout  time.Duration
 	DynamoAttempts int
@@ -84,19 +52,19 @@ const (
 
 // FromEnv reads the settings; defaults fill what is not set.
 func FromEnv(defaultTTL time.Duration) (Config, error) {
-	c := Config{Table: os.Getenv(EnvTable), CacheTTL: defaultTTL, Endpoint: os.Getenv(EnvEndpoint)}
+	c := Config{Table: os.Getenv(EnvTable), DefinitionsMaxAge: defaultTTL, Endpoint: os.Getenv(EnvEndpoint)}
 	if c.Table == "" {
 		return c, fmt.Errorf("config: %s is required", EnvTable)
 	}
-	if v := os.Getenv(EnvCacheTTL); v != "" {
+	if v := os.Getenv(EnvDefinitionsMaxAge); v != "" {
 		d, err := time.ParseDuration(v)
 		if v == "0" {
 			d, err = 0, nil
 		}
 		if err != nil || d < 0 {
-			return c, fmt.Errorf("config: %s=%q is not a non-negative duration", EnvCacheTTL, v)
+			return c, fmt.Errorf("config: %s=%q is not a non-negative duration", EnvDefinitionsMaxAge, v)
 		}
-		c.CacheTTL = d
+		c.DefinitionsMaxAge = d
 	}
 	if v := os.Getenv(EnvDynamoTimeout); v != "" {
 		d, err := time.ParseDuration(v)

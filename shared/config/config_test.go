@@ -14,7 +14,7 @@ import (
 func setEnv(t *testing.T, table, ttl, level, endpoint string) {
 	t.Helper()
 	t.Setenv(config.EnvTable, table)
-	t.Setenv(config.EnvCacheTTL, ttl)
+	t.Setenv(config.EnvDefinitionsMaxAge, ttl)
 	t.Setenv(config.EnvLogLevel, level)
 	t.Setenv(config.EnvEndpoint, endpoint)
 }
@@ -38,9 +38,9 @@ func TestFromEnv(t *testing.T) {
 		{name: "ttl 500ms", table: "t", ttl: "500ms", wantTTL: 500 * time.Millisecond, wantLevel: slog.LevelInfo},
 		{name: "ttl 0 disables", table: "t", ttl: "0", wantTTL: 0, wantLevel: slog.LevelInfo},
 		{name: "ttl 0s disables", table: "t", ttl: "0s", wantTTL: 0, wantLevel: slog.LevelInfo},
-		{name: "ttl invalid", table: "t", ttl: "soon", wantErr: config.EnvCacheTTL},
-		{name: "ttl bare number", table: "t", ttl: "3", wantErr: config.EnvCacheTTL},
-		{name: "ttl negative", table: "t", ttl: "-1s", wantErr: config.EnvCacheTTL},
+		{name: "ttl invalid", table: "t", ttl: "soon", wantErr: config.EnvDefinitionsMaxAge},
+		{name: "ttl bare number", table: "t", ttl: "3", wantErr: config.EnvDefinitionsMaxAge},
+		{name: "ttl negative", table: "t", ttl: "-1s", wantErr: config.EnvDefinitionsMaxAge},
 		{name: "level debug", table: "t", level: "debug", wantTTL: def, wantLevel: slog.LevelDebug},
 		{name: "level INFO", table: "t", level: "INFO", wantTTL: def, wantLevel: slog.LevelInfo},
 		{name: "level Warn", table: "t", level: "Warn", wantTTL: def, wantLevel: slog.LevelWarn},
@@ -61,7 +61,7 @@ func TestFromEnv(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error %v", err)
 			}
-			if c.Table != tc.table || c.CacheTTL != tc.wantTTL || c.LogLevel != tc.wantLevel || c.Endpoint != tc.endpoint {
+			if c.Table != tc.table || c.DefinitionsMaxAge != tc.wantTTL || c.LogLevel != tc.wantLevel || c.Endpoint != tc.endpoint {
 				t.Errorf("FromEnv = %+v, want table %q ttl %v level %v endpoint %q", c, tc.table, tc.wantTTL, tc.wantLevel, tc.endpoint)
 			}
 		})
@@ -72,8 +72,8 @@ func TestFromEnvUsesGivenDefault(t *testing.T) {
 	setEnv(t, "t", "", "", "")
 	for _, def := range []time.Duration{0, time.Second, time.Minute} {
 		c, err := config.FromEnv(def)
-		if err != nil || c.CacheTTL != def {
-			t.Errorf("FromEnv(%v) = %v, %v", def, c.CacheTTL, err)
+		if err != nil || c.DefinitionsMaxAge != def {
+			t.Errorf("FromEnv(%v) = %v, %v", def, c.DefinitionsMaxAge, err)
 		}
 	}
 }

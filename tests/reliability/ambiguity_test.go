@@ -13,14 +13,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/abtest/abtest/shared/auth"
-	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
-	"github.com/abtest/abtest/shared/gateway"
-	"github.com/abtest/abtest/shared/httpapi/httpapitest"
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/service"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/data/snapshot"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/edge/allroutes"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/edge/gateway"
+	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 // errLostResponse stands for a write DynamoDB committed whose answer never
@@ -175,20 +177,20 @@ func TestDynamoDBUnresponsive(t *testing.T) {
 		blackHole.CloseClientConnections()
 		blackHole.Close()
 	})
-	cfg := config.Config{Table: "unresponsive", CacheTTL: catalog.DefaultTTL, Endpoint: blackHole.URL, DynamoTimeout: 500 * time.Millisecond, DynamoAttempts: 2}
+	cfg := config.Config{Table: "unresponsive", DefinitionsMaxAge: snapshot.DefaultMaxAge, Endpoint: blackHole.URL, DynamoTimeout: 500 * time.Millisecond, DynamoAttempts: 2}
 	db, err := cfg.DynamoDB(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := service.New(quiet, db, cfg)
-	authz, err := deps.Authorizer(auth.SessionConfig{HS256Secret: sessionSecret})
+	deps := lambdafn.New(quiet, db, cfg)
+	authz, err := auth.Setup(deps.Logger, deps.Store, auth.SessionConfig{HS256Secret: sessionSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
 	gw := gateway.New(gateway.Options{Timeout: gatewayTimeout})
 	gw.Authorize(authz.Handle)
 	for _, rt := range routes.All {
-		h, err := deps.Handler(rt.Function)
+		h, err := allroutes.Handler(deps, rt.Function)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +200,7 @@ func TestDynamoDBUnresponsive(t *testing.T) {
 	t.Cleanup(srv.Close)
 	e := &env{t: t, url: srv.URL, tokens: map[string]string{}, http: &http.Client{Timeout: 60 * time.Second}}
 	// A well-formed key the authorizer has to look up.
-	key, _, _, err := auth.NewKey()
+	key, _, _, err := apikey.NewKey()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +239,7 @@ func TestDynamoDBUnresponsive(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			h, err := deps.Handler(c.function)
+			h, err := allroutes.Handler(deps, c.function)
 			if err != nil {
 				t.Error(err)
 				return

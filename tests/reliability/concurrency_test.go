@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/abtest/abtest/shared/bucketing"
+	"github.com/abtest/abtest/shared/domain/bucketing"
 )
 
 // TestConcurrentFirstAssignments sends 200 first assignments at once, spread

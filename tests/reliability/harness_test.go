@@ -46,15 +46,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/abtest/abtest/shared/auth"
-	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/data/snapshot"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/dynamolocal"
-	"github.com/abtest/abtest/shared/gateway"
-	"github.com/abtest/abtest/shared/httpapi"
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/service"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/edge/allroutes"
+	"github.com/abtest/abtest/shared/edge/auth"
+	"github.com/abtest/abtest/shared/edge/gateway"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
+	"github.com/abtest/abtest/shared/usecase/keys"
 )
 
 const (
@@ -164,7 +166,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	ctx := context.Background()
 	table := tableName(t)
-	cfg := config.Config{Table: table, CacheTTL: catalog.DefaultTTL, Endpoint: o.endpoint, DynamoTimeout: o.timeout, DynamoAttempts: o.attempts}
+	cfg := config.Config{Table: table, DefinitionsMaxAge: snapshot.DefaultMaxAge, Endpoint: o.endpoint, DynamoTimeout: o.timeout, DynamoAttempts: o.attempts}
 	db, err := cfg.DynamoDB(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -177,8 +179,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.wrap != nil {
 		svcDB = o.wrap(db)
 	}
-	deps := service.New(quiet, svcDB, cfg)
-	authz, err := deps.Authorizer(auth.SessionConfig{HS256Secret: sessionSecret})
+	deps := lambdafn.New(quiet, svcDB, cfg)
+	authz, err := auth.Setup(deps.Logger, deps.Store, auth.SessionConfig{HS256Secret: sessionSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +190,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	gw := gateway.New(gateway.Options{Timeout: o.gatewayTimeout})
 	gw.Authorize(authz.Handle)
 	for _, r := range routes.All {
-		h, err := deps.Handler(r.Function)
+		h, err := allroutes.Handler(deps, r.Function)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,11 +207,11 @@ func newEnv(t *testing.T, o envOptions) *env {
 		},
 	}
 	t.Cleanup(e.http.CloseIdleConnections)
-	keys := store.New(check, table)
-	if e.admin, _, err = auth.IssueKey(ctx, keys, "admin", httpapi.RoleAdmin, "reliability", time.Now()); err != nil {
+	keyStore := store.New(check, table)
+	if e.admin, _, err = keys.Issue(ctx, keyStore, "admin", apikey.RoleAdmin, "reliability", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if e.client, _, err = auth.IssueKey(ctx, keys, "client", httpapi.RoleClient, "reliability", time.Now()); err != nil {
+	if e.client, _, err = keys.Issue(ctx, keyStore, "client", apikey.RoleClient, "reliability", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/data/store"
 )
 
 // holdAssignment delays the transaction that writes one user's first

@@ -14,14 +14,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/abtest/abtest/shared/assignment"
-	"github.com/abtest/abtest/shared/bucketing"
-	"github.com/abtest/abtest/shared/catalog"
 	"github.com/abtest/abtest/shared/config"
-	"github.com/abtest/abtest/shared/httpapi/httpapitest"
-	"github.com/abtest/abtest/shared/routes"
-	"github.com/abtest/abtest/shared/service"
-	"github.com/abtest/abtest/shared/store"
+	"github.com/abtest/abtest/shared/data/snapshot"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/bucketing"
+	"github.com/abtest/abtest/shared/edge/allroutes"
+	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
+	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 // throttler is a fake DynamoDB endpoint that throttles the first `throttle`
@@ -62,16 +63,16 @@ func (f *throttler) seenRequests() ([]string, []string) {
 
 // throttledDeps builds the service's handlers on a client whose endpoint is
 // the fake, with attempts attempts per call.
-func throttledDeps(t *testing.T, f *throttler, table string, attempts int) *service.Deps {
+func throttledDeps(t *testing.T, f *throttler, table string, attempts int) lambdafn.Deps {
 	t.Helper()
 	fake := httptest.NewServer(f)
 	t.Cleanup(fake.Close)
-	cfg := config.Config{Table: table, CacheTTL: catalog.DefaultTTL, Endpoint: fake.URL, DynamoTimeout: 2 * time.Second, DynamoAttempts: attempts}
+	cfg := config.Config{Table: table, DefinitionsMaxAge: snapshot.DefaultMaxAge, Endpoint: fake.URL, DynamoTimeout: 2 * time.Second, DynamoAttempts: attempts}
 	db, err := cfg.DynamoDB(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return service.New(quiet, db, cfg)
+	return lambdafn.New(quiet, db, cfg)
 }
 
 // TestThrottlingRetriedThenRouteCode: against a DynamoDB that throttles
@@ -89,15 +90,16 @@ func TestThrottlingRetriedThenRouteCode(t *testing.T) {
 		code   string
 		status int
 	}{
-		{routes.ClientAssignment, "", "DynamoDB_20120810.GetItem", "ASSIGNMENT_FAILED", http.StatusInternalServerError},
-		{routes.ClientExposure, "", "DynamoDB_20120810.GetItem", "EXPOSURE_FAILED", http.StatusInternalServerError},
+		// The client routes' first call reads the definitions snapshot.
+		{routes.ClientAssignment, "", "DynamoDB_20120810.Query", "ASSIGNMENT_FAILED", http.StatusInternalServerError},
+		{routes.ClientExposure, "", "DynamoDB_20120810.Query", "EXPOSURE_FAILED", http.StatusInternalServerError},
 		{routes.ClientEvents, `{"events":[{"name":"purchase","id":"order-1"}]}`, "DynamoDB_20120810.Query", "EVENTS_FAILED", http.StatusInternalServerError},
 	}
 	for _, tc := range cases {
 		t.Run(tc.route.Function, func(t *testing.T) {
 			t.Parallel() // the SDK's backoff is seconds; the routes wait together
 			f := &throttler{throttle: -1}
-			h, err := throttledDeps(t, f, "throttled", attempts).Handler(tc.route.Function)
+			h, err := allroutes.Handler(throttledDeps(t, f, "throttled", attempts), tc.route.Function)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +186,7 @@ func TestThrottlingThenServed(t *testing.T) {
 // throttles twice, and checks the answer is the stored one.
 func throttledThenServed(t *testing.T, e *env, target *url.URL, user, variant, assignedAt string) {
 	f := &throttler{throttle: 2, next: httputil.NewSingleHostReverseProxy(target)}
-	h, err := throttledDeps(t, f, e.table, 3).Handler(routes.Assignment)
+	h, err := allroutes.Handler(throttledDeps(t, f, e.table, 3), routes.Assignment)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,14 +194,14 @@ func throttledThenServed(t *testing.T, e *env, target *url.URL, user, variant, a
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got assignment.Response
+	var got assignmentapi.Response
 	httpapitest.Decode(t, resp, &got)
 	if resp.StatusCode != http.StatusOK || got.Variant != variant || got.AssignedAt != assignedAt {
 		t.Errorf("%s after 2 throttles: %d %s, want 200 %s at %s", user, resp.StatusCode, resp.Body, variant, assignedAt)
 	}
 	targets, tries := f.seenRequests()
-	// The definition read 3 times (2 throttled), then the assignment read.
-	if len(targets) != 4 || targets[0] != "DynamoDB_20120810.GetItem" || targets[3] != "DynamoDB_20120810.GetItem" ||
+	// The definitions snapshot read 3 times (2 throttled), then the assignment read.
+	if len(targets) != 4 || targets[0] != "DynamoDB_20120810.Query" || targets[3] != "DynamoDB_20120810.GetItem" ||
 		!strings.HasPrefix(tries[2], "attempt=3;") || !strings.HasPrefix(tries[3], "attempt=1;") {
 		t.Errorf("%s: the fake saw %v %v, want the definition read 3 times then the assignment read once", user, targets, tries)
 	}

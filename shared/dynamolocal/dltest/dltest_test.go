@@ -6,11 +6,12 @@ import (
 	"os"
 	"testing"
 
-	"github.com/abtest/abtest/shared/dynamolocal/dltest"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/abtest/abtest/shared/dynamolocal/dltest"
 )
 
 func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }

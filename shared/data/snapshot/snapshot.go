@@ -1,0 +1,119 @@
+// Package snapshot keeps every live experiment definition in a function's
+// memory, so deciding for a unit costs no definition read.
+//
+// A snapshot is all non-archived definitions read with one query, held
+// immutable and replaced whole when it is older than its maximum age (one
+// refresh at a time; requests that find it too old wait for that refresh).
+// So a definition served from memory is at most MaxAge old, plus the
+// index's replication lag (well under a second on DynamoDB).
+//
+// What must be exact is never decided on the snapshot alone: a use case
+// passes Get a test the definition must pass (active, has this variant), and
+// a definition that fails it, or is missing, is read again from the table.
+// A new assignment is still written in a transaction that checks the status
+// in DynamoDB, so a pause is exact whatever memory says.
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
+
+// DefaultMaxAge is how old a snapshot may get before it is read again.
+const DefaultMaxAge = 3 * time.Second
+
+// Source reads definitions from the table.
+type Source interface {
+	LiveExperiments(ctx context.Context) ([]*experiment.Experiment, error)
+	GetExperiment(ctx context.Context, key string) (*experiment.Experiment, error)
+}
+
+// Definitions serves experiment definitions from a snapshot. Returned
+// experiments are shared: callers must not modify them.
+type Definitions struct {
+	src    Source
+	maxAge time.Duration
+	now    func() time.Time
+
+	cur     atomic.Pointer[snapshot]
+	refresh sync.Mutex // one refresh at a time
+}
+
+type snapshot struct {
+	byKey  map[string]*experiment.Experiment
+	readAt time.Time
+}
+
+// New returns Definitions over src; maxAge <= 0 keeps no snapshot (every
+// Get reads the table).
+func New(src Source, maxAge time.Duration) *Definitions {
+	return &Definitions{src: src, maxAge: maxAge, now: time.Now}
+}
+
+// WithClock sets the clock (tests).
+func (d *Definitions) WithClock(now func() time.Time) *Definitions {
+	d.now = now
+	return d
+}
+
+// Get returns key's definition from the snapshot when it is there and
+// passes want (nil accepts anything); otherwise it reads the definition
+// from the table. Unknown and archived keys are experiment.ErrNotFound.
+func (d *Definitions) Get(ctx context.Context, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, error) {
+	if d.maxAge > 0 {
+		snap, err := d.snapshot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if e, ok := snap.byKey[key]; ok && (want == nil || want(e)) {
+			return e, nil
+		}
+	}
+	return d.Fresh(ctx, key)
+}
+
+// Fresh reads one definition from the table now (strongly consistent).
+func (d *Definitions) Fresh(ctx context.Context, key string) (*experiment.Experiment, error) {
+	e, err := d.src.GetExperiment(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, experiment.ErrNotFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("definition %q: %w", key, err)
+	}
+	return experiment.Visible(e)
+}
+
+// snapshot returns a snapshot at most maxAge old, reading a new one if the
+// current one is older.
+func (d *Definitions) snapshot(ctx context.Context) (*snapshot, error) {
+	if s := d.cur.Load(); s != nil && d.now().Sub(s.readAt) < d.maxAge {
+		return s, nil
+	}
+	d.refresh.Lock()
+	defer d.refresh.Unlock()
+	// Another request may have refreshed it while this one waited.
+	if s := d.cur.Load(); s != nil && d.now().Sub(s.readAt) < d.maxAge {
+		return s, nil
+	}
+	readAt := d.now()
+	all, err := d.src.LiveExperiments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("definitions snapshot: %w", err)
+	}
+	s := &snapshot{byKey: make(map[string]*experiment.Experiment, len(all)), readAt: readAt}
+	for _, e := range all {
+		if e.Status != experiment.Archived {
+			s.byKey[e.Key] = e
+		}
+	}
+	d.cur.Store(s)
+	return s, nil
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
+
+// ErrVersionConflict: the experiment changed since the version the caller
+// read. The error is a *VersionConflictError carrying the current version.
+var ErrVersionConflict = errors.New("version conflict")
+
+// VersionConflictError carries the experiment as it is now.
+type VersionConflictError struct{ Current *experiment.Experiment }
+
+func (e *VersionConflictError) Error() string {
+	if e.Current == nil {
+		return ErrVersionConflict.Error()
+	}
+	return fmt.Sprintf("%v: current version is %d", ErrVersionConflict, e.Current.Version)
+}
+
+func (e *VersionConflictError) Is(target error) bool { return target == ErrVersionConflict }
+
+// Change is one audit-trail entry: who did what to an experiment, and when.
+type Change struct {
+	Version int64           `json:"version"` // the version the change produced
+	Action  string          `json:"action"`  // create, update, start, pause, resume, end, archive
+	By      string          `json:"by"`
+	At      time.Time       `json:"at"`
+	Details json.RawMessage `json:"details,omitempty"`
+}
+
+// SaveExperiment replaces a definition that is still at version prev with e
+// (whose Version must be prev+1), moves the status counts if the status
+// changed, and appends the change to the audit trail — all in one
+// transaction, so a concurrent edit gets *VersionConflictError and writes
+// nothing.
+func (s *Store) SaveExperiment(ctx context.Context, e *experiment.Experiment, prev *experiment.Experiment, change Change) error {
+	if e.Version != prev.Version+1 || change.Version != e.Version {
+		return fmt.Errorf("save experiment %q: version must advance by one from %d", e.Key, prev.Version)
+	}
+	it, err := encodeExperiment(e)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:                           aws.String(s.table),
+			Item:                                it,
+			ConditionExpression:                 aws.String("#version = :prev"),
+			ExpressionAttributeNames:            map[string]string{"#version": "version"},
+			ExpressionAttributeValues:           map[string]types.AttributeValue{":prev": avN(prev.Version)},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}},
+		s.historyPut(e.Key, change),
+	}
+	if e.Status != prev.Status {
+		items = append(items, s.statusCountUpdate(prev.Status, e.Status))
+	}
+	checksFrom := len(items)
+	items = append(items, s.unassignedChecks(e.Key, removedVariants(prev, e))...)
+	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	for i := checksFrom; i < len(items); i++ {
+		if r, ok := cancellation(err, i); ok && deref(r.Code) == conditionFailed {
+			return fmt.Errorf("save experiment %q: %w", e.Key, ErrVariantInUse)
+		}
+	}
+	if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
+		cur, derr := decodeExperiment(r.Item)
+		if r.Item == nil || derr != nil {
+			cur = nil
+		}
+		return fmt.Errorf("save experiment %q: %w", e.Key, &VersionConflictError{Current: cur})
+	}
+	if err != nil {
+		return fmt.Errorf("save experiment %q: %w", e.Key, err)
+	}
+	return nil
+}
+
+// ErrVariantInUse: a removed variant has assignments.
+var ErrVariantInUse = errors.New("variant has assignments")
+
+func removedVariants(prev, next *experiment.Experiment) []string {
+	var out []string
+	for _, v := range prev.Variants {
+		if _, ok := next.Variant(v.Key); !ok {
+			out = append(out, v.Key)
+		}
+	}
+	return out
+}
+
+// unassignedChecks asserts, inside the save's transaction, that no counter
+// shard has counted an assignment to any of the variants: removal is exact
+// even while users are being assigned.
+func (s *Store) unassignedChecks(key string, variants []string) []types.TransactWriteItem {
+	if len(variants) == 0 {
+		return nil
+	}
+	names := map[string]string{}
+	cond := ""
+	for i, v := range variants {
+		n := fmt.Sprintf("#v%d", i)
+		names[n] = assignedAttr(v)
+		if i > 0 {
+			cond += " AND "
+		}
+		cond += fmt.Sprintf("(attribute_not_exists(%s) OR %s = :zero)", n, n)
+	}
+	checks := make([]types.TransactWriteItem, AggregateShards)
+	for i := range checks {
+		checks[i] = types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName:                 aws.String(s.table),
+			Key:                       keyOf(aggregatePK(key, i), skAggregate),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": avN(0)},
+		}}
+	}
+	return checks
+}
+
+func historySK(version int64) string { return fmt.Sprintf("HIST#%012d", version) }
+
+func (s *Store) historyPut(key string, c Change) types.TransactWriteItem {
+	it := item{
+		AttrPK:    avS(experimentPK(key)),
+		AttrSK:    avS(historySK(c.Version)),
+		"version": avN(c.Version),
+		"action":  avS(c.Action),
+		"by":      avS(c.By),
+		"at":      avT(c.At),
+	}
+	if len(c.Details) > 0 {
+		it["details"] = avS(string(c.Details))
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:                aws.String(s.table),
+		Item:                     it,
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+	}}
+}

@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
+
+// UserAssignments returns every assignment of a user, in one Query.
+func (s *Store) UserAssignments(ctx context.Context, userID string) ([]*experiment.Assignment, error) {
+	var out []*experiment.Assignment
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :asg)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(userPK(userID)), ":asg": avS("ASG#")},
+		ConsistentRead:            aws.Bool(true),
+	}
+	for {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("assignments of %q: %w", userID, err)
+		}
+		for _, it := range page.Items {
+			out = append(out, decodeAssignment(it))
+		}
+		if page.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}
+
+// maxTransactItems is DynamoDB's limit on items in one transaction.
+const maxTransactItems = 100
+
+// RecordEvent stores an event once per (user, id): a repeated id returns
+// stored=false and stores nothing new. In the same transaction it marks the
+// event's name as converted on every assignment of the user it converts
+// (see Counts) that had not converted on it yet, and for users already
+// exposed adds them to the converted counter. assignments are the user's
+// assignments as read before; they are updated in place, and the event
+// records which experiments they were (Evaluated), so a recount decides
+// from the same facts.
+//
+// A repeated id also finishes any conversion an interrupted earlier attempt
+// of the same event left undone, judged on the event as first stored. When
+// the event is stored but a later step fails, stored is true with the error.
+func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment) (stored bool, err error) {
+	ev.Evaluated = ev.Evaluated[:0]
+	for _, a := range assignments {
+		ev.Evaluated = append(ev.Evaluated, a.Experiment)
+	}
+	put := &types.Put{
+		TableName:                           aws.String(s.table),
+		Item:                                encodeEvent(ev),
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": AttrPK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	fail := func(err error) (bool, error) {
+		return stored, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, err)
+	}
+	withPut := true
+	for attempt := 0; attempt < stateAttempts; attempt++ {
+		var pending []*experiment.Assignment
+		for _, a := range assignments {
+			if experiment.Converts(a, ev) && !a.Converted(ev.Name) {
+				pending = append(pending, a)
+			}
+		}
+		items, used, updateAt := s.conversionItems(ev, pending, withPut)
+		if withPut && len(items) == 0 {
+			// Nothing to count: a plain conditional put, at half a
+			// transaction's cost.
+			old, err := s.putIfAbsent(ctx, put)
+			if err != nil {
+				return fail(err)
+			}
+			if old == nil {
+				return true, nil
+			}
+			ev, withPut = decodeEvent(old), false
+			continue
+		}
+		if withPut {
+			items = append([]types.TransactWriteItem{{Put: put}}, items...)
+		}
+		if len(items) == 0 {
+			return stored, nil
+		}
+		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			stored = stored || withPut
+			for _, a := range used {
+				a.Conversions = append(a.Conversions, ev.Name)
+			}
+			if len(used) == len(pending) {
+				return stored, nil
+			}
+			// More conversions than one transaction holds: the event is
+			// stored; the rest follow in further transactions.
+			withPut, attempt = false, -1
+			continue
+		}
+		if withPut {
+			if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed && r.Item != nil {
+				// A retry: carry on with the event as it was stored.
+				ev, withPut, attempt = decodeEvent(r.Item), false, -1
+				continue
+			}
+		}
+		if !refreshFromCancellation(err, used, updateAt) {
+			return fail(err)
+		}
+	}
+	return fail(errStateChanged)
+}
+
+// putIfAbsent sends a conditional Put on its own; when the item exists it
+// writes nothing and returns the existing item.
+func (s *Store) putIfAbsent(ctx context.Context, p *types.Put) (item, error) {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: p.TableName, Item: p.Item,
+		ConditionExpression: p.ConditionExpression, ExpressionAttributeNames: p.ExpressionAttributeNames,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if asError(err, &ccf) {
+		if ccf.Item == nil {
+			return item{}, nil
+		}
+		return ccf.Item, nil
+	}
+	return nil, err
+}
+
+// conversionItems builds, for as many pending assignments as fit next to the
+// event, the conditional update that marks the conversion and the counter
+// increment when the user is already exposed.
+// Item indexes in updateAt count the event's put when withPut.
+func (s *Store) conversionItems(ev *experiment.Event, pending []*experiment.Assignment, withPut bool) (items []types.TransactWriteItem, used []*experiment.Assignment, updateAt []int) {
+	room, offset := maxTransactItems, 0
+	if withPut {
+		room, offset = room-1, 1
+	}
+	for _, a := range pending {
+		need := 1
+		if a.Exposed() {
+			need = 2
+		}
+		if len(items)+need > room {
+			break
+		}
+		exposedCond := "attribute_not_exists(#fx)"
+		if a.Exposed() {
+			exposedCond = "attribute_exists(#fx)"
+		}
+		updateAt = append(updateAt, offset+len(items))
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName:                           aws.String(s.table),
+			Key:                                 keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
+			UpdateExpression:                    aws.String("ADD #conv :names"),
+			ConditionExpression:                 aws.String("attribute_exists(#pk) AND NOT contains(#conv, :name) AND " + exposedCond),
+			ExpressionAttributeNames:            map[string]string{"#pk": AttrPK, "#conv": "conversions", "#fx": "first_exposed_at"},
+			ExpressionAttributeValues:           map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: []string{ev.Name}}, ":name": avS(ev.Name)},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		}})
+		if a.Exposed() {
+			items = append(items, s.counterAdd(a.Experiment, a.UserID, map[string]int64{convertedAttr(a.Variant, ev.Name): 1}))
+		}
+		used = append(used, a)
+	}
+	return items, used, updateAt
+}
+
+// refreshFromCancellation copies into used the current state of each
+// assignment whose condition failed (DynamoDB returns it with the
+// cancellation), and reports whether any did: a state change the next
+// attempt will account for. updateAt[j] is the index of used[j]'s update.
+func refreshFromCancellation(err error, used []*experiment.Assignment, updateAt []int) bool {
+	refreshed := false
+	for j, a := range used {
+		if r, ok := cancellation(err, updateAt[j]); ok && deref(r.Code) == conditionFailed && r.Item != nil {
+			*a = *decodeAssignment(r.Item)
+			refreshed = true
+		}
+	}
+	return refreshed
+}
+
+func encodeEvent(ev *experiment.Event) item {
+	it := item{
+		AttrPK:        avS(userPK(ev.UserID)),
+		AttrSK:        avS(eventSK(ev.ID)),
+		"id":          avS(ev.ID),
+		"user_id":     avS(ev.UserID),
+		"name":        avS(ev.Name),
+		"timestamp":   avT(ev.Timestamp),
+		"received_at": avT(ev.ReceivedAt),
+	}
+	if len(ev.Properties) > 0 {
+		it["properties"] = avS(string(ev.Properties))
+	}
+	if len(ev.Evaluated) > 0 {
+		it["evaluated"] = &types.AttributeValueMemberSS{Value: ev.Evaluated}
+	}
+	return it
+}
+
+func decodeEvent(it item) *experiment.Event {
+	ev := &experiment.Event{
+		ID: getS(it, "id"), UserID: getS(it, "user_id"), Name: getS(it, "name"),
+		Timestamp: getT(it, "timestamp"), ReceivedAt: getT(it, "received_at"),
+	}
+	if p := getS(it, "properties"); p != "" {
+		ev.Properties = json.RawMessage(p)
+	}
+	ev.Evaluated = getSS(it, "evaluated")
+	return ev
+}

@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
+
+// GetExperiment reads an experiment definition (strongly consistent). An
+// archived experiment is returned as it is; callers decide what it means.
+func (s *Store) GetExperiment(ctx context.Context, key string) (*experiment.Experiment, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            keyOf(experimentPK(key), skDefinition),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get experiment %q: %w", key, err)
+	}
+	if out.Item == nil {
+		return nil, fmt.Errorf("get experiment %q: %w", key, ErrNotFound)
+	}
+	return decodeExperiment(out.Item)
+}
+
+// CreateExperiment stores a new experiment. ErrExists if the key was ever
+// used, archived experiments included.
+func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment) error {
+	it, err := encodeExperiment(e)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName:                aws.String(s.table),
+			Item:                     it,
+			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		}},
+		s.statusCountUpdate("", e.Status),
+		s.historyPut(e.Key, Change{Version: e.Version, Action: "create", By: e.CreatedBy, At: e.CreatedAt}),
+	}})
+	if err != nil {
+		if reason, ok := cancellationReason(err, 0); ok && reason == conditionFailed {
+			return fmt.Errorf("create experiment %q: %w", e.Key, ErrExists)
+		}
+		return fmt.Errorf("create experiment %q: %w", e.Key, err)
+	}
+	return nil
+}
+
+// statusCountUpdate moves one experiment from one status count to another in
+// the deployment's counter item (from "" = a new experiment).
+func (s *Store) statusCountUpdate(from, to experiment.Status) types.TransactWriteItem {
+	names := map[string]string{"#to": string(to)}
+	values := map[string]types.AttributeValue{":one": avN(1)}
+	expr := "ADD #to :one"
+	if from != "" {
+		names["#from"] = string(from)
+		values[":minus"] = avN(-1)
+		expr += ", #from :minus"
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(pkDeployment, skStatusCnt),
+		UpdateExpression:          aws.String(expr),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}}
+}
+
+type variantItem struct {
+	Key     string  `json:"key"`
+	Weight  float64 `json:"weight"`
+	Payload *string `json:"payload,omitempty"`
+}
+
+func encodeExperiment(e *experiment.Experiment) (item, error) {
+	variants := make([]types.AttributeValue, len(e.Variants))
+	for i, v := range e.Variants {
+		m := item{"key": avS(v.Key), "weight": avF(v.Weight)}
+		if len(v.Payload) > 0 && string(v.Payload) != "null" {
+			// Stored as JSON text: DynamoDB maps would reorder keys and
+			// cannot hold every JSON number exactly.
+			m["payload"] = avS(string(v.Payload))
+		}
+		variants[i] = &types.AttributeValueMemberM{Value: m}
+	}
+	keys := make([]string, len(e.Variants))
+	for i, v := range e.Variants {
+		keys[i] = v.Key
+	}
+	created := formatTime(e.CreatedAt)
+	it := item{
+		AttrPK:        avS(experimentPK(e.Key)),
+		AttrSK:        avS(skDefinition),
+		"key":         avS(e.Key),
+		"name":        avS(e.Name),
+		"description": avS(e.Description),
+		"status":      avS(string(e.Status)),
+		"variants":    &types.AttributeValueMemberL{Value: variants},
+		// The variant keys again, as a set a transaction can test with
+		// contains(): an assignment can never name a removed variant.
+		"variant_keys": &types.AttributeValueMemberSS{Value: keys},
+		"coverage":     avF(e.Coverage),
+		"version":      avN(e.Version),
+		"created_at":   avS(created),
+		"updated_at":   avT(e.UpdatedAt),
+		"created_by":   avS(e.CreatedBy),
+		"updated_by":   avS(e.UpdatedBy),
+	}
+	if e.Status != experiment.Archived {
+		it[AttrGSI1PK] = avS(gsiAllExps)
+		it[AttrGSI1SK] = avS(created + "#" + e.Key)
+		it[AttrGSI2PK] = avS(statusPK(string(e.Status)))
+		it[AttrGSI2SK] = avS(created + "#" + e.Key)
+	}
+	return it, nil
+}
+
+func decodeExperiment(it item) (*experiment.Experiment, error) {
+	e := &experiment.Experiment{
+		Key:         getS(it, "key"),
+		Name:        getS(it, "name"),
+		Description: getS(it, "description"),
+		Status:      experiment.Status(getS(it, "status")),
+		Coverage:    getF(it, "coverage"),
+		Version:     getN(it, "version"),
+		CreatedAt:   getT(it, "created_at"),
+		UpdatedAt:   getT(it, "updated_at"),
+		CreatedBy:   getS(it, "created_by"),
+		UpdatedBy:   getS(it, "updated_by"),
+	}
+	list, ok := it["variants"].(*types.AttributeValueMemberL)
+	if !ok {
+		return nil, fmt.Errorf("decode experiment %q: %w", e.Key, errors.New("variants missing"))
+	}
+	for _, av := range list.Value {
+		m, ok := av.(*types.AttributeValueMemberM)
+		if !ok {
+			return nil, fmt.Errorf("decode experiment %q: %w", e.Key, errors.New("variant is not a map"))
+		}
+		v := experiment.Variant{Key: getS(m.Value, "key"), Weight: getF(m.Value, "weight")}
+		if p := getS(m.Value, "payload"); p != "" {
+			v.Payload = json.RawMessage(p)
+		}
+		e.Variants = append(e.Variants, v)
+	}
+	return e, nil
+}

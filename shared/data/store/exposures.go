@@ -1,0 +1,110 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
+
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
+
+// stateAttempts bounds re-reads when an assignment's exposure or conversion
+// state changes between our read and our write. Each state only moves
+// forward (unexposed -> exposed, conversions only grow), so a few attempts
+// always settle.
+const stateAttempts = 5
+
+var errStateChanged = errors.New("assignment state changed concurrently too often")
+
+// RecordExposure appends an exposure for an existing assignment. The first
+// exposure of a user also marks the assignment exposed and, in the same
+// transaction, counts the user as exposed and as converted for every event
+// the user already emitted since assignment. Later exposures are a single
+// conditional put: the item is new or nothing is written.
+func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, shown string) (*experiment.Exposure, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("record exposure: new id: %w", err)
+	}
+	x := &experiment.Exposure{ID: id.String(), Experiment: a.Experiment, UserID: a.UserID, Variant: shown, AssignedVariant: a.Variant, ExposedAt: s.now()}
+	put := &types.Put{
+		TableName: aws.String(s.table),
+		Item: item{
+			AttrPK:             avS(userPK(a.UserID)),
+			AttrSK:             avS(exposurePrefix(a.Experiment) + x.ID),
+			"id":               avS(x.ID),
+			"experiment":       avS(x.Experiment),
+			"user_id":          avS(x.UserID),
+			"variant":          avS(x.Variant),
+			"assigned_variant": avS(x.AssignedVariant),
+			"exposed_at":       avT(x.ExposedAt),
+		},
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+	}
+	for attempt := 0; attempt < stateAttempts; attempt++ {
+		if a.Exposed() {
+			// A fresh UUID v7 never exists; the condition only guards that.
+			old, err := s.putIfAbsent(ctx, put)
+			if err == nil && old != nil {
+				err = ErrExists
+			}
+			if err != nil {
+				return nil, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, err)
+			}
+			return x, nil
+		}
+		deltas := map[string]int64{exposedAttr(a.Variant): 1}
+		for _, ev := range a.Conversions {
+			deltas[convertedAttr(a.Variant, ev)] = 1
+		}
+		cond, names, values := unchangedAssignment(a)
+		cond += " AND attribute_not_exists(#fx)"
+		names["#fx"] = "first_exposed_at"
+		values[":fx"] = avT(x.ExposedAt)
+		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: put},
+			{Update: &types.Update{
+				TableName:                           aws.String(s.table),
+				Key:                                 keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
+				UpdateExpression:                    aws.String("SET #fx = :fx"),
+				ConditionExpression:                 aws.String(cond),
+				ExpressionAttributeNames:            names,
+				ExpressionAttributeValues:           values,
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+			}},
+			s.counterAdd(a.Experiment, a.UserID, deltas),
+		}})
+		if err == nil {
+			return x, nil
+		}
+		r, ok := cancellation(err, 1)
+		if !ok || deref(r.Code) != conditionFailed || r.Item == nil {
+			return nil, fmt.Errorf("record first exposure %q/%q: %w", a.Experiment, a.UserID, err)
+		}
+		// Exposed or converted meanwhile: decide again on the current state.
+		a = decodeAssignment(r.Item)
+	}
+	return nil, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, errStateChanged)
+}
+
+// unchangedAssignment is a condition that holds while the assignment item
+// exists and its conversion set is the one in a (the set only grows, so its
+// size identifies it).
+func unchangedAssignment(a *experiment.Assignment) (string, map[string]string, map[string]types.AttributeValue) {
+	names := map[string]string{"#pk": AttrPK, "#conv": "conversions"}
+	values := map[string]types.AttributeValue{}
+	cond := "attribute_exists(#pk) AND "
+	if len(a.Conversions) == 0 {
+		cond += "attribute_not_exists(#conv)"
+	} else {
+		cond += "size(#conv) = :nconv"
+		values[":nconv"] = avN(int64(len(a.Conversions)))
+	}
+	return cond, names, values
+}

@@ -1,0 +1,237 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/data/store/storetest"
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/dynamolocal/dltest"
+)
+
+func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }
+
+func newExperiment(key string, status experiment.Status) *experiment.Experiment {
+	now := time.Now().UTC()
+	return &experiment.Experiment{
+		Key: key, Name: "Checkout button", Status: status, Coverage: 1, Version: 1,
+		Variants: []experiment.Variant{
+			{Key: "control", Weight: 50},
+			{Key: "treatment", Weight: 50, Payload: json.RawMessage(`{"color":"green","size":1.50}`)},
+		},
+		CreatedAt: now, UpdatedAt: now, CreatedBy: "test", UpdatedBy: "test",
+	}
+}
+
+// setStatus changes a status behind the store's back, as another process would.
+func setStatus(t *testing.T, db *dynamodb.Client, table, key string, s experiment.Status) {
+	t.Helper()
+	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(table),
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "EXP#" + key}, "sk": &types.AttributeValueMemberS{Value: "DEF"}},
+		UpdateExpression:          aws.String("SET #s = :s"),
+		ExpressionAttributeNames:  map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: string(s)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExperimentRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	st, _, _ := storetest.New(t)
+	in := newExperiment("checkout", experiment.Active)
+	if err := st.CreateExperiment(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetExperiment(ctx, "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Key != in.Key || got.Status != in.Status || len(got.Variants) != 2 || got.Coverage != 1 {
+		t.Fatalf("got %+v", got)
+	}
+	// Payloads come back byte for byte (no reordering, 1.50 stays 1.50).
+	if string(got.Variants[1].Payload) != `{"color":"green","size":1.50}` || got.Variants[0].Payload != nil {
+		t.Fatalf("payloads: %q %q", got.Variants[0].Payload, got.Variants[1].Payload)
+	}
+	if !got.CreatedAt.Equal(in.CreatedAt) {
+		t.Fatalf("created_at %v, want %v", got.CreatedAt, in.CreatedAt)
+	}
+	if err := st.CreateExperiment(ctx, in); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("second create: %v, want ErrExists", err)
+	}
+	if _, err := st.GetExperiment(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+}
+
+// TestConcurrentFirstAssignment: 50 parallel first calls for one user write
+// one item, and every caller gets the winner's variant.
+func TestConcurrentFirstAssignment(t *testing.T) {
+	ctx := context.Background()
+	st, db, table := storetest.New(t)
+	if err := st.CreateExperiment(ctx, newExperiment("race", experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	const callers = 50
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		created int
+		seen    = map[string]int{}
+	)
+	for i := 0; i < callers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			// Callers propose different variants, as callers with different
+			// cached weights would: only the winner's may come back.
+			variant := []string{"control", "treatment"}[i%2]
+			a, isNew, err := st.CreateAssignment(ctx, "race", "user-1", variant)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			seen[a.Variant]++
+			if isNew {
+				created++
+			}
+		}(i)
+	}
+	wg.Wait()
+	if created != 1 || len(seen) != 1 {
+		t.Fatalf("created=%d variants seen=%v; want one creation and one variant", created, seen)
+	}
+	out, err := db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :sk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "USER#user-1"}, ":sk": &types.AttributeValueMemberS{Value: "ASG#"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) != 1 {
+		t.Fatalf("%d assignment items, want 1", len(out.Items))
+	}
+	agg, err := st.ReadAggregates(ctx, "race")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for _, n := range agg.Assigned {
+		total += n
+	}
+	if total != 1 {
+		t.Fatalf("assigned counters sum to %d, want 1: %v", total, agg.Assigned)
+	}
+}
+
+func TestAssignmentOnlyWhileActive(t *testing.T) {
+	ctx := context.Background()
+	st, db, table := storetest.New(t)
+	if err := st.CreateExperiment(ctx, newExperiment("exp", experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.CreateAssignment(ctx, "exp", "before", "control"); err != nil {
+		t.Fatal(err)
+	}
+	setStatus(t, db, table, "exp", experiment.Paused)
+	_, _, err := st.CreateAssignment(ctx, "exp", "after", "control")
+	var inactive *store.InactiveError
+	if !errors.As(err, &inactive) || inactive.Status != experiment.Paused {
+		t.Fatalf("after pause: %v, want InactiveError(paused)", err)
+	}
+	if _, err := st.GetAssignment(ctx, "exp", "after", true); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an assignment was written after the pause: %v", err)
+	}
+	// An existing assignment is still served while paused.
+	a, isNew, err := st.CreateAssignment(ctx, "exp", "before", "treatment")
+	if err != nil || isNew || a.Variant != "control" {
+		t.Fatalf("existing while paused: %+v new=%v err=%v", a, isNew, err)
+	}
+	if _, _, err := st.CreateAssignment(ctx, "nope", "u", "control"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown experiment: %v", err)
+	}
+	agg, err := st.ReadAggregates(ctx, "exp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if agg.Assigned["control"] != 1 || agg.Assigned["treatment"] != 0 {
+		t.Fatalf("assigned %v, want control=1", agg.Assigned)
+	}
+}
+
+func TestExposureCountsDistinctUsers(t *testing.T) {
+	ctx := context.Background()
+	st, db, table := storetest.New(t)
+	if err := st.CreateExperiment(ctx, newExperiment("exp", experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	for u := 0; u < 3; u++ {
+		user := fmt.Sprintf("u%d", u)
+		a, _, err := st.CreateAssignment(ctx, "exp", user, "treatment")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two users are exposed, one of them three times in parallel.
+		if u == 2 {
+			continue
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 3; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Every caller holds the unexposed state it read: the
+				// conditional first-exposure write must count one.
+				x, err := st.RecordExposure(ctx, a, "control")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if x.Variant != "control" || x.AssignedVariant != "treatment" || x.ID == "" {
+					t.Errorf("exposure %+v", x)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	agg, err := st.ReadAggregates(ctx, "exp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Counted by assigned variant (intention to treat), once per user.
+	if agg.Exposed["treatment"] != 2 || agg.Exposed["control"] != 0 {
+		t.Fatalf("exposed %v, want treatment=2", agg.Exposed)
+	}
+	out, err := db.Scan(ctx, &dynamodb.ScanInput{
+		TableName:                 aws.String(table),
+		FilterExpression:          aws.String("begins_with(sk, :x)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":x": &types.AttributeValueMemberS{Value: "EXPO#"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) != 6 {
+		t.Fatalf("%d exposure items, want 6 (append-only)", len(out.Items))
+	}
+	a, err := st.GetAssignment(ctx, "exp", "u0", true)
+	if err != nil || !a.Exposed() {
+		t.Fatalf("u0 not marked exposed: %+v %v", a, err)
+	}
+}

@@ -1,0 +1,120 @@
+package experiment
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// Assignment is the sticky variant of one user in one experiment. It also
+// carries what the counters need to stay exact: when the user was first
+// exposed, and which events the user emitted at or after assignment.
+type Assignment struct {
+	Experiment     string
+	UserID         string
+	Variant        string
+	AssignedAt     time.Time
+	FirstExposedAt time.Time // zero until the first exposure
+	Conversions    []string  // event names emitted at or after AssignedAt
+}
+
+// Exposed reports whether the user has been exposed at least once.
+func (a *Assignment) Exposed() bool { return !a.FirstExposedAt.IsZero() }
+
+// Converted reports whether the assignment is marked converted on event.
+func (a *Assignment) Converted(event string) bool { return slices.Contains(a.Conversions, event) }
+
+// Exposure is one append-only record that a user saw a variant.
+type Exposure struct {
+	ID              string
+	Experiment      string
+	UserID          string
+	Variant         string // the variant the app says it showed
+	AssignedVariant string // the variant the user is assigned; results count by it
+	ExposedAt       time.Time
+}
+
+// Event is one append-only conversion event of a user.
+type Event struct {
+	ID         string // the client's idempotency key, or one the server made
+	UserID     string
+	Name       string
+	Timestamp  time.Time // when the user did it (client time, or server time)
+	ReceivedAt time.Time // when the service accepted it
+	Properties json.RawMessage
+	// Evaluated are the experiments the user was assigned to when the event
+	// was recorded: the only ones it can convert for.
+	Evaluated []string
+}
+
+// Converts reports whether an event is a conversion for an assignment: the
+// assignment existed when the event was recorded (it is among the event's
+// Evaluated experiments), and the event happened at or after the
+// assignment and reached the service after it. Live counters and recounts
+// both use exactly this rule, on the facts the event item records.
+func Converts(a *Assignment, ev *Event) bool {
+	return slices.Contains(ev.Evaluated, a.Experiment) &&
+		!ev.Timestamp.Before(a.AssignedAt) && !ev.ReceivedAt.Before(a.AssignedAt)
+}
+
+// Aggregates are an experiment's exact per-variant counts: users assigned,
+// distinct users exposed, and distinct exposed users converted per event.
+type Aggregates struct {
+	Assigned  map[string]int64
+	Exposed   map[string]int64
+	Converted map[string]map[string]int64 // variant -> event -> users
+}
+
+// NewAggregates returns empty counts.
+func NewAggregates() Aggregates {
+	return Aggregates{Assigned: map[string]int64{}, Exposed: map[string]int64{}, Converted: map[string]map[string]int64{}}
+}
+
+// AddConverted adds n converted users of variant on event.
+func (g Aggregates) AddConverted(variant, event string, n int64) {
+	m := g.Converted[variant]
+	if m == nil {
+		m = map[string]int64{}
+		g.Converted[variant] = m
+	}
+	m[event] += n
+}
+
+// Add adds o's counts to g.
+func (g Aggregates) Add(o Aggregates) {
+	for k, n := range o.Assigned {
+		g.Assigned[k] += n
+	}
+	for k, n := range o.Exposed {
+		g.Exposed[k] += n
+	}
+	for k, m := range o.Converted {
+		for e, n := range m {
+			g.AddConverted(k, e, n)
+		}
+	}
+}
+
+// NonZero returns g without zero counts, so two sets of counts that differ
+// only by never-incremented counters compare equal.
+func (g Aggregates) NonZero() Aggregates {
+	out := NewAggregates()
+	for k, n := range g.Assigned {
+		if n != 0 {
+			out.Assigned[k] = n
+		}
+	}
+	for k, n := range g.Exposed {
+		if n != 0 {
+			out.Exposed[k] = n
+		}
+	}
+	for k, m := range g.Converted {
+		for e, n := range m {
+			if n != 0 {
+				out.AddConverted(k, e, n)
+			}
+		}
+	}
+	return out
+}

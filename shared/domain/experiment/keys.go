@@ -1,0 +1,62 @@
+package experiment
+
+import "github.com/abtest/abtest/shared/domain/fault"
+
+// MaxKeyLen bounds experiment and variant keys. Keys end up inside DynamoDB
+// key attributes and counter attribute names, so they are short and plain.
+const MaxKeyLen = 64
+
+// KeyPattern documents the accepted form of experiment and variant keys.
+const KeyPattern = `^[a-z0-9][a-z0-9_-]{0,63}$`
+
+// ValidKey reports whether s matches KeyPattern: lower-case ASCII letters,
+// digits, '_' and '-', starting with a letter or digit, at most 64 long.
+// Written by hand rather than with regexp because it runs on every request.
+func ValidKey(s string) bool {
+	if len(s) == 0 || len(s) > MaxKeyLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '_' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// MaxEventNameLen bounds event names: they become part of counter names.
+const MaxEventNameLen = 100
+
+// EventNamePattern documents the accepted event names. ':' is excluded
+// because names become part of counter attribute names.
+const EventNamePattern = `^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`
+
+// ValidEventName reports whether s matches EventNamePattern.
+func ValidEventName(s string) bool {
+	if len(s) == 0 || len(s) > MaxEventNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case (c == '_' || c == '.' || c == '-') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// CheckKey returns an INVALID_KEY error unless s is a valid experiment key.
+func CheckKey(s string) error {
+	if ValidKey(s) {
+		return nil
+	}
+	return fault.New(fault.Invalid, fault.CodeInvalidKey, "experiment key must match "+KeyPattern).
+		With(map[string]any{"pattern": KeyPattern})
+}

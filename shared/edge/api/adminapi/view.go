@@ -1,0 +1,70 @@
+package adminapi
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
+
+// ExperimentView is an experiment as the admin API shows it.
+type ExperimentView struct {
+	Key         string            `json:"key"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Status      experiment.Status `json:"status"`
+	Variants    []VariantView     `json:"variants"`
+	Version     int64             `json:"version"`
+	CreatedAt   string            `json:"created_at"`
+	CreatedBy   string            `json:"created_by"`
+	UpdatedAt   string            `json:"updated_at"`
+	UpdatedBy   string            `json:"updated_by"`
+}
+
+// VariantView is one variant; AssignedCount is shown on single reads.
+type VariantView struct {
+	Key           string          `json:"key"`
+	Weight        float64         `json:"weight"`
+	Payload       json.RawMessage `json:"payload"`
+	IsControl     bool            `json:"is_control"`
+	AssignedCount *int64          `json:"assigned_count,omitempty"`
+}
+
+func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView {
+	v := ExperimentView{
+		Key: e.Key, Name: e.Name, Description: e.Description, Status: e.Status, Version: e.Version,
+		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano), CreatedBy: e.CreatedBy,
+		UpdatedAt: e.UpdatedAt.UTC().Format(time.RFC3339Nano), UpdatedBy: e.UpdatedBy,
+	}
+	for i, vr := range e.Variants {
+		payload := vr.Payload
+		if len(payload) == 0 {
+			payload = json.RawMessage("null")
+		}
+		row := VariantView{Key: vr.Key, Weight: vr.Weight, Payload: payload, IsControl: i == 0}
+		if agg != nil {
+			n := agg.Assigned[vr.Key]
+			row.AssignedCount = &n
+		}
+		v.Variants = append(v.Variants, row)
+	}
+	return v
+}
+
+// ChangeView is one audit-trail entry.
+type ChangeView struct {
+	Version int64           `json:"version"`
+	Action  string          `json:"action"`
+	By      string          `json:"by"`
+	At      string          `json:"at"`
+	Details json.RawMessage `json:"details"`
+}
+
+func changeViewOf(c store.Change) ChangeView {
+	d := c.Details
+	if len(d) == 0 {
+		d = json.RawMessage("{}")
+	}
+	return ChangeView{Version: c.Version, Action: c.Action, By: c.By, At: c.At.UTC().Format(time.RFC3339Nano), Details: d}
+}

@@ -1,0 +1,63 @@
+// Package resultsapi is the HTTP edge of the results function: GET
+// .../results?event= and POST .../recount?dry_run= (shared/usecase/results).
+package resultsapi
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/edge/httpapi"
+	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
+	"github.com/abtest/abtest/shared/usecase/results"
+)
+
+// New returns the results function's handler: results and recount.
+func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
+	read := httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
+		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			r, err := uc.Results(ctx, req.PathParameters["key"], req.QueryStringParameters["event"])
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			return httpapi.OK(r), nil
+		})
+	recount := httpapi.Endpoint(logger, results.CodeRecountFailed, apikey.RoleAdmin,
+		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			key := req.PathParameters["key"]
+			if err := experiment.CheckKey(key); err != nil {
+				return httpapi.Result{}, err
+			}
+			dry := false
+			if v, ok := req.QueryStringParameters["dry_run"]; ok {
+				var err error
+				if dry, err = strconv.ParseBool(v); err != nil {
+					return httpapi.Result{}, fault.New(fault.Invalid, fault.CodeValidationFailed, "dry_run must be true or false").
+						With(map[string]any{"fields": map[string]string{"dry_run": "must be true or false"}})
+				}
+			}
+			r, err := uc.Recount(ctx, key, dry)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			return httpapi.OK(r), nil
+		})
+	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		switch req.RouteKey {
+		case routes.AdminRecount.Key():
+			return recount(ctx, req)
+		case routes.AdminResults.Key():
+			return read(ctx, req)
+		}
+		return httpapi.ErrorResponse(fault.New(fault.NotFound, fault.CodeNotFound, "no results route "+req.RouteKey), results.CodeResultsFailed), nil
+	}
+}
+
+// Wire builds the handler of the results function.
+func Wire(d lambdafn.Deps) httpapi.Handler {
+	return New(d.Logger, results.New(d.Definitions, d.Store, d.Now))
+}

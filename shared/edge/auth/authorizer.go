@@ -1,0 +1,137 @@
+// Package auth decides who is calling: API keys (client or admin role) and,
+// for client calls, the end user's session token (a JWT from the app's own
+// identity provider). The Lambda authorizer runs it on AWS; the local
+// gateway runs the same code before each handler.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/edge/httpapi"
+)
+
+// Headers the authorizer reads (lower-case, as API Gateway passes them).
+const (
+	HeaderAPIKey        = "x-api-key"
+	HeaderAuthorization = "authorization"
+)
+
+// TouchInterval is how often a key's last-used time is written at most.
+const TouchInterval = time.Minute
+
+// KeyStore is what the authorizer needs from the data layer.
+type KeyStore interface {
+	GetAPIKey(ctx context.Context, id string) (*store.APIKey, error)
+	TouchAPIKey(ctx context.Context, id string, at time.Time, interval time.Duration) error
+}
+
+// Authorizer is the Lambda authorizer (HTTP API, payload 2.0, simple
+// responses).
+//
+// It always answers isAuthorized=true and puts either the caller or the
+// reason for refusal in the context; the handler's httpapi.Endpoint then
+// answers 401 UNAUTHENTICATED or 403 FORBIDDEN with the API's error body.
+// API Gateway's own refusals cannot carry that body, and every route checks
+// its caller in httpapi.Endpoint before anything else, so nothing runs for a
+// refused caller. A failure to read keys is returned as an error instead:
+// API Gateway then answers 500 and, unlike a refusal, does not cache it.
+type Authorizer struct {
+	keys     KeyStore
+	sessions *Verifier
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// NewAuthorizer returns an authorizer; sessions verifies client sessions
+// (nil: none configured, so only admin keys are accepted).
+func NewAuthorizer(logger *slog.Logger, keys KeyStore, sessions *Verifier, now func() time.Time) *Authorizer {
+	return &Authorizer{keys: keys, sessions: sessions, logger: logger, now: now}
+}
+
+// Handle is the Lambda entry point.
+func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	id, err := a.Identify(ctx, req.Headers)
+	if err != nil {
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+	}
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: id}, nil
+}
+
+// Identify turns a request's credential headers into the authorizer
+// context: role, key id and user id, or error and message.
+func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (map[string]any, error) {
+	raw := headers[HeaderAPIKey]
+	if raw == "" {
+		return refuse(fault.CodeUnauthenticated, "missing X-Api-Key header"), nil
+	}
+	id, ok := apikey.ParseKeyID(raw)
+	if !ok {
+		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
+	}
+	key, err := a.keys.GetAPIKey(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authorize: %w", err)
+	}
+	if !apikey.Matches(raw, key.Hash) || key.Revoked() {
+		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
+	}
+	// The key just read says when it was last recorded: write only when that
+	// is over a minute old (the write's condition settles races).
+	if now := a.now().UTC(); now.Sub(key.LastUsedAt) >= TouchInterval {
+		if err := a.keys.TouchAPIKey(ctx, key.ID, now, TouchInterval); err != nil {
+			// Last-used is bookkeeping: never refuse a caller over it.
+			a.logger.WarnContext(ctx, "touch API key", "key_id", key.ID, "error", err.Error())
+		}
+	}
+	out := map[string]any{httpapi.CtxRole: key.Role, httpapi.CtxKeyID: key.ID}
+	if apikey.Role(key.Role) != apikey.RoleClient {
+		return out, nil
+	}
+	if a.sessions == nil {
+		return refuse(fault.CodeUnauthenticated, "this deployment has no session verification configured"), nil
+	}
+	token, ok := bearer(headers[HeaderAuthorization])
+	if !ok {
+		return refuse(fault.CodeUnauthenticated, "missing session token (Authorization: Bearer <token>)"), nil
+	}
+	sub, err := a.sessions.Verify(token)
+	if err != nil {
+		if !errors.Is(err, ErrSession) {
+			return nil, fmt.Errorf("authorize: %w", err)
+		}
+		// Why verification failed stays in the log.
+		a.logger.InfoContext(ctx, "session refused", "key_id", key.ID, "reason", err.Error())
+		return refuse(fault.CodeUnauthenticated, "invalid or expired session token"), nil
+	}
+	if !httpapi.ValidUserID(sub) {
+		return refuse(fault.CodeUnauthenticated, "session subject is not a usable user id"), nil
+	}
+	out[httpapi.CtxUserID] = sub
+	return out, nil
+}
+
+func refuse(code, message string) map[string]any {
+	return map[string]any{httpapi.CtxError: code, httpapi.CtxMessage: message}
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}

@@ -1,0 +1,142 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/usecase/keys"
+)
+
+// fakeKeys is a KeyStore in memory.
+type fakeKeys struct {
+	keys     map[string]*store.APIKey
+	getErr   error
+	touchErr error
+	touched  []string
+}
+
+func (f *fakeKeys) GetAPIKey(_ context.Context, id string) (*store.APIKey, error) {
+	if f.getErr != nil {
+		return nil, f.getErr
+	}
+	k, ok := f.keys[id]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	return k, nil
+}
+
+func (f *fakeKeys) TouchAPIKey(_ context.Context, id string, _ time.Time, _ time.Duration) error {
+	f.touched = append(f.touched, id)
+	return f.touchErr
+}
+
+func (f *fakeKeys) CreateAPIKey(_ context.Context, k *store.APIKey) error {
+	f.keys[k.ID] = k
+	return nil
+}
+
+func TestIdentify(t *testing.T) {
+	ctx := context.Background()
+	fake := &fakeKeys{keys: map[string]*store.APIKey{}}
+	admin, _, err := keys.Issue(ctx, fake, "ops", apikey.RoleAdmin, "test", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, clientKey, _ := keys.Issue(ctx, fake, "app", apikey.RoleClient, "test", now)
+	revoked, revokedKey, _ := keys.Issue(ctx, fake, "old", apikey.RoleClient, "test", now)
+	revokedKey.RevokedAt = now
+	forged := client[:len(client)-4] + "AAAA" // right id, wrong secret
+	_, unknownID, _, _ := apikey.NewKey()
+	unknown := "abk_" + unknownID + "_" + client[len(client)-32:]
+
+	v := verifier(t, SessionConfig{HS256Secret: secret}, nil)
+	a := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, v, func() time.Time { return now })
+	tokenA := sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(nil))
+	expired := sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)) }))
+
+	cases := []struct {
+		name    string
+		headers map[string]string
+		want    map[string]any
+	}{
+		{"admin key", map[string]string{"x-api-key": admin}, map[string]any{"role": "admin"}},
+		{"client key with session", map[string]string{"x-api-key": client, "authorization": "Bearer " + tokenA}, map[string]any{"role": "client", "user_id": "user-a", "key_id": clientKey.ID}},
+		{"bearer scheme any case", map[string]string{"x-api-key": client, "authorization": "bearer " + tokenA}, map[string]any{"user_id": "user-a"}},
+		{"no key", map[string]string{"authorization": "Bearer " + tokenA}, map[string]any{"error": "UNAUTHENTICATED", "message": "missing X-Api-Key header"}},
+		{"malformed key", map[string]string{"x-api-key": "hello"}, map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or revoked API key"}},
+		{"unknown key", map[string]string{"x-api-key": unknown}, map[string]any{"error": "UNAUTHENTICATED"}},
+		{"wrong secret", map[string]string{"x-api-key": forged, "authorization": "Bearer " + tokenA}, map[string]any{"error": "UNAUTHENTICATED"}},
+		{"revoked key", map[string]string{"x-api-key": revoked, "authorization": "Bearer " + tokenA}, map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or revoked API key"}},
+		{"client key without session", map[string]string{"x-api-key": client}, map[string]any{"error": "UNAUTHENTICATED"}},
+		{"client key, Basic auth", map[string]string{"x-api-key": client, "authorization": "Basic dXNlcjpwYXNz"}, map[string]any{"error": "UNAUTHENTICATED"}},
+		{"client key, expired session", map[string]string{"x-api-key": client, "authorization": "Bearer " + expired}, map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or expired session token"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := a.Identify(ctx, c.headers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range c.want {
+				if got[k] != v {
+					t.Fatalf("%s = %v, want %v (context %v)", k, got[k], v, got)
+				}
+			}
+			if _, refused := got["error"]; refused && (got["role"] != nil || got["user_id"] != nil) {
+				t.Fatalf("a refusal carries an identity: %v", got)
+			}
+		})
+	}
+
+	// Through Handle: always "authorized", the refusal travels in the context.
+	res, err := a.Handle(ctx, eventWith(map[string]string{"x-api-key": "nope"}))
+	if err != nil || !res.IsAuthorized || res.Context["error"] != "UNAUTHENTICATED" {
+		t.Fatalf("Handle: %+v %v", res, err)
+	}
+	// A failed last-used write never refuses the caller.
+	fake.touchErr = errors.New("throttled")
+	if got, _ := a.Identify(ctx, map[string]string{"x-api-key": admin}); got["role"] != "admin" {
+		t.Fatalf("touch failure refused the caller: %v", got)
+	}
+	// A failure to read keys is an error (API Gateway: 500, not cached).
+	fake.getErr = errors.New("dynamodb down")
+	if _, err := a.Handle(ctx, eventWith(map[string]string{"x-api-key": admin})); err == nil {
+		t.Fatal("key store failure did not surface as an error")
+	}
+}
+
+func TestKeyFormat(t *testing.T) {
+	key, id, hash, err := apikey.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := apikey.ParseKeyID(key); !ok || got != id {
+		t.Fatalf("apikey.ParseKeyID(%q) = %q %v, want %q", key, got, ok, id)
+	}
+	if !apikey.Matches(key, hash) || apikey.Matches(key+"x", hash) || len(hash) != 64 {
+		t.Fatal("hash")
+	}
+	other, _, _, _ := apikey.NewKey()
+	if other == key {
+		t.Fatal("two keys are equal")
+	}
+	for _, bad := range []string{"", "abk_", "abk_" + id, "abk_" + id + "_short", "xyz_" + key[4:], "abk_UPPERCASEUPPERCA_" + key[len(key)-32:]} {
+		if _, ok := apikey.ParseKeyID(bad); ok {
+			t.Errorf("ParseKeyID accepted %q", bad)
+		}
+	}
+}
+
+func eventWith(headers map[string]string) events.APIGatewayV2CustomAuthorizerV2Request {
+	return events.APIGatewayV2CustomAuthorizerV2Request{Headers: headers}
+}

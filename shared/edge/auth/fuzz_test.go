@@ -1,0 +1,355 @@
+package auth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/edge/httpapi"
+)
+
+// Fuzz targets for every credential parser: API keys, the Authorization
+// header, session tokens (HS256 and JWKS) and JWKS documents, and the
+// authorizer that combines them. Everything is deterministic: fixed keys,
+// a fixed clock, and JWKS tokens signed once and pasted below.
+
+var fzNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+const fzSecret = "fuzz-secret-0123456789abcdef0123" // 32 bytes
+
+// fzJWKS publishes an RSA key (kid rsa1) and a P-256 key (kid ec1); the
+// tokens below were signed with their private keys, which are not kept.
+// Each has sub user-a (user-b for fzES256b), iat fzNow-1m, exp fzNow+1h.
+// fzES256wrongKid is signed by ec1 but names rsa1; fzConfused is HS256
+// "signed" with rsa1's public key PEM (algorithm confusion).
+const fzJWKS = `{"keys":[{"e":"AQAB","kid":"rsa1","kty":"RSA","n":"52791CAbOMj0hGl3gJ_qPI1Df0BqjyBnx2D8AmeCB_74RcbzP3CxuCk-WDrO1AYQ1Vx6eR3NQZW-nP1mriuWav972qRSYCxlBHZHdNcxrNW64dxqhaLa7-bC0jJLdZOppmhIxXc_OrkDjuyTcMfMIODeqJlHg_FDYKMwEqS104zA2pSA_2xBwPLZHQ0xoSydcxqtVzTZhVS4XmMorAeKf1959dEA79rNI_-fmfvdbW5nSAkNI0_IfEKmYYVu7lkvGulyriY1u1JhxMIXdM8RfB8cLsAZ67ixXznFZob8z6HqPjbsFTIbS6p5KRdDgyoC92UuucORsi5wm-ysMOkjpw","use":"sig"},{"crv":"P-256","kid":"ec1","kty":"EC","x":"QHajtjoBrmD2DINvcH66-leV-erhtWnpYWxlcJGSjwM","y":"zFNmDoVSthXk1ZF8OFdEcb3rIDH6pRbFolMCmz-9RP8"}]}`
+
+const (
+	fzRS256         = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c2VyLWEiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.3iQjYnU8ag2DnEk9f-V0IKy8qbFb7Y12EPb7NQ5I_eyVlMwygrEDG-2stNuoCurLK14tXX5F4mNhDLx39hG_fjb7jdgRAo-QNThpH66PMtaDRTk5gQRDnoqhEz0RtLWWPxyvIQ2NGHKkL0Md9Fdu0pFD6bsimTqYdEYfiv5ao2LlDPiwkm5cVhdTGGHecbRK5ptdjRolb8qhYoOs6OBXKmLsO7yDrSsEHhihSMk_JaWgtPc4ZsypfwQLC7H5iJM95FV4aSVLefCszBZpi-q-H3n1DF58s1WriyKBCyRHsXSnxSM-f7kfVnzHAvWdN-2I6bQDznlzqollZk69XuNBZg"
+	fzES256         = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLWEiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.PcFZnBrB1YxaGbJJrYY3dWFIiIeqtyLS6JXFB_HOkS8nH__GSMgWS8NiA479T3bgcxVdIseifA2b30bUdqyPig"
+	fzES256b        = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLWIiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.lrfYEte1W3jUf0tNZNAzbk9pvHp8tdRGJlYrV_uJb7jca-0BPQWJ8Cye98VzCXz6U1lOp-Q2ozTSKfmlVN_-Og"
+	fzES256wrongKid = "eyJhbGciOiJFUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c2VyLWEiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.hh6yze1_N4kE0mWnEGByffBfpWpjmlg1v5blabt2dSfRzel_WQJh82IBJP3OgDBtmdckzD8DUczhYiqqsmCPqg"
+	fzConfused      = "eyJhbGciOiJIUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c2VyLWEiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.7nnrir5CxyhJzz7TaaQ2Hp8wz4Qd0Dph7HL1UXSu1iQ"
+)
+
+func fzClaims(mod func(*jwt.RegisteredClaims)) jwt.RegisteredClaims {
+	c := jwt.RegisteredClaims{Subject: "user-a", IssuedAt: jwt.NewNumericDate(fzNow.Add(-time.Minute)), ExpiresAt: jwt.NewNumericDate(fzNow.Add(time.Hour))}
+	if mod != nil {
+		mod(&c)
+	}
+	return c
+}
+
+func fzSign(f *testing.F, method jwt.SigningMethod, key any, c jwt.RegisteredClaims) string {
+	f.Helper()
+	s, err := jwt.NewWithClaims(method, c).SignedString(key)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return s
+}
+
+// fzHS256Tokens are deterministic HS256 tokens, valid and not.
+func fzHS256Tokens(f *testing.F) []string {
+	key := []byte(fzSecret)
+	return []string{
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(nil)),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.Subject = "ü日本😀" })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.Subject = "a\nb" })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.Subject = strings.Repeat("u", httpapi.MaxUserIDLen+1) })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.Subject = "" })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = nil })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(fzNow.Add(-time.Minute)) })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(fzNow.Add(-10 * time.Second)) })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.IssuedAt = jwt.NewNumericDate(fzNow.Add(time.Hour)) })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.NotBefore = jwt.NewNumericDate(fzNow.Add(time.Hour)) })),
+		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) {
+			c.Issuer, c.Audience = "https://idp.example", jwt.ClaimStrings{"abtest"}
+		})),
+		fzSign(f, jwt.SigningMethodHS384, key, fzClaims(nil)),
+		fzSign(f, jwt.SigningMethodHS512, key, fzClaims(nil)),
+		fzSign(f, jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef0"), fzClaims(nil)),
+		fzSign(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, fzClaims(nil)),
+		// Hand-made ones: odd encodings and shapes.
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1IiwiZXhwIjo5OTk5OTk5OTk5fQ.",
+		"e30.e30.e30", "..", ".", "", "a.b.c.d", "eyJhbGciOiJIUzI1NiJ9.bnVsbA.AAAA", "eyJhbGciOiJIUzI1NiJ9.W10.AAAA",
+		"eyJhbGciOiJIUzI1NiJ9.eyJleHAiOiJzb29uIn0.AAAA", "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjFlOTk5fQ.AAAA", "eyJhbGciOiJIUzI1NiJ9.eyJhdWQiOlsxXX0.AAAA",
+		"eyJhbGciOiJIUzI1NiJ9==.e30=.AAAA", "\xff.\xfe.\x00", fzRS256, fzES256, fzConfused,
+	}
+}
+
+func fzHSVerifier(tb testing.TB) *Verifier {
+	v, err := NewVerifier(SessionConfig{HS256Secret: fzSecret, Leeway: 30 * time.Second}, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	v.now = func() time.Time { return fzNow }
+	return v
+}
+
+// fzSegment decodes a token segment as JWTs encode them.
+func fzSegment(s string) ([]byte, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return b, err == nil
+}
+
+// FuzzVerifyHS256: a token is accepted only if it really is HS256 signed
+// with the secret (checked here independently), unexpired, with the
+// subject returned; every rejection wraps ErrSession (anything else would
+// make the authorizer fail with a 500 instead of a 401).
+func FuzzVerifyHS256(f *testing.F) {
+	for _, tok := range fzHS256Tokens(f) {
+		f.Add(tok)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		v := fzHSVerifier(t)
+		sub, err := v.Verify(token)
+		if err != nil {
+			if !errors.Is(err, ErrSession) || sub != "" {
+				t.Fatalf("Verify(%q) = %q, %v: want an ErrSession", token, sub, err)
+			}
+			return
+		}
+		parts := strings.Split(token, ".")
+		if len(parts) != 3 || sub == "" {
+			t.Fatalf("Verify(%q) accepted subject %q", token, sub)
+		}
+		sig, ok := fzSegment(parts[2])
+		mac := hmac.New(sha256.New, []byte(fzSecret))
+		mac.Write([]byte(parts[0] + "." + parts[1]))
+		if !ok || !hmac.Equal(sig, mac.Sum(nil)) {
+			t.Fatalf("Verify accepted %q, which is not signed with the secret", token)
+		}
+		var header struct{ Alg string }
+		var claims struct {
+			Sub string
+			Exp *float64
+		}
+		h, _ := fzSegment(parts[0])
+		p, _ := fzSegment(parts[1])
+		if json.Unmarshal(h, &header) != nil || header.Alg != "HS256" || json.Unmarshal(p, &claims) != nil || claims.Sub != sub ||
+			claims.Exp == nil || *claims.Exp+30 < float64(fzNow.Unix()) {
+			t.Fatalf("Verify accepted %q: header %s claims %s", token, h, p)
+		}
+	})
+}
+
+// FuzzVerifyJWKS: with a JWKS (RS256/ES256 pinned), a token is accepted only
+// if its signed part is one of the genuinely signed seeds (signatures cannot
+// be forged by a fuzzer; some may have equivalent encodings); rejections
+// wrap ErrSession.
+func FuzzVerifyJWKS(f *testing.F) {
+	signed := map[string]bool{}
+	for _, tok := range []string{fzRS256, fzES256, fzES256b} {
+		signed[tok[:strings.LastIndex(tok, ".")]] = true
+		f.Add(tok)
+	}
+	for _, tok := range append([]string{fzES256wrongKid, fzConfused}, fzHS256Tokens(f)...) {
+		f.Add(tok)
+	}
+	f.Add(fzES256[:strings.LastIndex(fzES256, ".")+1] + strings.Repeat("A", 86))
+	f.Add(strings.Replace(fzRS256, "rsa1", "xxxx", 1))
+	jwks, err := NewJWKSFromJSON(fzJWKS)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v, err := NewVerifier(SessionConfig{JWKSJSON: fzJWKS}, jwks)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v.now = func() time.Time { return fzNow }
+	f.Fuzz(func(t *testing.T, token string) {
+		sub, err := v.Verify(token)
+		if err != nil {
+			if !errors.Is(err, ErrSession) || sub != "" {
+				t.Fatalf("Verify(%q) = %q, %v: want an ErrSession", token, sub, err)
+			}
+			return
+		}
+		i := strings.LastIndex(token, ".")
+		if i < 0 || !signed[token[:i]] || (sub != "user-a" && sub != "user-b") {
+			t.Fatalf("Verify accepted %q (subject %q), which was never signed", token, sub)
+		}
+	})
+}
+
+// FuzzParseJWKS: a JWKS document never panics the parser, and only usable
+// signing keys come out (RSA >= 2048 bits, P-256 points on the curve).
+func FuzzParseJWKS(f *testing.F) {
+	for _, s := range []string{fzJWKS, `{"keys":[]}`, `{"keys":null}`, `{}`, `null`, `[]`, ``, `{"keys":[{"kty":"oct","k":"AAAA"}]}`,
+		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`, `{"keys":[{"kty":"RSA","n":"","e":""}]}`, `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQ"}]}`,
+		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQABAQABAQABAQAB"}]}`, `{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`,
+		`{"keys":[{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}]}`, `{"keys":[{"kty":"EC","crv":"P-256","x":"` + strings.Repeat("_", 60) + `","y":"` + strings.Repeat("_", 60) + `"}]}`,
+		`{"keys":[{"kty":"EC","crv":"P-256","x":"!!","y":"AA"}]}`, `{"keys":[{"kty":"RSA","use":"enc","n":"AQAB","e":"AQAB"}]}`, `{"keys":[1,"x",null]}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		keys, err := parseJWKS(doc)
+		if err != nil {
+			return
+		}
+		if len(keys) == 0 {
+			t.Fatal("no keys and no error")
+		}
+		for kid, k := range keys {
+			switch k := k.(type) {
+			case *rsa.PublicKey:
+				if k.N.BitLen() < 2048 || k.E < 3 {
+					t.Fatalf("weak RSA key %q", kid)
+				}
+			case *ecdsa.PublicKey:
+				if k.Curve != elliptic.P256() || !k.Curve.IsOnCurve(k.X, k.Y) {
+					t.Fatalf("bad EC key %q", kid)
+				}
+			default:
+				t.Fatalf("key %q of type %T", kid, k)
+			}
+		}
+	})
+}
+
+// FuzzParseKeyID: the id comes out exactly for "abk_" + 16 base32
+// characters + "_" + 32 bytes, and it is the id inside the key.
+func FuzzParseKeyID(f *testing.F) {
+	for _, s := range []string{"", "abk_", "abk__", "abk_abcdefghijklmnop_" + strings.Repeat("s", 32), "abk_abcdefghijklmnop_" + strings.Repeat("s", 31),
+		"abk_abcdefghijklmnop_" + strings.Repeat("s", 33), "abk_abcdefghijklmno1_" + strings.Repeat("s", 32), "abk_ABCDEFGHIJKLMNOP_" + strings.Repeat("s", 32),
+		"abk_abcdefghijklmnop_" + strings.Repeat("_", 32), "abk_abcdefghijklmnop" + strings.Repeat("s", 33), "ABK_abcdefghijklmnop_" + strings.Repeat("s", 32),
+		"abk_abcdefghijklmno_" + strings.Repeat("s", 33), "abk_abcdefghijklmnop_" + strings.Repeat("日", 10) + "ss", "abk_abcdefghijklmnop_\xff" + strings.Repeat("s", 31),
+		" abk_abcdefghijklmnop_" + strings.Repeat("s", 32), "hello"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		id, ok := apikey.ParseKeyID(key)
+		want := len(key) == 53 && key[:4] == "abk_" && key[20] == '_'
+		for i := 4; want && i < 20; i++ {
+			c := key[i]
+			want = c >= 'a' && c <= 'z' || c >= '2' && c <= '7'
+		}
+		if ok != want || (ok && (id != key[4:20] || !apikey.ValidKeyID(id))) || (!ok && id != "") {
+			t.Fatalf("apikey.ParseKeyID(%q) = %q, %v; want ok=%v", key, id, ok, want)
+		}
+	})
+}
+
+// FuzzBearer: a token comes out only of "Bearer <token>" (scheme in any
+// case), trimmed and non-empty.
+func FuzzBearer(f *testing.F) {
+	for _, s := range []string{"", "Bearer", "Bearer ", "Bearer  ", "Bearer x", "bearer x", "BEARER x", " Bearer  x  ", "Bearer\tx", "Bearer x y",
+		"Basic dXNlcjpwYXNz", "Bearerx", "Bearer \u00a0", "Bearer \xff", "Beare x", "ſearer x", "Bearer\u00a0x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		tok, ok := bearer(h)
+		if !ok {
+			if tok != "" {
+				t.Fatalf("bearer(%q) = %q with !ok", h, tok)
+			}
+			return
+		}
+		scheme, _, _ := strings.Cut(strings.TrimSpace(h), " ")
+		if tok == "" || tok != strings.TrimSpace(tok) || !strings.Contains(h, tok) || !strings.EqualFold(scheme, "bearer") {
+			t.Fatalf("bearer(%q) = %q", h, tok)
+		}
+	})
+}
+
+// fzKeyStore is a KeyStore in memory; it never fails.
+type fzKeyStore struct{ keys map[string]*store.APIKey }
+
+func (s *fzKeyStore) GetAPIKey(_ context.Context, id string) (*store.APIKey, error) {
+	if k, ok := s.keys[id]; ok {
+		c := *k
+		return &c, nil
+	}
+	return nil, store.ErrNotFound
+}
+
+func (s *fzKeyStore) TouchAPIKey(context.Context, string, time.Time, time.Duration) error { return nil }
+
+// Deterministic keys: plaintext -> stored key.
+var fzKeys = map[string]store.APIKey{
+	"abk_adminkeyadminkey_0123456789abcdefghijABCDEFGHIJ-_": {ID: "adminkeyadminkey", Role: "admin"},
+	"abk_clientkeyclientk_Zyxwvutsrqponmlkjihgfedcba987654": {ID: "clientkeyclientk", Role: "client"},
+	"abk_revokedkeyrevoke_Zyxwvutsrqponmlkjihgfedcba987654": {ID: "revokedkeyrevoke", Role: "client", RevokedAt: fzNow.Add(-time.Hour)},
+}
+
+// FuzzIdentify: whatever the credential headers, the authorizer answers an
+// identity only for a stored, unrevoked key given exactly (and, for a
+// client key, a valid session whose subject is a usable user id), else a
+// refusal; it never fails, since the key store here never does.
+func FuzzIdentify(f *testing.F) {
+	tokens := fzHS256Tokens(f)
+	for plain := range fzKeys {
+		f.Add(plain, "", true)
+		for _, tok := range tokens[:4] {
+			f.Add(plain, "Bearer "+tok, true)
+		}
+	}
+	client := "abk_clientkeyclientk_Zyxwvutsrqponmlkjihgfedcba987654"
+	for _, tok := range tokens[4:] {
+		f.Add(client, "Bearer "+tok, true)
+	}
+	for _, a := range []string{"bearer " + tokens[0], "Bearer  " + tokens[0] + " ", "Basic dXNlcjpwYXNz", "Bearer", tokens[0]} {
+		f.Add(client, a, true)
+	}
+	for _, k := range []string{"", "hello", client[:len(client)-4] + "AAAA", client + " ", " " + client, strings.ToUpper(client),
+		"abk_unknownunknownu_Zyxwvutsrqponmlkjihgfedcba987654", "abk_clientkeyclientk_Zyxwvutsrqponmlkjihgfedcba98765"} {
+		f.Add(k, "Bearer "+tokens[0], true)
+	}
+	f.Add(client, "Bearer "+tokens[0], false)
+	hashed := &fzKeyStore{keys: map[string]*store.APIKey{}}
+	for plain, k := range fzKeys {
+		k.Name, k.Hash, k.CreatedAt = "k", apikey.HashKey(plain), fzNow.Add(-time.Hour)
+		hashed.keys[k.ID] = &k
+	}
+	a := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), hashed, fzHSVerifier(f), func() time.Time { return fzNow })
+	f.Fuzz(func(t *testing.T, apiKey, authorization string, present bool) {
+		headers := map[string]string{HeaderAPIKey: apiKey, HeaderAuthorization: authorization, "X-Api-Key": client}
+		if !present {
+			delete(headers, HeaderAPIKey)
+		}
+		got, err := a.Identify(context.Background(), headers)
+		if err != nil {
+			t.Fatalf("Identify(%q, %q) failed: %v", apiKey, authorization, err)
+		}
+		if code, refused := got[httpapi.CtxError]; refused {
+			msg, _ := got[httpapi.CtxMessage].(string)
+			if code != fault.CodeUnauthenticated || msg == "" || len(got) != 2 {
+				t.Fatalf("refusal %v", got)
+			}
+			return
+		}
+		k, ok := fzKeys[headers[HeaderAPIKey]]
+		if !ok || k.Revoked() || got[httpapi.CtxRole] != k.Role || got[httpapi.CtxKeyID] != k.ID {
+			t.Fatalf("Identify(%q, %q) = %v", apiKey, authorization, got)
+		}
+		if k.Role == "admin" {
+			if len(got) != 2 {
+				t.Fatalf("admin identity %v", got)
+			}
+			return
+		}
+		user, _ := got[httpapi.CtxUserID].(string)
+		tok, ok := bearer(authorization)
+		sub, err := fzHSVerifier(t).Verify(tok)
+		if !ok || err != nil || sub != user || !httpapi.ValidUserID(user) || len(got) != 3 {
+			t.Fatalf("Identify(%q, %q) = %v", apiKey, authorization, got)
+		}
+	})
+}

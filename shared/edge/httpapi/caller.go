@@ -1,0 +1,72 @@
+package httpapi
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/domain/fault"
+)
+
+// Caller is who is calling, as the authorizer established it before the
+// handler runs (the Lambda authorizer on AWS, the same code in the local
+// gateway). Handlers never read credentials themselves.
+type Caller struct {
+	Role   apikey.Role
+	KeyID  string // the API key used
+	UserID string // the end user (client role only)
+}
+
+// Keys of the authorizer context (requestContext.authorizer.lambda).
+const (
+	CtxRole    = "role"
+	CtxKeyID   = "key_id"
+	CtxUserID  = "user_id"
+	CtxError   = "error"   // set instead of an identity when credentials are bad
+	CtxMessage = "message" // says which credential, never why a signature failed
+)
+
+// MaxUserIDLen bounds user ids (bytes): they are part of DynamoDB keys.
+const MaxUserIDLen = 256
+
+// Authorize returns the caller of req if it may act in role; otherwise 401
+// UNAUTHENTICATED (no or bad credentials) or 403 FORBIDDEN (wrong role).
+func Authorize(req Request, role apikey.Role) (Caller, error) {
+	var lambda map[string]any
+	if a := req.RequestContext.Authorizer; a != nil {
+		lambda = a.Lambda
+	}
+	get := func(k string) string { s, _ := lambda[k].(string); return s }
+	if code := get(CtxError); code != "" || lambda == nil {
+		msg := get(CtxMessage)
+		if msg == "" {
+			msg = "missing credentials"
+		}
+		if code == fault.CodeForbidden {
+			return Caller{}, fault.New(fault.Forbidden, fault.CodeForbidden, msg)
+		}
+		return Caller{}, fault.New(fault.Unauthenticated, fault.CodeUnauthenticated, msg)
+	}
+	c := Caller{Role: apikey.Role(get(CtxRole)), KeyID: get(CtxKeyID), UserID: get(CtxUserID)}
+	if c.Role != role {
+		return Caller{}, fault.New(fault.Forbidden, fault.CodeForbidden, "this route needs a "+string(role)+" key")
+	}
+	if c.KeyID == "" || (role == apikey.RoleClient && !ValidUserID(c.UserID)) {
+		return Caller{}, fault.New(fault.Unauthenticated, fault.CodeUnauthenticated, "missing credentials")
+	}
+	return c, nil
+}
+
+// ValidUserID reports whether id can be stored as a user id: 1-256 bytes of
+// printable UTF-8.
+func ValidUserID(id string) bool {
+	if id == "" || len(id) > MaxUserIDLen || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,79 @@
+// Package httpapitest builds API Gateway v2 events and reads responses in
+// handler tests.
+package httpapitest
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/edge/httpapi"
+	"github.com/abtest/abtest/shared/edge/routes"
+)
+
+// Request builds an event for a client route with an experiment key, the end
+// user the authorizer verified ("" = no credentials) and a body.
+func Request(key, userID, body string) httpapi.Request {
+	req := httpapi.Request{
+		PathParameters: map[string]string{"key": key},
+		Headers:        map[string]string{},
+		Body:           body,
+	}
+	if userID != "" {
+		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{
+			httpapi.CtxRole: string(apikey.RoleClient), httpapi.CtxKeyID: "test-client-key", httpapi.CtxUserID: userID,
+		}}
+	}
+	return req
+}
+
+// AdminRequest builds an event for an admin route as an admin key would.
+func AdminRequest(route routes.Route, key, body string) httpapi.Request {
+	req := httpapi.Request{
+		RouteKey:       route.Key(),
+		PathParameters: map[string]string{},
+		Headers:        map[string]string{},
+		Body:           body,
+	}
+	req.RequestContext.RouteKey = route.Key()
+	if key != "" {
+		req.PathParameters["key"] = key
+	}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{
+		httpapi.CtxRole: string(apikey.RoleAdmin), httpapi.CtxKeyID: "test-admin-key",
+	}}
+	return req
+}
+
+// Decode unmarshals a response body, failing the test on bad JSON.
+func Decode(t testing.TB, resp httpapi.Response, dst any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(resp.Body), dst); err != nil {
+		t.Fatalf("decode %q: %v", resp.Body, err)
+	}
+}
+
+// ErrorBody is the API's error body.
+type ErrorBody struct {
+	Error struct {
+		Code    string         `json:"code"`
+		Message string         `json:"message"`
+		Details map[string]any `json:"details"`
+	} `json:"error"`
+}
+
+// ExpectError checks a response is an error with the status and code.
+func ExpectError(t testing.TB, resp httpapi.Response, status int, code string) ErrorBody {
+	t.Helper()
+	var e ErrorBody
+	Decode(t, resp, &e)
+	if resp.StatusCode != status || e.Error.Code != code {
+		t.Fatalf("got %d %s (%s), want %d %s", resp.StatusCode, e.Error.Code, resp.Body, status, code)
+	}
+	if e.Error.Message == "" || e.Error.Details == nil {
+		t.Fatalf("error body lacks message or details: %s", resp.Body)
+	}
+	return e
+}

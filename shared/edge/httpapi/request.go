@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
+)
+
+// MaxBodyBytes is the largest request body accepted (64 KiB).
+const MaxBodyBytes = 64 << 10
+
+// Body returns the decoded request body, refusing bodies over MaxBodyBytes
+// with 413 and malformed base64 with 400.
+func Body(req Request) ([]byte, error) {
+	if !req.IsBase64Encoded {
+		if len(req.Body) > MaxBodyBytes {
+			return nil, tooLarge()
+		}
+		return []byte(req.Body), nil
+	}
+	if base64.StdEncoding.DecodedLen(len(req.Body)) > MaxBodyBytes+3 {
+		return nil, tooLarge()
+	}
+	b, err := base64.StdEncoding.DecodeString(req.Body)
+	if err != nil {
+		return nil, fault.New(fault.Invalid, fault.CodeInvalidJSON, "request body is not valid base64")
+	}
+	if len(b) > MaxBodyBytes {
+		return nil, tooLarge()
+	}
+	return b, nil
+}
+
+func tooLarge() *fault.Error {
+	return fault.New(fault.TooLarge, fault.CodePayloadTooLarge, fmt.Sprintf("request body exceeds %d bytes", MaxBodyBytes)).
+		With(map[string]any{"max_bytes": MaxBodyBytes})
+}
+
+// IsEmptyBody reports whether a body carries nothing (absent, JSON white
+// space only, or JSON null).
+func IsEmptyBody(b []byte) bool {
+	t := TrimJSONSpace(b)
+	return len(t) == 0 || string(t) == "null"
+}
+
+// TrimJSONSpace trims the white space JSON allows around a value (space,
+// tab, CR, LF) and nothing else, so a body is JSON exactly when the standard
+// says it is.
+func TrimJSONSpace(b []byte) []byte {
+	return bytes.Trim(b, " \t\r\n")
+}
+
+// ValidJSON reports whether b is one well-formed JSON value in valid UTF-8.
+// Invalid UTF-8 is refused rather than silently replaced, so whatever is
+// accepted is stored and served back as sent.
+func ValidJSON(b []byte) bool { return utf8.Valid(b) && json.Valid(b) }
+
+// DecodeObject decodes a JSON object body into dst. With strict, unknown
+// fields are an error so typos are caught instead of silently ignored.
+func DecodeObject(b []byte, dst any, strict bool) error {
+	t := TrimJSONSpace(b)
+	if len(t) == 0 || t[0] != '{' || !ValidJSON(t) {
+		return fault.New(fault.Invalid, fault.CodeInvalidJSON, "request body must be a JSON object (UTF-8)")
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	dec.UseNumber()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(dst); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return fault.New(fault.Invalid, fault.CodeValidationFailed, "a field has the wrong type").
+				With(map[string]any{"fields": map[string]string{typeErr.Field: "must be a " + typeErr.Type.String()}})
+		}
+		if strict && bytes.Contains([]byte(err.Error()), []byte("unknown field")) {
+			return fault.New(fault.Invalid, fault.CodeValidationFailed, err.Error())
+		}
+		return fault.New(fault.Invalid, fault.CodeInvalidJSON, "request body is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fault.New(fault.Invalid, fault.CodeInvalidJSON, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+// ExperimentKey returns the {key} path parameter, validated.
+func ExperimentKey(req Request) (string, error) {
+	key := req.PathParameters["key"]
+	if !experiment.ValidKey(key) {
+		return "", fault.New(fault.Invalid, fault.CodeInvalidKey, "experiment key must match "+experiment.KeyPattern).
+			With(map[string]any{"pattern": experiment.KeyPattern})
+	}
+	return key, nil
+}

@@ -1,0 +1,111 @@
+package routes_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/abtest/abtest/shared/edge/routes"
+)
+
+var pathRE = regexp.MustCompile(`^(/([a-z0-9_-]+|\{[a-z][a-zA-Z0-9_]*\}))+$`)
+
+func TestRouteShape(t *testing.T) {
+	if len(routes.All) == 0 {
+		t.Fatal("no routes")
+	}
+	for _, r := range routes.All {
+		if got, want := r.Key(), r.Method+" "+r.Path; got != want {
+			t.Errorf("Key() = %q, want %q", got, want)
+		}
+		switch r.Method {
+		case "GET", "POST", "PUT", "PATCH", "DELETE":
+		default:
+			t.Errorf("%s: unexpected method %q", r.Key(), r.Method)
+		}
+		if !pathRE.MatchString(r.Path) {
+			t.Errorf("%s: path is not /segment/{param} syntax", r.Key())
+		}
+		if r.Function == "" {
+			t.Errorf("%s: no function", r.Key())
+		}
+	}
+}
+
+func TestKey(t *testing.T) {
+	cases := []struct {
+		r    routes.Route
+		want string
+	}{
+		{routes.Route{Method: "GET", Path: "/v1/x/{key}", Function: "f"}, "GET /v1/x/{key}"},
+		{routes.Route{Method: "POST", Path: "/", Function: "f"}, "POST /"},
+	}
+	for _, tc := range cases {
+		if got := tc.r.Key(); got != tc.want {
+			t.Errorf("Key() = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestNoDuplicateKeys(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range routes.All {
+		if seen[r.Key()] {
+			t.Errorf("duplicate route %q", r.Key())
+		}
+		seen[r.Key()] = true
+	}
+}
+
+func TestFunctionsHaveFolders(t *testing.T) {
+	for _, name := range routes.Functions() {
+		p := filepath.Join("..", "..", "..", "functions", name, "main.go")
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("function %q: %v", name, err)
+		}
+	}
+	for _, r := range routes.All {
+		if strings.ContainsAny(r.Function, `/\.`) {
+			t.Errorf("%s: function name %q is not a plain folder name", r.Key(), r.Function)
+		}
+	}
+}
+
+func TestFunctionsListsEachOnce(t *testing.T) {
+	got := routes.Functions()
+	var want []string
+	seen := map[string]bool{}
+	for _, r := range routes.All {
+		if !seen[r.Function] {
+			seen[r.Function] = true
+			want = append(want, r.Function)
+		}
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("Functions() = %v, want %v (route order, each once)", got, want)
+	}
+	for _, name := range []string{routes.Assignment, routes.Exposure} {
+		if !seen[name] {
+			t.Errorf("function %q serves no route", name)
+		}
+	}
+}
+
+func TestEveryFunctionFolderIsKnown(t *testing.T) {
+	entries, err := os.ReadDir(filepath.Join("..", "..", "..", "functions"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The authorizer serves no route: it runs in front of all of them.
+	listed := map[string]bool{routes.Authorizer: true}
+	for _, f := range routes.Functions() {
+		listed[f] = true
+	}
+	for _, e := range entries {
+		if e.IsDir() && !listed[e.Name()] {
+			t.Errorf("functions/%s has no route", e.Name())
+		}
+	}
+}

@@ -1,0 +1,192 @@
+// Package events is the use case "record what this unit did": a batch of
+// conversion events, each stored append-only and once per id, and counted as
+// a conversion for the unit's experiments (see experiment.Converts).
+package events
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
+)
+
+// Limits of a batch, documented in the README.
+const (
+	MaxBatch  = 100
+	MaxFuture = 5 * time.Minute     // client clocks may run a little ahead
+	MaxAge    = 30 * 24 * time.Hour // older events cannot matter to a running experiment
+	MaxIDLen  = 128
+)
+
+// Codes and outcomes of this use case.
+const (
+	CodeFailed   = "EVENTS_FAILED"
+	CodeInvalid  = "INVALID_EVENT"
+	CodeTooOld   = "TIMESTAMP_OUT_OF_RANGE"
+	StatusStored = "accepted"
+	StatusDup    = "duplicate"
+	StatusReject = "rejected"
+)
+
+// Store is what recording events needs from the data layer.
+type Store interface {
+	UserAssignments(ctx context.Context, userID string) ([]*experiment.Assignment, error)
+	RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment) (bool, error)
+}
+
+// Service records events.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns the use case; now is the clock (time.Now in production).
+func New(st Store, now func() time.Time) *Service { return &Service{store: st, now: now} }
+
+// Input is one event as a caller sent it. An edge that could not decode an
+// event sets Rejected to say why; the event is then rejected alone.
+type Input struct {
+	Name       string
+	Timestamp  *string // RFC 3339; nil means the server's time
+	ID         *string
+	Properties json.RawMessage
+	Rejected   string
+}
+
+// Outcome is what happened to one event of the batch.
+type Outcome struct {
+	Index  int           `json:"index"`
+	ID     string        `json:"id,omitempty"`
+	Status string        `json:"status"`
+	Error  *OutcomeError `json:"error,omitempty"`
+}
+
+// OutcomeError says why one event was rejected.
+type OutcomeError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Batch is the outcome of a batch.
+type Batch struct {
+	Accepted   int       `json:"accepted"`
+	Duplicates int       `json:"duplicates"`
+	Rejected   int       `json:"rejected"`
+	Results    []Outcome `json:"results"`
+}
+
+// Record stores userID's events. Each bad event is rejected alone and the
+// rest stored. A dependency failure is a CodeFailed error whose details'
+// stored_indexes name the events stored before it: retrying the batch with
+// ids is safe.
+func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Batch, error) {
+	if len(batch) == 0 || len(batch) > MaxBatch {
+		msg := fmt.Sprintf("events must hold 1 to %d events", MaxBatch)
+		return Batch{}, fault.New(fault.Invalid, fault.CodeValidationFailed, msg).
+			With(map[string]any{"fields": map[string]string{"events": msg}})
+	}
+	received := s.now().UTC()
+	resp := Batch{Results: make([]Outcome, len(batch))}
+	var valid []int
+	parsed := make([]*experiment.Event, len(batch))
+	for i, in := range batch {
+		ev, oerr := parse(in, userID, received)
+		if oerr != nil {
+			resp.Results[i] = Outcome{Index: i, Status: StatusReject, Error: oerr}
+			resp.Rejected++
+			continue
+		}
+		parsed[i] = ev
+		valid = append(valid, i)
+	}
+	if len(valid) == 0 {
+		return resp, nil
+	}
+	assignments, err := s.store.UserAssignments(ctx, userID)
+	if err != nil {
+		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": []int{}})
+	}
+	for n, i := range valid {
+		stored, err := s.store.RecordEvent(ctx, parsed[i], assignments)
+		if err != nil {
+			// Events before this one (and this one, if it got that far) are
+			// stored; retrying the batch with the same ids stores none of
+			// them twice and finishes their counting.
+			done := append([]int{}, valid[:n]...)
+			if stored {
+				done = append(done, i)
+			}
+			return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": done})
+		}
+		status := StatusStored
+		if stored {
+			resp.Accepted++
+		} else {
+			status = StatusDup
+			resp.Duplicates++
+		}
+		resp.Results[i] = Outcome{Index: i, ID: parsed[i].ID, Status: status}
+	}
+	return resp, nil
+}
+
+// parse validates one event; a bad event is rejected alone.
+func parse(in Input, userID string, received time.Time) (*experiment.Event, *OutcomeError) {
+	if in.Rejected != "" {
+		return nil, &OutcomeError{Code: CodeInvalid, Message: in.Rejected}
+	}
+	if !experiment.ValidEventName(in.Name) {
+		return nil, &OutcomeError{Code: CodeInvalid, Message: fmt.Sprintf("name is required and must match %s", experiment.EventNamePattern)}
+	}
+	ev := &experiment.Event{UserID: userID, Name: in.Name, Timestamp: received, ReceivedAt: received}
+	if in.Timestamp != nil {
+		ts, err := time.Parse(time.RFC3339Nano, *in.Timestamp)
+		if err != nil {
+			return nil, &OutcomeError{Code: CodeInvalid, Message: "timestamp must be RFC 3339"}
+		}
+		ts = ts.UTC()
+		if ts.After(received.Add(MaxFuture)) || ts.Before(received.Add(-MaxAge)) {
+			return nil, &OutcomeError{Code: CodeTooOld, Message: "timestamp must be within 30 days before and 5 minutes after the server's time"}
+		}
+		ev.Timestamp = ts
+	}
+	if in.ID != nil {
+		if !validID(*in.ID) {
+			return nil, &OutcomeError{Code: CodeInvalid, Message: fmt.Sprintf("id must be 1-%d printable characters", MaxIDLen)}
+		}
+		ev.ID = *in.ID
+	} else {
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, &OutcomeError{Code: CodeInvalid, Message: "could not make an id"}
+		}
+		ev.ID = id.String()
+	}
+	if p := bytes.TrimSpace(in.Properties); len(p) > 0 && string(p) != "null" {
+		var compact bytes.Buffer
+		if p[0] != '{' || json.Compact(&compact, p) != nil {
+			return nil, &OutcomeError{Code: CodeInvalid, Message: "properties must be a JSON object"}
+		}
+		ev.Properties = compact.Bytes()
+	}
+	return ev, nil
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > MaxIDLen {
+		return false
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return false
+		}
+	}
+	return true
+}

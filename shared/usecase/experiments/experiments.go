@@ -1,0 +1,274 @@
+// Package experiments is the use case of defining and running experiments:
+// create, list, read, edit (re-weighting), the lifecycle, archive, and the
+// audit trail. Every change is versioned and audited with the admin key
+// that made it.
+package experiments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
+)
+
+// CodeFailed is the code of a dependency failure.
+const CodeFailed = "ADMIN_FAILED"
+
+// Store is what managing experiments needs from the data layer.
+type Store interface {
+	CreateExperiment(ctx context.Context, e *experiment.Experiment) error
+	SaveExperiment(ctx context.Context, e, prev *experiment.Experiment, change store.Change) error
+	ListExperiments(ctx context.Context, status experiment.Status, limit int, cursor string) (store.Page[*experiment.Experiment], error)
+	StatusCounts(ctx context.Context) (map[experiment.Status]int64, error)
+	History(ctx context.Context, key string, limit int, cursor string) (store.Page[store.Change], error)
+	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
+}
+
+// Definitions reads one definition as it is now.
+type Definitions interface {
+	Fresh(ctx context.Context, key string) (*experiment.Experiment, error)
+}
+
+// Service manages experiments.
+type Service struct {
+	defs  Definitions
+	store Store
+	now   func() time.Time
+}
+
+// New returns the use case; now is the clock.
+func New(defs Definitions, st Store, now func() time.Time) *Service {
+	return &Service{defs: defs, store: st, now: func() time.Time { return now().UTC() }}
+}
+
+// NewInput defines a new experiment.
+type NewInput struct {
+	Key         string
+	Name        string
+	Description string
+	Variants    []experiment.Variant // the first is the control
+	Status      experiment.Status    // draft ("" too) or active
+}
+
+// Create stores a new experiment, made by the admin key by.
+func (s *Service) Create(ctx context.Context, by string, in NewInput) (*experiment.Experiment, error) {
+	now := s.now()
+	e := &experiment.Experiment{
+		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants,
+		Status: in.Status, Coverage: 1, Version: 1,
+		CreatedAt: now, UpdatedAt: now, CreatedBy: by, UpdatedBy: by,
+	}
+	if e.Status == "" {
+		e.Status = experiment.Draft
+	}
+	if p := experiment.CheckNew(e); len(p) > 0 {
+		return nil, fault.Validation(p)
+	}
+	if err := s.store.CreateExperiment(ctx, e); errors.Is(err, store.ErrExists) {
+		return nil, fault.New(fault.Conflict, experiment.CodeExists,
+			"an experiment with this key exists or existed (archived keys are never reused)")
+	} else if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Get returns a definition and its assigned counts per variant.
+func (s *Service) Get(ctx context.Context, key string) (*experiment.Experiment, experiment.Aggregates, error) {
+	e, err := s.load(ctx, key)
+	if err != nil {
+		return nil, experiment.Aggregates{}, err
+	}
+	agg, err := s.store.ReadAggregates(ctx, e.Key)
+	if err != nil {
+		return nil, experiment.Aggregates{}, err
+	}
+	return e, agg, nil
+}
+
+// Patch edits a definition read at Version; nil fields stay as they are.
+type Patch struct {
+	Version     int64
+	Name        *string
+	Description *string
+	Variants    []experiment.Variant // the full new list; nil: unchanged
+}
+
+// Update applies p. Re-weighting only affects units bucketed later;
+// variants can be added; one with assignments cannot be removed; the
+// control stays first.
+func (s *Service) Update(ctx context.Context, by, key string, p Patch) (*experiment.Experiment, error) {
+	if problems := CheckPatch(p); len(problems) > 0 {
+		return nil, fault.Validation(problems)
+	}
+	prev, err := s.load(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if p.Version != prev.Version {
+		return nil, experiment.ErrVersionConflict(prev.Version)
+	}
+	next := *prev
+	changed := map[string]any{}
+	if p.Name != nil {
+		next.Name, changed["name"] = *p.Name, *p.Name
+	}
+	if p.Description != nil {
+		next.Description, changed["description"] = *p.Description, *p.Description
+	}
+	if p.Variants != nil {
+		if p.Variants[0].Key != prev.Control() {
+			return nil, fault.New(fault.Conflict, experiment.CodeControlChanged,
+				"the first variant is the control and must stay "+prev.Control()).
+				With(map[string]any{"control": prev.Control()})
+		}
+		next.Variants, changed["variants"] = p.Variants, p.Variants
+	}
+	return &next, s.save(ctx, &next, prev, by, "update", changed)
+}
+
+// CheckPatch returns every problem of a patch before it is applied.
+func CheckPatch(p Patch) experiment.Problems {
+	problems := experiment.Problems{}
+	if p.Version < 1 {
+		problems["version"] = "must be a positive integer"
+	}
+	if p.Name != nil {
+		if msg := experiment.NameProblem(*p.Name); msg != "" {
+			problems["name"] = msg
+		}
+	}
+	if p.Description != nil {
+		if msg := experiment.DescriptionProblem(*p.Description); msg != "" {
+			problems["description"] = msg
+		}
+	}
+	if p.Variants != nil {
+		experiment.CheckVariants(problems, "variants", p.Variants)
+	}
+	if p.Name == nil && p.Description == nil && p.Variants == nil {
+		problems["name"] = "name, description or variants must change"
+	}
+	return problems
+}
+
+// Transition moves an experiment through its lifecycle.
+func (s *Service) Transition(ctx context.Context, by, key string, action experiment.Action) (*experiment.Experiment, error) {
+	// A concurrent edit only moves the version: retry on the fresh state,
+	// whose status decides whether the transition is still legal.
+	for attempt := 0; ; attempt++ {
+		prev, err := s.load(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		to, ok := experiment.Next(prev.Status, action)
+		if !ok {
+			return nil, experiment.ErrInvalidTransition(prev.Status, action)
+		}
+		next := *prev
+		next.Status = to
+		err = s.save(ctx, &next, prev, by, string(action), map[string]any{"from": prev.Status, "to": to})
+		if fault.HasCode(err, experiment.CodeVersionConflict) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &next, nil
+	}
+}
+
+// Archive retires an experiment for good: its key then is not found
+// anywhere and can never be reused. No assignment, exposure or event is
+// deleted.
+func (s *Service) Archive(ctx context.Context, by, key string) error {
+	for attempt := 0; ; attempt++ {
+		prev, err := s.load(ctx, key)
+		if err != nil {
+			return err
+		}
+		next := *prev
+		next.Status = experiment.Archived
+		err = s.save(ctx, &next, prev, by, "archive", map[string]any{"from": prev.Status})
+		if fault.HasCode(err, experiment.CodeVersionConflict) && attempt < 3 {
+			continue
+		}
+		return err
+	}
+}
+
+// List returns one page of non-archived experiments, newest first, of one
+// status or all (""), with the number of experiments in each status.
+func (s *Service) List(ctx context.Context, status experiment.Status, limit int, cursor string) (store.Page[*experiment.Experiment], map[experiment.Status]int64, error) {
+	if msg := experiment.FilterProblem(status); msg != "" {
+		return store.Page[*experiment.Experiment]{}, nil, fault.Validation(experiment.Problems{"status": msg})
+	}
+	page, err := s.store.ListExperiments(ctx, status, limit, cursor)
+	if errors.Is(err, store.ErrBadCursor) {
+		return page, nil, fault.InvalidCursor()
+	}
+	if err != nil {
+		return page, nil, err
+	}
+	counts, err := s.store.StatusCounts(ctx)
+	if err != nil {
+		return page, nil, err
+	}
+	delete(counts, experiment.Archived)
+	return page, counts, nil
+}
+
+// History returns one page of an experiment's audit trail, newest first.
+func (s *Service) History(ctx context.Context, key string, limit int, cursor string) (store.Page[store.Change], error) {
+	e, err := s.load(ctx, key)
+	if err != nil {
+		return store.Page[store.Change]{}, err
+	}
+	page, err := s.store.History(ctx, e.Key, limit, cursor)
+	if errors.Is(err, store.ErrBadCursor) {
+		return page, fault.InvalidCursor()
+	}
+	return page, err
+}
+
+// load reads a definition as it is now (archived ones are not found).
+func (s *Service) load(ctx context.Context, key string) (*experiment.Experiment, error) {
+	if err := experiment.CheckKey(key); err != nil {
+		return nil, err
+	}
+	return s.defs.Fresh(ctx, key)
+}
+
+// save writes the next version with its audit entry.
+func (s *Service) save(ctx context.Context, next, prev *experiment.Experiment, by, action string, details map[string]any) error {
+	now := s.now()
+	next.Version, next.UpdatedAt, next.UpdatedBy = prev.Version+1, now, by
+	d, err := json.Marshal(details)
+	if err != nil {
+		return err
+	}
+	err = s.store.SaveExperiment(ctx, next, prev, store.Change{Version: next.Version, Action: action, By: by, At: now, Details: d})
+	var conflict *store.VersionConflictError
+	switch {
+	case errors.As(err, &conflict):
+		if conflict.Current != nil && conflict.Current.Status == experiment.Archived {
+			return experiment.ErrNotFound()
+		}
+		current := prev.Version + 1
+		if conflict.Current != nil {
+			current = conflict.Current.Version
+		}
+		return experiment.ErrVersionConflict(current).Because(err)
+	case errors.Is(err, store.ErrVariantInUse):
+		return fault.New(fault.Conflict, experiment.CodeVariantInUse,
+			"a variant with assignments cannot be removed; set its weight to 0 instead")
+	case err != nil:
+		return fmt.Errorf("save %q: %w", next.Key, err)
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+// Package results is the use case "how is the experiment doing?": per
+// variant, units assigned, exposed and converted on one event, the
+// conversion rate, and a pooled two-proportion z-test of each variant
+// against the control. It reads the live counters, so its cost does not
+// grow with the number of units. It also rebuilds those counters from the
+// stored items (recount).
+package results
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"time"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/stats"
+)
+
+// Codes of this use case.
+const (
+	CodeEventRequired = "EVENT_REQUIRED"
+	CodeResultsFailed = "RESULTS_FAILED"
+	CodeRecountFailed = "RECOUNT_FAILED"
+	// CodeRecountConflict: writes kept racing the recount; nothing written.
+	CodeRecountConflict = "RECOUNT_CONFLICT"
+)
+
+// Store is what results need from the data layer.
+type Store interface {
+	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
+	Recount(ctx context.Context, key string, write bool) (experiment.Aggregates, error)
+}
+
+// Definitions reads one definition as it is now.
+type Definitions interface {
+	Fresh(ctx context.Context, key string) (*experiment.Experiment, error)
+}
+
+// Service reads results and recounts.
+type Service struct {
+	defs  Definitions
+	store Store
+	now   func() time.Time
+}
+
+// New returns the use case; now is the clock.
+func New(defs Definitions, st Store, now func() time.Time) *Service {
+	return &Service{defs: defs, store: st, now: now}
+}
+
+// Variant is one row of the results.
+type Variant struct {
+	Variant        string   `json:"variant"`
+	IsControl      bool     `json:"is_control"`
+	Weight         float64  `json:"weight"`
+	AssignedCount  int64    `json:"assigned_count"`
+	ExposedCount   int64    `json:"exposed_count"`
+	ConvertedCount int64    `json:"converted_count"`
+	ConversionRate *float64 `json:"conversion_rate"`
+	ZScore         *float64 `json:"z_score"`
+	PValue         *float64 `json:"p_value"`
+	Lift           *float64 `json:"lift"`
+}
+
+// Report is an experiment's results on one event.
+type Report struct {
+	Experiment  string            `json:"experiment"`
+	Status      experiment.Status `json:"status"`
+	Event       string            `json:"event"`
+	GeneratedAt string            `json:"generated_at"`
+	Variants    []Variant         `json:"variants"`
+}
+
+// Results reads experiment key's results on event.
+func (s *Service) Results(ctx context.Context, key, event string) (Report, error) {
+	if err := experiment.CheckKey(key); err != nil {
+		return Report{}, err
+	}
+	if event == "" {
+		return Report{}, fault.New(fault.Invalid, CodeEventRequired, "the event query parameter names the conversion event")
+	}
+	if !experiment.ValidEventName(event) {
+		msg := "must match " + experiment.EventNamePattern
+		return Report{}, fault.New(fault.Invalid, fault.CodeValidationFailed, "event "+msg).
+			With(map[string]any{"fields": map[string]string{"event": msg}})
+	}
+	exp, err := s.defs.Fresh(ctx, key)
+	if err != nil {
+		return Report{}, err
+	}
+	agg, err := s.store.ReadAggregates(ctx, key)
+	if err != nil {
+		return Report{}, err
+	}
+	return Compute(exp, agg, event, s.now()), nil
+}
+
+// Compute builds the results of one event from the counters: pure, so the
+// statistics are tested without DynamoDB.
+func Compute(exp *experiment.Experiment, agg experiment.Aggregates, event string, now time.Time) Report {
+	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano)}
+	for i, v := range exp.Variants {
+		row := Variant{
+			Variant:        v.Key,
+			IsControl:      i == 0,
+			Weight:         v.Weight,
+			AssignedCount:  agg.Assigned[v.Key],
+			ExposedCount:   agg.Exposed[v.Key],
+			ConvertedCount: agg.Converted[v.Key][event],
+		}
+		if r, ok := stats.Rate(row.ConvertedCount, row.ExposedCount); ok {
+			row.ConversionRate = &r
+		}
+		resp.Variants = append(resp.Variants, row)
+	}
+	if len(resp.Variants) == 0 {
+		return resp
+	}
+	control := resp.Variants[0]
+	for i := 1; i < len(resp.Variants); i++ {
+		row := &resp.Variants[i]
+		if z, ok := stats.TwoProportionZTest(control.ConvertedCount, control.ExposedCount, row.ConvertedCount, row.ExposedCount); ok {
+			row.ZScore, row.PValue = ptr(z.Z), ptr(z.PValue)
+		}
+		if control.ConversionRate != nil && row.ConversionRate != nil {
+			if l, ok := stats.Lift(*control.ConversionRate, *row.ConversionRate); ok {
+				row.Lift = &l
+			}
+		}
+	}
+	return resp
+}
+
+func ptr(f float64) *float64 { return &f }
+
+// Recounted compares the live counters with the recounted ones.
+type Recounted struct {
+	Experiment string `json:"experiment"`
+	Written    bool   `json:"written"`
+	Matched    bool   `json:"matched"`
+	Before     Counts `json:"before"`
+	After      Counts `json:"after"`
+}
+
+// Counts are counters without the zero ones.
+type Counts struct {
+	Assigned  map[string]int64            `json:"assigned"`
+	Exposed   map[string]int64            `json:"exposed"`
+	Converted map[string]map[string]int64 `json:"converted"`
+}
+
+// Recount rebuilds experiment key's counters from the stored items; with
+// dryRun it only compares.
+func (s *Service) Recount(ctx context.Context, key string, dryRun bool) (Recounted, error) {
+	if err := experiment.CheckKey(key); err != nil {
+		return Recounted{}, err
+	}
+	if _, err := s.defs.Fresh(ctx, key); err != nil {
+		return Recounted{}, err
+	}
+	before, err := s.store.ReadAggregates(ctx, key)
+	if err != nil {
+		return Recounted{}, err
+	}
+	after, err := s.store.Recount(ctx, key, !dryRun)
+	if errors.Is(err, store.ErrRecountConflict) {
+		return Recounted{}, fault.New(fault.Conflict, CodeRecountConflict,
+			"the counters kept changing during the recount, which wrote nothing; pause the experiment and retry")
+	}
+	if err != nil {
+		return Recounted{}, err
+	}
+	b, a := counts(before), counts(after)
+	return Recounted{Experiment: key, Written: !dryRun, Matched: reflect.DeepEqual(b, a), Before: b, After: a}, nil
+}
+
+func counts(g experiment.Aggregates) Counts {
+	g = g.NonZero()
+	return Counts{Assigned: g.Assigned, Exposed: g.Exposed, Converted: g.Converted}
+}

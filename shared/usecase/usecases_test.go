@@ -1,0 +1,214 @@
+// Package usecase_test calls every use case directly, with no HTTP in
+// between, against a real DynamoDB Local: the calls an MCP tool, the CLI or
+// any other edge makes.
+package usecase_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/abtest/abtest/shared/data/snapshot"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/data/store/storetest"
+	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/dynamolocal/dltest"
+	"github.com/abtest/abtest/shared/usecase/assignment"
+	"github.com/abtest/abtest/shared/usecase/events"
+	"github.com/abtest/abtest/shared/usecase/experiments"
+	"github.com/abtest/abtest/shared/usecase/exposure"
+	"github.com/abtest/abtest/shared/usecase/keys"
+	"github.com/abtest/abtest/shared/usecase/results"
+)
+
+func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }
+
+type services struct {
+	st   *store.Store
+	exps *experiments.Service
+	asg  *assignment.Service
+	expo *exposure.Service
+	evs  *events.Service
+	res  *results.Service
+	keys *keys.Service
+}
+
+// newServices wires every use case on a fresh table. Definitions are read
+// from the table each time (no snapshot), so the tests see every change at
+// once; shared/data/snapshot tests the bounded age.
+func newServices(t *testing.T) services {
+	st, _, _ := storetest.New(t)
+	defs := snapshot.New(st, 0)
+	return services{
+		st:   st,
+		exps: experiments.New(defs, st, time.Now),
+		asg:  assignment.New(defs, st),
+		expo: exposure.New(assignment.New(defs, st), st),
+		evs:  events.New(st, time.Now),
+		res:  results.New(defs, st, time.Now),
+		keys: keys.New(st, time.Now),
+	}
+}
+
+// wantCode fails unless err is a fault with code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if f, ok := fault.As(err); !ok || f.Code != code {
+		t.Fatalf("error %v, want code %s", err, code)
+	}
+}
+
+func variants() []experiment.Variant {
+	return []experiment.Variant{
+		{Key: "control", Weight: 1, Payload: json.RawMessage(`{"color":"blue"}`)},
+		{Key: "treatment", Weight: 1},
+	}
+}
+
+func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
+	ctx := context.Background()
+	s := newServices(t)
+
+	_, err := s.exps.Create(ctx, "admin-1", experiments.NewInput{Key: "Bad Key", Name: "", Variants: variants()[:1]})
+	f, _ := fault.As(err)
+	if f == nil || f.Code != fault.CodeValidationFailed || len(f.Details["fields"].(map[string]string)) != 3 {
+		t.Fatalf("invalid definition: %v %+v", err, f)
+	}
+	e, err := s.exps.Create(ctx, "admin-1", experiments.NewInput{Key: "checkout", Name: "Checkout", Variants: variants()})
+	if err != nil || e.Status != experiment.Draft || e.Version != 1 || e.CreatedBy != "admin-1" {
+		t.Fatalf("create: %+v %v", e, err)
+	}
+	_, err = s.exps.Create(ctx, "admin-1", experiments.NewInput{Key: "checkout", Name: "Again", Variants: variants()})
+	wantCode(t, err, experiment.CodeExists)
+
+	// A draft enrols no one.
+	_, err = s.asg.Assign(ctx, "alice", "checkout")
+	wantCode(t, err, experiment.CodeInactive)
+
+	if _, err := s.exps.Transition(ctx, "admin-1", "checkout", experiment.Start); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.exps.Transition(ctx, "admin-1", "checkout", experiment.Resume)
+	wantCode(t, err, experiment.CodeInvalidTransition)
+
+	first, err := s.asg.Assign(ctx, "alice", "checkout")
+	if err != nil || !first.Created {
+		t.Fatalf("first assignment: %+v %v", first, err)
+	}
+	again, err := s.asg.Assign(ctx, "alice", "checkout")
+	if err != nil || again.Created || again.Variant != first.Variant || !again.AssignedAt.Equal(first.AssignedAt) {
+		t.Fatalf("repeat assignment: %+v %v, first %+v", again, err, first)
+	}
+
+	_, err = s.expo.Expose(ctx, "bob", "checkout", "")
+	wantCode(t, err, exposure.CodeAssignmentRequired)
+	_, err = s.expo.Expose(ctx, "alice", "checkout", "nope")
+	wantCode(t, err, exposure.CodeInvalidVariant)
+	x, err := s.expo.Expose(ctx, "alice", "checkout", "")
+	if err != nil || x.Variant != first.Variant || x.AssignedVariant != first.Variant {
+		t.Fatalf("exposure: %+v %v", x, err)
+	}
+
+	id := "order-1"
+	batch, err := s.evs.Record(ctx, "alice", []events.Input{{Name: "purchase", ID: &id}, {Name: "bad name"}})
+	if err != nil || batch.Accepted != 1 || batch.Rejected != 1 || batch.Results[1].Error.Code != events.CodeInvalid {
+		t.Fatalf("events: %+v %v", batch, err)
+	}
+	batch, err = s.evs.Record(ctx, "alice", []events.Input{{Name: "purchase", ID: &id}})
+	if err != nil || batch.Duplicates != 1 {
+		t.Fatalf("retried event: %+v %v", batch, err)
+	}
+	_, err = s.evs.Record(ctx, "alice", nil)
+	wantCode(t, err, fault.CodeValidationFailed)
+
+	rep, err := s.res.Results(ctx, "checkout", "purchase")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row results.Variant
+	for _, v := range rep.Variants {
+		if v.Variant == first.Variant {
+			row = v
+		}
+	}
+	if row.AssignedCount != 1 || row.ExposedCount != 1 || row.ConvertedCount != 1 {
+		t.Fatalf("results: %+v", rep)
+	}
+	_, err = s.res.Results(ctx, "checkout", "")
+	wantCode(t, err, results.CodeEventRequired)
+	rc, err := s.res.Recount(ctx, "checkout", true)
+	if err != nil || !rc.Matched || rc.Written {
+		t.Fatalf("recount: %+v %v", rc, err)
+	}
+
+	// Re-weighting with a stale version is refused with the current one.
+	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: 1, Variants: variants()})
+	wantCode(t, err, experiment.CodeVersionConflict)
+	cur, _, err := s.exps.Get(ctx, "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := variants()
+	vs[0].Weight, vs[1].Weight = 0, 1
+	up, err := s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: cur.Version, Variants: vs})
+	if err != nil || up.Version != cur.Version+1 || up.UpdatedBy != "admin-2" {
+		t.Fatalf("update: %+v %v", up, err)
+	}
+	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: up.Version, Variants: vs[1:]})
+	wantCode(t, err, fault.CodeValidationFailed)
+	if again, err := s.asg.Assign(ctx, "alice", "checkout"); err != nil || again.Variant != first.Variant {
+		t.Fatalf("assignment flipped after re-weighting: %+v %v", again, err)
+	}
+
+	hist, err := s.exps.History(ctx, "checkout", 10, "")
+	if err != nil || len(hist.Items) != 3 || hist.Items[0].By != "admin-2" || hist.Items[2].Action != "create" {
+		t.Fatalf("history: %+v %v", hist, err)
+	}
+	_, err = s.exps.History(ctx, "checkout", 10, "not-a-cursor")
+	wantCode(t, err, fault.CodeInvalidCursor)
+
+	// Archived is not found for every use case.
+	if err := s.exps.Archive(ctx, "admin-1", "checkout"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.asg.Assign(ctx, "alice", "checkout")
+	wantCode(t, err, experiment.CodeNotFound)
+	_, err = s.expo.Expose(ctx, "alice", "checkout", "")
+	wantCode(t, err, experiment.CodeNotFound)
+	_, err = s.res.Results(ctx, "checkout", "purchase")
+	wantCode(t, err, experiment.CodeNotFound)
+	_, _, err = s.exps.Get(ctx, "checkout")
+	wantCode(t, err, experiment.CodeNotFound)
+	_, err = s.asg.Assign(ctx, "alice", "Not A Key")
+	wantCode(t, err, fault.CodeInvalidKey)
+}
+
+func TestKeysWithoutHTTP(t *testing.T) {
+	ctx := context.Background()
+	s := newServices(t)
+	_, _, err := s.keys.Issue(ctx, "admin-1", "", "root")
+	f, _ := fault.As(err)
+	if f == nil || f.Code != fault.CodeValidationFailed || len(f.Details["fields"].(map[string]string)) != 2 {
+		t.Fatalf("bad key request: %v", err)
+	}
+	plain, k, err := s.keys.Issue(ctx, "admin-1", "ci", apikey.RoleClient)
+	if err != nil || k.CreatedBy != "admin-1" || k.Role != "client" {
+		t.Fatalf("issue: %+v %v", k, err)
+	}
+	if id, ok := apikey.ParseKeyID(plain); !ok || id != k.ID || !apikey.Matches(plain, k.Hash) {
+		t.Fatalf("issued key %q does not match %+v", plain, k)
+	}
+	page, err := s.keys.List(ctx, 10, "")
+	if err != nil || len(page.Items) != 1 || page.Items[0].Hash != k.Hash {
+		t.Fatalf("list: %+v %v", page, err)
+	}
+	if err := s.keys.Revoke(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, s.keys.Revoke(ctx, "aaaaaaaaaaaaaaaa"), keys.CodeKeyNotFound)
+	wantCode(t, s.keys.Revoke(ctx, "../etc"), keys.CodeKeyNotFound)
+}
