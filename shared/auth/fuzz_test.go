@@ -187,19 +187,44 @@ func FuzzVerifyJWKS(f *testing.F) {
 	})
 }
 
-// FuzzParseJWKS: a JWKS document never panics the parser, and only usable
-// signing keys come out (RSA >= 2048 bits, P-256 points on the curve).
+// FuzzParseJWKS: a JWKS document never panics the parser, only usable
+// signing keys come out (RSA >= 2048 bits, P-256 points on the curve), a
+// success has at least one, and whatever one more key is (any JSON value),
+// it never takes a good key down with it.
 func FuzzParseJWKS(f *testing.F) {
 	for _, s := range []string{fzJWKS, `{"keys":[]}`, `{"keys":null}`, `{}`, `null`, `[]`, ``, `{"keys":[{"kty":"oct","k":"AAAA"}]}`,
 		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQAB"}]}`, `{"keys":[{"kty":"RSA","n":"","e":""}]}`, `{"keys":[{"kty":"RSA","n":"AQAB","e":"AQ"}]}`,
 		`{"keys":[{"kty":"RSA","n":"AQAB","e":"AQABAQABAQABAQAB"}]}`, `{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}`,
 		`{"keys":[{"kty":"EC","crv":"P-384","x":"AA","y":"AA"}]}`, `{"keys":[{"kty":"EC","crv":"P-256","x":"` + strings.Repeat("_", 60) + `","y":"` + strings.Repeat("_", 60) + `"}]}`,
-		`{"keys":[{"kty":"EC","crv":"P-256","x":"!!","y":"AA"}]}`, `{"keys":[{"kty":"RSA","use":"enc","n":"AQAB","e":"AQAB"}]}`, `{"keys":[1,"x",null]}`} {
+		`{"keys":[{"kty":"EC","crv":"P-256","x":"!!","y":"AA"}]}`, `{"keys":[{"kty":"RSA","use":"enc","n":"AQAB","e":"AQAB"}]}`, `{"keys":[1,"x",null]}`,
+		// One unusable key next to good ones.
+		strings.Replace(fzJWKS, `{"keys":[`, `{"keys":[{"kty":"EC","kid":"p384","crv":"P-384","x":"AA","y":"AA"},`, 1),
+		strings.Replace(fzJWKS, `{"keys":[`, `{"keys":[{"kty":"RSA","kid":"short","n":"`+strings.Repeat("_", 171)+`","e":"AQAB"},`, 1),
+		strings.Replace(fzJWKS, `{"keys":[`, `{"keys":[{"kty":"OKP","kid":"ed","crv":"Ed25519","x":"AA"},{"kty":"oct","k":"AA"},7,[],"k",`, 1),
+		strings.Replace(fzJWKS, `{"keys":[`, `{"keys":[{"kty":"EC","kid":"rsa1","crv":"P-256","x":"AA","y":"AA"},`, 1),
+		`{"kty":"EC","kid":"p384","crv":"P-384","x":"AA","y":"AA"}`, `{"kty":"RSA","kid":"rsa1","n":"AQAB","e":"AQAB"}`, `{"kid":{}}`, `7`,
+	} {
 		f.Add([]byte(s))
 	}
+	goodKey := fzJWKS[len(`{"keys":[`) : strings.Index(fzJWKS, `},{`)+1] // rsa1
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		keys, err := parseJWKS(doc)
+		if json.Valid(doc) {
+			// doc as one more key next to a good one.
+			keys, skipped, err := parseJWKS([]byte(`{"keys":[` + goodKey + `,` + string(doc) + `]}`))
+			if err != nil || len(keys) == 0 || len(skipped) > 1 {
+				t.Fatalf("a good key and %s: %d keys, %d skipped, %v", doc, len(keys), len(skipped), err)
+			}
+		}
+		keys, skipped, err := parseJWKS(doc)
+		for _, s := range skipped {
+			if s.reason == "" {
+				t.Fatalf("key %q skipped without a reason", s.kid)
+			}
+		}
 		if err != nil {
+			if keys != nil {
+				t.Fatalf("keys %v with error %v", keys, err)
+			}
 			return
 		}
 		if len(keys) == 0 {
