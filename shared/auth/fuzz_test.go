@@ -33,17 +33,30 @@ const fzSecret = "fuzz-secret-0123456789abcdef0123" // 32 bytes
 
 // fzJWKS publishes an RSA key (kid rsa1) and a P-256 key (kid ec1); the
 // tokens below were signed with their private keys, which are not kept.
-// Each has sub user-a (user-b for fzES256b), iat fzNow-1m, exp fzNow+1h.
+// Each has iss https://idp.example, aud abtest, sub user-a (user-b for
+// fzES256b), iat fzNow-1m, exp fzNow+1h, unless its name says otherwise.
 // fzES256wrongKid is signed by ec1 but names rsa1; fzConfused is HS256
-// "signed" with rsa1's public key PEM (algorithm confusion).
-const fzJWKS = `{"keys":[{"e":"AQAB","kid":"rsa1","kty":"RSA","n":"52791CAbOMj0hGl3gJ_qPI1Df0BqjyBnx2D8AmeCB_74RcbzP3CxuCk-WDrO1AYQ1Vx6eR3NQZW-nP1mriuWav972qRSYCxlBHZHdNcxrNW64dxqhaLa7-bC0jJLdZOppmhIxXc_OrkDjuyTcMfMIODeqJlHg_FDYKMwEqS104zA2pSA_2xBwPLZHQ0xoSydcxqtVzTZhVS4XmMorAeKf1959dEA79rNI_-fmfvdbW5nSAkNI0_IfEKmYYVu7lkvGulyriY1u1JhxMIXdM8RfB8cLsAZ67ixXznFZob8z6HqPjbsFTIbS6p5KRdDgyoC92UuucORsi5wm-ysMOkjpw","use":"sig"},{"crv":"P-256","kid":"ec1","kty":"EC","x":"QHajtjoBrmD2DINvcH66-leV-erhtWnpYWxlcJGSjwM","y":"zFNmDoVSthXk1ZF8OFdEcb3rIDH6pRbFolMCmz-9RP8"}]}`
+// "signed" with rsa1's public key PEM (algorithm confusion). The rest are
+// signed but must be refused: no iss/aud, another audience, a "crit" header,
+// exp as a string, an expired exp with a later "EXP", a lone surrogate in
+// sub (\ud800), U+202E in sub.
+const fzJWKS = `{"keys":[{"e":"AQAB","kid":"rsa1","kty":"RSA","n":"pYoxl7-nqHaBpf7ybjdCh4qoRvLhCGOpDSUyoEtc-TGPNPQFOLCBWblmyfZO4FZoOuJr_p6Ph6ZXVILUQKsB1EN5ap6_3OzyA_kzPnCKkgz4ImP2Bi7cwCFMGKl9Jb_dQML88RLLV6rVtcjN3M_n_HhbWCYsJJEFMo9UeJ1r6CxP48BiafouEQl8nqidhzCrTBjOasn4U_Hp5tVQ30jL2s7KJQ-9RaAx08tiGQzrLGbotlxh8pVuHNFh4Jx4O5BSpzVH-rsLORKpVqDi3MKqAbscuGcgmwUAaGCtdBmv-FDb0rL1Tbm0f5MdHVfPoSYnDNUJbNaO0gQbmKJAO3siZQ","use":"sig"},{"crv":"P-256","kid":"ec1","kty":"EC","x":"I1iTYFbWtKGKNkV8yGnc39kD16yAl2dQmlzQaVaJcRo","y":"MZmtMRGzn00FpnmK8XpLSpnIOM5EAHtbMTQlVnuhBsA"}]}`
 
 const (
-	fzRS256         = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c2VyLWEiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.3iQjYnU8ag2DnEk9f-V0IKy8qbFb7Y12EPb7NQ5I_eyVlMwygrEDG-2stNuoCurLK14tXX5F4mNhDLx39hG_fjb7jdgRAo-QNThpH66PMtaDRTk5gQRDnoqhEz0RtLWWPxyvIQ2NGHKkL0Md9Fdu0pFD6bsimTqYdEYfiv5ao2LlDPiwkm5cVhdTGGHecbRK5ptdjRolb8qhYoOs6OBXKmLsO7yDrSsEHhihSMk_JaWgtPc4ZsypfwQLC7H5iJM95FV4aSVLefCszBZpi-q-H3n1DF58s1WriyKBCyRHsXSnxSM-f7kfVnzHAvWdN-2I6bQDznlzqollZk69XuNBZg"
-	fzES256         = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLWEiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.PcFZnBrB1YxaGbJJrYY3dWFIiIeqtyLS6JXFB_HOkS8nH__GSMgWS8NiA479T3bgcxVdIseifA2b30bUdqyPig"
-	fzES256b        = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLWIiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.lrfYEte1W3jUf0tNZNAzbk9pvHp8tdRGJlYrV_uJb7jca-0BPQWJ8Cye98VzCXz6U1lOp-Q2ozTSKfmlVN_-Og"
-	fzES256wrongKid = "eyJhbGciOiJFUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c2VyLWEiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.hh6yze1_N4kE0mWnEGByffBfpWpjmlg1v5blabt2dSfRzel_WQJh82IBJP3OgDBtmdckzD8DUczhYiqqsmCPqg"
-	fzConfused      = "eyJhbGciOiJIUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c2VyLWEiLCJleHAiOjE3OTUzNTI0MDAsImlhdCI6MTc5NTM0ODc0MH0.7nnrir5CxyhJzz7TaaQ2Hp8wz4Qd0Dph7HL1UXSu1iQ"
+	fzIss, fzAud = "https://idp.example", "abtest"
+
+	fzRS256         = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1hIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNTI0MDB9.QCGwKvJo7CVgFqAey7BG6YXbPfEJ-rxR-TBRwVoGdAFG-QCept-qr-BUP6lo1dM6X_w86SdptcxbxUzjyETjIZheDhKcYU2p21e8FNXN1AfK3R3cKl779QES6SNsIAVoKf2MwO0IkVbyGQDML5Mx_kmsgPey_qpy0AYBbWrY1G0llhh9aWZN8vywazMhGclu01BBf626sULrhZNrNxbXvw3gyhWwu4HeLem9ORIkpHa1oO7BQAl3C9rzfkCNoYnV84PcwXuoZODzoJssxw8uYDeBYq4cOdEkofr46FYEvMVay2JmThFfoBmQkJP9DOgXdq3jnCkxj96kqgDNww9IlA"
+	fzES256         = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1hIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNTI0MDB9.uGBIYKLyo67YTcI9hardjRy3UjqR-8DNmeBgNc2FqN-kHifS5AXt7cMc4zuGE6wJbjOacFui5sWjjqzamF9EFg"
+	fzES256b        = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1iIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNTI0MDB9.CSYdXg7uQzZVTmXmAEuveIv_IsdrmbxgeUGGcswV44EJQO4Nyqt-CYCgQT_SMAKYMxl7V7VEcDmE9Y0sTSuSkg"
+	fzES256wrongKid = "eyJhbGciOiJFUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1hIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNTI0MDB9.gHUZHnRLO8COu_1apGibn6BSMMYCDD5m4l66VZLSOGhF3C20unjaRarWuRFu7FBUOTpdYq7SE9OwtYiLoTsVuQ"
+	fzRS256noIssAud = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJzdWIiOiJ1c2VyLWEiLCJpYXQiOjE3OTUzNDg3NDAsImV4cCI6MTc5NTM1MjQwMH0.FeuLELO9UHCCrMr41HNnAcutIgrL-_KAnxM2XTy-uH91BfBNAMi5f_Blr2jVg6JH4W3TZItZkn0h4keExB18vGByVgy6nmOwWRZVDGX9ey2MnU4jALPfCluQSjqv7AgMu_osBPOTTZqYbs2-_8ibINFW9zJzv_LanMjoq4Lcl2yi68rtkFsHwC69pH0SOQ7WTloKAwEpDf9uyMr98Mzhzz1BIL-TFBDLQpdE44zprjFKFMh88sjTAs7DLXypc_A8mNdVervbAoolH7JI2yLCYXH9v6t8FNoW0cLzNrRtlxD7MqSdt6cup0nPfyhm8nJjrUzQcxkye-iN604F1pulbw"
+	fzRS256otherAud = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoib3RoZXItYXBwIiwic3ViIjoidXNlci1hIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNTI0MDB9.WjKKU0hzSEZjqK6OvLadjUn3EMcN95wqgVYJHNWTxY9tJjkp1fXy4YbhzfEf3gBzYXiHl-B4muoeEXtDgmPweYyoL1tfE_B8VMgWX6BA_s1opneJ16iuzRaflhs_XncKpMF9aYmjqQLXPBm5T01Fz7y5hqLcgg8NtL-Vk8opxwpkL0XwVw0FWlHqu4owhZX6LLbv0qRW_qY9s9C_LBOFik9dwxhApCkoipazIP6utuDLBuDrxkniy0P928EFXmQbvXifWdSpRKzv254oV2evD0lwknNtbIrXBX7ro3nhRtpEz8iXtsvSLb73Re1gCDajya0zcBliO_z5QJy5MHkS_Q"
+	fzRS256crit     = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEiLCJjcml0IjpbImV4cCJdLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1hIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNTI0MDB9.HrhbiU_AmCIcqtG5B_ZL619uWIX_lYcfN8RbDPbXEuKby2Q4CWjAnv54vVL90ygWpnVjefQW4tIiW9YbwOfqV4J6GnbuysBwWRjIcW8t-glJU1PSJrdt5PAUW8kXVJr47ei5mHM4C_exh54h-I_LXw65X--jz-NYD06Ovt0cJJ4EBOaqZfy7y_bKbpSmxfmjnslPCDVQ3XhyO7q6FdDeJKxJOdn6tMu6ZV_winVBuuXET9cN1HjTFjirmGLsypEM6rp8pxFu9Qe-Jjq3TChLqUbtxkf7AJ6KsB1KnomyCzlHlGNnRjbkU32mwTFf4HFo2yyPHtzXsfPiyFnCRTO89Q"
+	fzES256strExp   = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1hIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOiIxNzk1MzUyNDAwIn0.qrDBAHlcPupnE-33maNNrVA6KVVAYQUI4FjW_JhhZTBKFg1TYzIwATTsx9RNDqaYVsYUXKW5DpVm1XFueegeZQ"
+	fzRS256EXP      = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1hIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNDUyMDAsIkVYUCI6MTc5NTM1MjQwMH0.AwFk_bovnkAsFrhk5cnUtg67wetbv0ptwqfj7EBdrwvJ4UVi0LMEKnrDgQA-9jjbxu2JSTZLBPJpWdISqdxBdjS8Qp4Sb9nBtGXuhajBnf4arProFeG4M7DO02LIFPwablknYovQ1UtV3KCtKQAdw2S5pkX0vKS5RUdDuHcbfUUZykfkX9iStM8l3H448xU1TDQsSnzWwt2EIvb0m9-tDACUE6w6cMczSy03RHo5ZugW36-XKzMFq6JyTE0A9r0_krq0QH42LA8hZRXMxEF23YFLf0TFIT5tpKPvSk1uTvAPy0d4UQ5erln2VJx2pc1XEbyTVr-xeGuPBNVK9H0tlA"
+	fzRS256badSub   = "eyJhbGciOiJSUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1cdWQ4MDAiLCJpYXQiOjE3OTUzNDg3NDAsImV4cCI6MTc5NTM1MjQwMH0.AADRX_s0D3smzrg0N_YHxjKyEWXT6eDF63DWXr3zIWRkOv4cKzCKlRzAbn656exspQ60I63BjsVD2aJUh92kMKUdRjy9HrJGOMmTS6qGHMOxuhie25pKy5eKcRyYndiuhzZ9V5XcfW2qrJWaSx0QbgZlUhIAOxwl3w6_-1Zy_wzYNE45lEOQqRPBb7VXk35fkFPfpbOqawowhauJ_DByVrVja97kKf_EJm_U1ukUelutGw4gSFc8_xmb7BgAmNgOARh8demv2R3-UvBpkquZ31iupFf0iAWPKsFZ62aU2AS9WqkSFvbaD4nWU7iDrXbbPnvFwxUGxBjnM53ywLAOjA"
+	fzES256rtlo     = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1cdTIwMmVhIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNTI0MDB9.Sl4Ua1fb4wGSEW-8SAVSIZQS_SeDeU2_RDgsghR_Tj3WWFBUMgpUHkNqXoy-9FeWoiNBxMVRnZWCy9mprAFpsg"
+	fzConfused      = "eyJhbGciOiJIUzI1NiIsImtpZCI6InJzYTEiLCJ0eXAiOiJKV1QifQ.eyJpc3MiOiJodHRwczovL2lkcC5leGFtcGxlIiwiYXVkIjoiYWJ0ZXN0Iiwic3ViIjoidXNlci1hIiwiaWF0IjoxNzk1MzQ4NzQwLCJleHAiOjE3OTUzNTI0MDB9.vHNWJQvaQt6XSMj5z-zACg7uwURulRDWn2AvpNqikUw"
 )
 
 func fzClaims(mod func(*jwt.RegisteredClaims)) jwt.RegisteredClaims {
@@ -158,7 +171,7 @@ func FuzzVerifyJWKS(f *testing.F) {
 		signed[tok[:strings.LastIndex(tok, ".")]] = true
 		f.Add(tok)
 	}
-	for _, tok := range append([]string{fzES256wrongKid, fzConfused}, fzHS256Tokens(f)...) {
+	for _, tok := range append([]string{fzES256wrongKid, fzConfused, fzRS256noIssAud, fzRS256otherAud}, fzHS256Tokens(f)...) {
 		f.Add(tok)
 	}
 	f.Add(fzES256[:strings.LastIndex(fzES256, ".")+1] + strings.Repeat("A", 86))
@@ -167,7 +180,7 @@ func FuzzVerifyJWKS(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	v, err := NewVerifier(SessionConfig{JWKSJSON: fzJWKS}, jwks)
+	v, err := NewVerifier(SessionConfig{JWKSJSON: fzJWKS, Issuer: fzIss, Audience: fzAud}, jwks)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -4,19 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 )
 
 // SessionConfig says how end-user session tokens are verified. Exactly one
-// of HS256Secret, JWKSURL and JWKSJSON is set.
+// of HS256Secret, JWKSURL and JWKSJSON is set. With a JWKS, Issuer and
+// Audience are required: an identity provider signs the tokens of all its
+// apps with the same keys, so only "iss" and "aud" tell this app's apart.
 type SessionConfig struct {
 	HS256Secret string        // shared secret: simple set-ups and local development
 	JWKSURL     string        // the identity provider's JWKS (RS256/ES256), fetched lazily and cached
 	JWKSJSON    string        // the same keys inline, for deployments without outbound network
-	Issuer      string        // required "iss" when set
-	Audience    string        // required in "aud" when set
+	Issuer      string        // required "iss" when set; required setting with a JWKS
+	Audience    string        // required in "aud" when set; required setting with a JWKS
 	Leeway      time.Duration // clock skew allowed on exp/nbf/iat
 }
 
@@ -54,6 +57,10 @@ func NewVerifier(cfg SessionConfig, jwks *JWKS) (*Verifier, error) {
 	default:
 		if jwks == nil {
 			return nil, errors.New("session config: a JWKS is required")
+		}
+		if strings.TrimSpace(cfg.Issuer) == "" || strings.TrimSpace(cfg.Audience) == "" {
+			// The provider's keys also sign its other apps' tokens.
+			return nil, errors.New("session config: a JWKS needs both the issuer and the audience, or tokens minted for other apps would be accepted")
 		}
 		v.methods = []string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}
 		v.keyFunc = func(t *jwt.Token) (any, error) {
