@@ -108,9 +108,12 @@ func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (m
 		}
 		// Why verification failed stays in the log.
 		a.logger.InfoContext(ctx, "session refused", "key_id", key.ID, "reason", err.Error())
+		if errors.Is(err, errSubject) {
+			return refuse(httpapi.CodeUnauthenticated, "session subject is not a usable user id"), nil
+		}
 		return refuse(httpapi.CodeUnauthenticated, "invalid or expired session token"), nil
 	}
-	if !httpapi.ValidUserID(sub) {
+	if !httpapi.ValidUserID(sub) { // Verify checks it; kept as the last gate
 		return refuse(httpapi.CodeUnauthenticated, "session subject is not a usable user id"), nil
 	}
 	out[httpapi.CtxUserID] = sub

@@ -62,6 +62,7 @@ func TestIdentify(t *testing.T) {
 	a := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), keys, v, func() time.Time { return now })
 	tokenA := sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(nil))
 	expired := sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)) }))
+	rtlo := sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(func(c *jwt.RegisteredClaims) { c.Subject = "user-\u202ea" }))
 
 	cases := []struct {
 		name    string
@@ -79,6 +80,7 @@ func TestIdentify(t *testing.T) {
 		{"client key without session", map[string]string{"x-api-key": client}, map[string]any{"error": "UNAUTHENTICATED"}},
 		{"client key, Basic auth", map[string]string{"x-api-key": client, "authorization": "Basic dXNlcjpwYXNz"}, map[string]any{"error": "UNAUTHENTICATED"}},
 		{"client key, expired session", map[string]string{"x-api-key": client, "authorization": "Bearer " + expired}, map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or expired session token"}},
+		{"client key, subject with a format character", map[string]string{"x-api-key": client, "authorization": "Bearer " + rtlo}, map[string]any{"error": "UNAUTHENTICATED", "message": "session subject is not a usable user id"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -76,9 +77,20 @@ func fzSign(f *testing.F, method jwt.SigningMethod, key any, c jwt.RegisteredCla
 	return s
 }
 
+// fzSignRaw signs a hand-written header and payload with the HS256 secret:
+// what no JWT library would produce.
+func fzSignRaw(header, payload string) string {
+	signing := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	mac := hmac.New(sha256.New, []byte(fzSecret))
+	mac.Write([]byte(signing))
+	return signing + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
 // fzHS256Tokens are deterministic HS256 tokens, valid and not.
 func fzHS256Tokens(f *testing.F) []string {
 	key := []byte(fzSecret)
+	iat, exp, past := fzNow.Add(-time.Minute).Unix(), fzNow.Add(time.Hour).Unix(), fzNow.Add(-time.Hour).Unix()
+	hs := `{"alg":"HS256","typ":"JWT"}`
 	return []string{
 		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(nil)),
 		fzSign(f, jwt.SigningMethodHS256, key, fzClaims(func(c *jwt.RegisteredClaims) { c.Subject = "ü日本😀" })),
@@ -97,6 +109,24 @@ func fzHS256Tokens(f *testing.F) []string {
 		fzSign(f, jwt.SigningMethodHS512, key, fzClaims(nil)),
 		fzSign(f, jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef0"), fzClaims(nil)),
 		fzSign(f, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, fzClaims(nil)),
+		// Signed, hand-written: dates as strings or null, claim names in
+		// other case, "crit", subjects that are not usable user ids.
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-a","iat":%d,"exp":"%d"}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-a","iat":"%d","exp":%d}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-a","iat":%d,"exp":%d,"nbf":"%d"}`, iat, exp, past)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-a","iat":%d,"exp":%d,"nbf":null}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-a","iat":%d,"exp":%d,"EXP":"%d"}`, iat, past, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-a","iat":%d,"exp":%d,"Exp":"soon","SUB":"x"}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-a","iat":%d,"exp":%d.25}`, iat, exp)),
+		fzSignRaw(`{"alg":"HS256","crit":["exp"]}`, fmt.Sprintf(`{"sub":"user-a","iat":%d,"exp":%d}`, iat, exp)),
+		fzSignRaw(`{"alg":"HS256","crit":[]}`, fmt.Sprintf(`{"sub":"user-a","iat":%d,"exp":%d}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-\xff","iat":%d,"exp":%d}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-\ud800","iat":%d,"exp":%d}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"\ud83d\ude00","iat":%d,"exp":%d}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"\ufffd","iat":%d,"exp":%d}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-\u202ea","iat":%d,"exp":%d}`, iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf("{\"sub\":\"user\u200b-a\",\"iat\":%d,\"exp\":%d}", iat, exp)),
+		fzSignRaw(hs, fmt.Sprintf(`{"sub":"user-a\u0000","iat":%d,"exp":%d}`, iat, exp)),
 		// Hand-made ones: odd encodings and shapes.
 		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ1IiwiZXhwIjo5OTk5OTk5OTk5fQ.",
 		"e30.e30.e30", "..", ".", "", "a.b.c.d", "eyJhbGciOiJIUzI1NiJ9.bnVsbA.AAAA", "eyJhbGciOiJIUzI1NiJ9.W10.AAAA",
@@ -147,16 +177,31 @@ func FuzzVerifyHS256(f *testing.F) {
 		if !ok || !hmac.Equal(sig, mac.Sum(nil)) {
 			t.Fatalf("Verify accepted %q, which is not signed with the secret", token)
 		}
-		var header struct{ Alg string }
-		var claims struct {
-			Sub string
-			Exp *float64
-		}
+		// Claim and header names are case-sensitive (RFC 7519, 7515).
+		var header, claims map[string]json.RawMessage
+		var alg, claimedSub string
+		var exp float64
 		h, _ := fzSegment(parts[0])
 		p, _ := fzSegment(parts[1])
-		if json.Unmarshal(h, &header) != nil || header.Alg != "HS256" || json.Unmarshal(p, &claims) != nil || claims.Sub != sub ||
-			claims.Exp == nil || *claims.Exp+30 < float64(fzNow.Unix()) {
+		if json.Unmarshal(h, &header) != nil || json.Unmarshal(header["alg"], &alg) != nil || alg != "HS256" ||
+			json.Unmarshal(p, &claims) != nil || json.Unmarshal(claims["sub"], &claimedSub) != nil || claimedSub != sub ||
+			json.Unmarshal(claims["exp"], &exp) != nil || exp+30 < float64(fzNow.Unix()) {
 			t.Fatalf("Verify accepted %q: header %s claims %s", token, h, p)
+		}
+		if _, ok := header["crit"]; ok {
+			t.Fatalf("Verify accepted %q with a crit header %s", token, h)
+		}
+		for _, name := range []string{"exp", "nbf", "iat"} { // numbers, not "123" nor null
+			var n float64
+			if v, ok := claims[name]; ok && (json.Unmarshal(v, &n) != nil || string(v) == "null") {
+				t.Fatalf("Verify accepted %q with %s %s", token, name, v)
+			}
+		}
+		// encoding/json turns bad UTF-8 and lone surrogates into U+FFFD:
+		// the subject may hold no more U+FFFD than the token spelled out.
+		raw := string(claims["sub"])
+		if !httpapi.ValidUserID(sub) || strings.Count(sub, "\ufffd") != strings.Count(raw, "\ufffd")+strings.Count(strings.ToLower(raw), `\ufffd`) {
+			t.Fatalf("Verify accepted %q with subject %q (raw %s)", token, sub, raw)
 		}
 	})
 }
@@ -171,7 +216,8 @@ func FuzzVerifyJWKS(f *testing.F) {
 		signed[tok[:strings.LastIndex(tok, ".")]] = true
 		f.Add(tok)
 	}
-	for _, tok := range append([]string{fzES256wrongKid, fzConfused, fzRS256noIssAud, fzRS256otherAud}, fzHS256Tokens(f)...) {
+	for _, tok := range append([]string{fzES256wrongKid, fzConfused, fzRS256noIssAud, fzRS256otherAud, fzRS256crit, fzES256strExp,
+		fzRS256EXP, fzRS256badSub, fzES256rtlo}, fzHS256Tokens(f)...) {
 		f.Add(tok)
 	}
 	f.Add(fzES256[:strings.LastIndex(fzES256, ".")+1] + strings.Repeat("A", 86))
