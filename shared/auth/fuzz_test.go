@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/abtest/abtest/shared/httpapi"
@@ -371,55 +372,96 @@ var fzKeys = map[string]store.APIKey{
 	"abk_revokedkeyrevoke_Zyxwvutsrqponmlkjihgfedcba987654": {ID: "revokedkeyrevoke", Role: "client", RevokedAt: fzNow.Add(-time.Hour)},
 }
 
-// FuzzIdentify: whatever the credential headers, the authorizer answers an
-// identity only for a stored, unrevoked key given exactly (and, for a
-// client key, a valid session whose subject is a usable user id), else a
-// refusal; it never fails, since the key store here never does.
+// FuzzIdentify: whatever the credential headers and the route, the
+// authorizer answers an identity only for a stored, unrevoked key given
+// exactly, of the route's role when the route has one (and, for a client
+// key, a valid session whose subject is a usable user id); a good key of
+// the other role is FORBIDDEN, anything else UNAUTHENTICATED. It never
+// fails, since the key store here never does. An empty route key is
+// Identify, which knows no route.
 func FuzzIdentify(f *testing.F) {
 	tokens := fzHS256Tokens(f)
-	for plain := range fzKeys {
-		f.Add(plain, "", true)
-		for _, tok := range tokens[:4] {
-			f.Add(plain, "Bearer "+tok, true)
+	routes := []string{"", "GET /v1/admin/experiments", "POST /v1/admin/experiments/{key}/start", "DELETE /v1/admin/api-keys/{id}",
+		"GET /v1/client/experiments/{key}/assignment", "POST /v1/client/events", "GET /v1/adminx", "$default", "/v1/admin/x", "GET  /v1/admin/x"}
+	client := "abk_clientkeyclientk_Zyxwvutsrqponmlkjihgfedcba987654"
+	for i, route := range routes {
+		for plain := range fzKeys {
+			f.Add(plain, "", true, route)
+			for _, tok := range tokens[:4] {
+				f.Add(plain, "Bearer "+tok, true, route)
+			}
+		}
+		if i < 2 {
+			for _, tok := range tokens[4:] {
+				f.Add(client, "Bearer "+tok, true, route)
+			}
 		}
 	}
-	client := "abk_clientkeyclientk_Zyxwvutsrqponmlkjihgfedcba987654"
-	for _, tok := range tokens[4:] {
-		f.Add(client, "Bearer "+tok, true)
-	}
 	for _, a := range []string{"bearer " + tokens[0], "Bearer  " + tokens[0] + " ", "Basic dXNlcjpwYXNz", "Bearer", tokens[0]} {
-		f.Add(client, a, true)
+		f.Add(client, a, true, "")
 	}
 	for _, k := range []string{"", "hello", client[:len(client)-4] + "AAAA", client + " ", " " + client, strings.ToUpper(client),
 		"abk_unknownunknownu_Zyxwvutsrqponmlkjihgfedcba987654", "abk_clientkeyclientk_Zyxwvutsrqponmlkjihgfedcba98765"} {
-		f.Add(k, "Bearer "+tokens[0], true)
+		f.Add(k, "Bearer "+tokens[0], true, "")
+		f.Add(k, "", true, routes[1])
 	}
-	f.Add(client, "Bearer "+tokens[0], false)
+	f.Add(client, "Bearer "+tokens[0], false, "")
+	f.Add(client, "Bearer "+tokens[0], false, routes[1])
 	hashed := &fzKeyStore{keys: map[string]*store.APIKey{}}
 	for plain, k := range fzKeys {
 		k.Name, k.Hash, k.CreatedAt = "k", HashKey(plain), fzNow.Add(-time.Hour)
 		hashed.keys[k.ID] = &k
 	}
 	a := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), hashed, fzHSVerifier(f), func() time.Time { return fzNow })
-	f.Fuzz(func(t *testing.T, apiKey, authorization string, present bool) {
+	f.Fuzz(func(t *testing.T, apiKey, authorization string, present bool, route string) {
 		headers := map[string]string{HeaderAPIKey: apiKey, HeaderAuthorization: authorization, "X-Api-Key": client}
 		if !present {
 			delete(headers, HeaderAPIKey)
 		}
-		got, err := a.Identify(context.Background(), headers)
-		if err != nil {
-			t.Fatalf("Identify(%q, %q) failed: %v", apiKey, authorization, err)
+		var got map[string]any
+		var err error
+		if route == "" {
+			got, err = a.Identify(context.Background(), headers)
+		} else {
+			var res events.APIGatewayV2CustomAuthorizerSimpleResponse
+			res, err = a.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{RouteKey: route, Headers: headers})
+			if err == nil && !res.IsAuthorized {
+				t.Fatalf("Handle answered unauthorized: %+v", res)
+			}
+			got = res.Context
 		}
+		if err != nil {
+			t.Fatalf("Identify(%q, %q) on %q failed: %v", apiKey, authorization, route, err)
+		}
+		// The route's role, independently: the path is what follows the
+		// method and one space.
+		var need string
+		if i := strings.IndexByte(route, ' '); i >= 0 {
+			switch path := route[i+1:]; {
+			case strings.HasPrefix(path, "/v1/admin/"):
+				need = "admin"
+			case strings.HasPrefix(path, "/v1/client/"):
+				need = "client"
+			}
+		}
+		k, stored := fzKeys[headers[HeaderAPIKey]]
+		goodKey := stored && !k.Revoked()
 		if code, refused := got[httpapi.CtxError]; refused {
 			msg, _ := got[httpapi.CtxMessage].(string)
-			if code != httpapi.CodeUnauthenticated || msg == "" || len(got) != 2 {
+			if msg == "" || len(got) != 2 {
 				t.Fatalf("refusal %v", got)
+			}
+			wrongRole := goodKey && need != "" && k.Role != need
+			if wrongRole != (code == httpapi.CodeForbidden) || (!wrongRole && code != httpapi.CodeUnauthenticated) {
+				t.Fatalf("refusal %v for key %+v on %q", got, k, route)
+			}
+			if wrongRole && msg != map[string]string{"admin": "this route needs an admin key", "client": "this route needs a client key"}[need] {
+				t.Fatalf("message %q", msg)
 			}
 			return
 		}
-		k, ok := fzKeys[headers[HeaderAPIKey]]
-		if !ok || k.Revoked() || got[httpapi.CtxRole] != k.Role || got[httpapi.CtxKeyID] != k.ID {
-			t.Fatalf("Identify(%q, %q) = %v", apiKey, authorization, got)
+		if !goodKey || got[httpapi.CtxRole] != k.Role || got[httpapi.CtxKeyID] != k.ID || (need != "" && k.Role != need) {
+			t.Fatalf("Identify(%q, %q) on %q = %v", apiKey, authorization, route, got)
 		}
 		if k.Role == "admin" {
 			if len(got) != 2 {
