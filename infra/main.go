@@ -152,6 +152,11 @@ func configFromContext(node constructs.Node) (Config, error) {
 		// who can read the function's configuration: dev only.
 		return cfg, fmt.Errorf("infra: -c sessionHs256Secret is for the dev stage only and excludes sessionJwksUrl; use sessionJwksUrl")
 	}
+	if cfg.Session.JWKSURL != "" && (cfg.Session.Issuer == "" || cfg.Session.Audience == "") {
+		// Without both, any token the identity provider mints for another
+		// application would be accepted; the authorizer refuses to start.
+		return cfg, fmt.Errorf("infra: -c sessionJwksUrl needs -c sessionIssuer and -c sessionAudience")
+	}
 	origins, err := parseList(get("corsOrigins"))
 	if err != nil {
 		return cfg, fmt.Errorf("infra: -c corsOrigins: %w", err)

@@ -337,7 +337,11 @@ func TestConfigFromContext(t *testing.T) {
 	}
 	for _, bad := range []map[string]interface{}{{"stage": "qa"}, {"tracing": "yes"}, {"throttleBurst": "-1"},
 		// A shared session secret in a function's environment: dev only.
-		{"stage": "prod", "sessionHs256Secret": "0123456789abcdef0123456789abcdef"}} {
+		{"stage": "prod", "sessionHs256Secret": "0123456789abcdef0123456789abcdef"},
+		// A JWKS without issuer and audience accepts other apps' tokens.
+		{"sessionJwksUrl": "https://idp.example/jwks.json"},
+		{"sessionJwksUrl": "https://idp.example/jwks.json", "sessionIssuer": "https://idp.example"},
+		{"sessionJwksUrl": "https://idp.example/jwks.json", "sessionAudience": "app"}} {
 		if _, err := configFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &bad}).Node()); err == nil {
 			t.Errorf("context %v accepted", bad)
 		}

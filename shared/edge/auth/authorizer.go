@@ -58,18 +58,45 @@ func NewAuthorizer(logger *slog.Logger, keys KeyStore, sessions *Verifier, now f
 	return &Authorizer{keys: keys, sessions: sessions, logger: logger, now: now}
 }
 
-// Handle is the Lambda entry point.
+// Handle is the Lambda entry point. It decides the key's role against the
+// route's (from the route key) before it asks for a session: a
+// valid key of the other role is refused with FORBIDDEN.
 func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	id, err := a.Identify(ctx, req.Headers)
+	routeKey := req.RouteKey
+	if routeKey == "" {
+		routeKey = req.RequestContext.RouteKey
+	}
+	id, err := a.identify(ctx, routeRole(routeKey), req.Headers)
 	if err != nil {
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: id}, nil
 }
 
+// routeRole is the role a route needs, from its API Gateway route key
+// ("GET /v1/admin/experiments"): admin under /v1/admin/, client under
+// /v1/client/, none ("") otherwise.
+func routeRole(routeKey string) apikey.Role {
+	_, path, _ := strings.Cut(routeKey, " ")
+	switch {
+	case strings.HasPrefix(path, "/v1/admin/"):
+		return apikey.RoleAdmin
+	case strings.HasPrefix(path, "/v1/client/"):
+		return apikey.RoleClient
+	}
+	return ""
+}
+
 // Identify turns a request's credential headers into the authorizer
-// context: role, key id and user id, or error and message.
+// context: role, key id and user id, or error and message. It does not know
+// the route, so it never refuses a key for its role (Handle does; the
+// handler's httpapi.Authorize checks the role in any case).
 func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (map[string]any, error) {
+	return a.identify(ctx, "", headers)
+}
+
+// identify is Identify for a route that needs role need ("": any).
+func (a *Authorizer) identify(ctx context.Context, need apikey.Role, headers map[string]string) (map[string]any, error) {
 	raw := headers[HeaderAPIKey]
 	if raw == "" {
 		return refuse(fault.CodeUnauthenticated, "missing X-Api-Key header"), nil
@@ -96,6 +123,11 @@ func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (m
 			a.logger.WarnContext(ctx, "touch API key", "key_id", key.ID, "error", err.Error())
 		}
 	}
+	if need != "" && apikey.Role(key.Role) != need {
+		// Before any session check: a client key alone on an admin route
+		// is a wrong key (403), not a missing session (401).
+		return refuse(fault.CodeForbidden, httpapi.WrongRoleMessage(need)), nil
+	}
 	out := map[string]any{httpapi.CtxRole: key.Role, httpapi.CtxKeyID: key.ID}
 	if apikey.Role(key.Role) != apikey.RoleClient {
 		return out, nil
@@ -114,9 +146,12 @@ func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (m
 		}
 		// Why verification failed stays in the log.
 		a.logger.InfoContext(ctx, "session refused", "key_id", key.ID, "reason", err.Error())
+		if errors.Is(err, errSubject) {
+			return refuse(fault.CodeUnauthenticated, "session subject is not a usable user id"), nil
+		}
 		return refuse(fault.CodeUnauthenticated, "invalid or expired session token"), nil
 	}
-	if !httpapi.ValidUserID(sub) {
+	if !httpapi.ValidUserID(sub) { // Verify checks it; kept as the last gate
 		return refuse(fault.CodeUnauthenticated, "session subject is not a usable user id"), nil
 	}
 	out[httpapi.CtxUserID] = sub

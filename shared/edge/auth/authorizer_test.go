@@ -63,6 +63,7 @@ func TestIdentify(t *testing.T) {
 	a := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, v, func() time.Time { return now })
 	tokenA := sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(nil))
 	expired := sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(func(c *jwt.RegisteredClaims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)) }))
+	rtlo := sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(func(c *jwt.RegisteredClaims) { c.Subject = "user-\u202ea" }))
 
 	cases := []struct {
 		name    string
@@ -80,6 +81,7 @@ func TestIdentify(t *testing.T) {
 		{"client key without session", map[string]string{"x-api-key": client}, map[string]any{"error": "UNAUTHENTICATED"}},
 		{"client key, Basic auth", map[string]string{"x-api-key": client, "authorization": "Basic dXNlcjpwYXNz"}, map[string]any{"error": "UNAUTHENTICATED"}},
 		{"client key, expired session", map[string]string{"x-api-key": client, "authorization": "Bearer " + expired}, map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or expired session token"}},
+		{"client key, subject with a format character", map[string]string{"x-api-key": client, "authorization": "Bearer " + rtlo}, map[string]any{"error": "UNAUTHENTICATED", "message": "session subject is not a usable user id"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -139,4 +141,83 @@ func TestKeyFormat(t *testing.T) {
 
 func eventWith(headers map[string]string) events.APIGatewayV2CustomAuthorizerV2Request {
 	return events.APIGatewayV2CustomAuthorizerV2Request{Headers: headers}
+}
+
+// TestHandleDecidesRoleByRoute: the authorizer compares the key's role with
+// the route's before it asks for a session, so a client key on an admin
+// route is 403 FORBIDDEN as the API promises, not 401 "missing session
+// token". Bad keys stay 401 on every route; a route of neither kind (or a
+// request without route key) gets the route-blind answer of Identify.
+func TestHandleDecidesRoleByRoute(t *testing.T) {
+	ctx := context.Background()
+	fake := &fakeKeys{keys: map[string]*store.APIKey{}}
+	admin, adminKey, _ := keys.Issue(ctx, fake, "ops", apikey.RoleAdmin, "test", now)
+	client, clientKey, _ := keys.Issue(ctx, fake, "app", apikey.RoleClient, "test", now)
+	session := "Bearer " + sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(nil))
+	withSessions := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, verifier(t, SessionConfig{HS256Secret: secret}, nil), func() time.Time { return now })
+	noSessions := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, nil, func() time.Time { return now })
+
+	const (
+		adminRoute  = "GET /v1/admin/experiments"
+		adminDeep   = "POST /v1/admin/experiments/{key}/start"
+		keysRoute   = "DELETE /v1/admin/api-keys/{id}"
+		clientRoute = "GET /v1/client/experiments/{key}/assignment"
+		eventsRoute = "POST /v1/client/events"
+	)
+	needAdmin := map[string]any{"error": "FORBIDDEN", "message": "this route needs an admin key"}
+	needClient := map[string]any{"error": "FORBIDDEN", "message": "this route needs a client key"}
+	badKey := map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or revoked API key"}
+	asAdmin := map[string]any{"role": "admin", "key_id": adminKey.ID}
+	asClient := map[string]any{"role": "client", "key_id": clientKey.ID, "user_id": "user-a"}
+	cases := []struct {
+		name     string
+		a        *Authorizer
+		route    string
+		inCtx    bool // the route key only in requestContext.routeKey
+		key, tok string
+		want     map[string]any
+	}{
+		{"client key alone on an admin route", withSessions, adminRoute, false, client, "", needAdmin},
+		{"client key alone on a deep admin route", withSessions, adminDeep, false, client, "", needAdmin},
+		{"client key alone on the keys route", withSessions, keysRoute, false, client, "", needAdmin},
+		{"client key with session on an admin route", withSessions, adminRoute, false, client, session, needAdmin},
+		{"client key with a bad session on an admin route", withSessions, adminRoute, false, client, "Bearer x", needAdmin},
+		{"client key on an admin route, no session verification", noSessions, adminRoute, false, client, "", needAdmin},
+		{"client key on an admin route, route key in the context", withSessions, adminRoute, true, client, "", needAdmin},
+		{"admin key on a client route", withSessions, clientRoute, false, admin, session, needClient},
+		{"admin key on the events route", withSessions, eventsRoute, false, admin, "", needClient},
+		{"admin key on an admin route", withSessions, adminRoute, false, admin, "", asAdmin},
+		{"admin key on an admin route, route key in the context", withSessions, adminDeep, true, admin, "", asAdmin},
+		{"client key with session on a client route", withSessions, clientRoute, false, client, session, asClient},
+		{"client key without session on a client route", withSessions, clientRoute, false, client, "", map[string]any{"error": "UNAUTHENTICATED"}},
+		{"bad key on an admin route", withSessions, adminRoute, false, client[:len(client)-4] + "AAAA", "", badKey},
+		{"bad key on a client route", withSessions, clientRoute, false, "abk_nope", session, badKey},
+		{"no key on an admin route", withSessions, adminRoute, false, "", "", map[string]any{"error": "UNAUTHENTICATED", "message": "missing X-Api-Key header"}},
+		{"admin path without its slash is no admin route", withSessions, "GET /v1/adminx", false, client, session, asClient},
+		{"unknown route, client key", withSessions, "GET /health", false, client, session, asClient},
+		{"unknown route, admin key", withSessions, "$default", false, admin, "", asAdmin},
+		{"no route key, client key alone", withSessions, "", false, client, "", map[string]any{"error": "UNAUTHENTICATED", "message": "missing session token (Authorization: Bearer <token>)"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ev := eventWith(map[string]string{"x-api-key": c.key, "authorization": c.tok})
+			if c.inCtx {
+				ev.RequestContext.RouteKey = c.route
+			} else {
+				ev.RouteKey = c.route
+			}
+			res, err := c.a.Handle(ctx, ev)
+			if err != nil || !res.IsAuthorized {
+				t.Fatalf("Handle: %+v %v", res, err)
+			}
+			for k, v := range c.want {
+				if res.Context[k] != v {
+					t.Fatalf("%s = %v, want %v (context %v)", k, res.Context[k], v, res.Context)
+				}
+			}
+			if _, refused := res.Context["error"]; refused && len(res.Context) != 2 {
+				t.Fatalf("a refusal carries more than error and message: %v", res.Context)
+			}
+		})
+	}
 }

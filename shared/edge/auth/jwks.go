@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"sync"
@@ -19,10 +20,16 @@ import (
 // JWKS holds an identity provider's public keys: from inline JSON, or from a
 // URL fetched on first use and again when a token names an unknown key id
 // (key rotation), at most once per refreshEvery.
+//
+// Keys the service cannot use (other key types or curves, RSA keys under
+// 2048 bits, malformed keys) are skipped and logged, so that one such key
+// does not take the provider's good keys down with it; a set without any
+// usable key is an error.
 type JWKS struct {
 	url    string
 	client *http.Client
 	now    func() time.Time
+	logger *slog.Logger
 
 	mu          sync.Mutex
 	keys        map[string]any // kid -> *rsa.PublicKey | *ecdsa.PublicKey
@@ -41,21 +48,45 @@ const (
 // maxJWKSBytes bounds what a JWKS fetch reads.
 const maxJWKSBytes = 1 << 20
 
+// JWKSOption configures a JWKS.
+type JWKSOption func(*JWKS)
+
+// JWKSLogger sets where skipped keys are reported (default slog.Default()).
+func JWKSLogger(l *slog.Logger) JWKSOption {
+	return func(j *JWKS) {
+		if l != nil {
+			j.logger = l
+		}
+	}
+}
+
+func newJWKS(opts []JWKSOption) *JWKS {
+	j := &JWKS{now: time.Now, logger: slog.Default(), keys: map[string]any{}}
+	for _, o := range opts {
+		o(j)
+	}
+	return j
+}
+
 // NewJWKSFromJSON parses an inline JWKS.
-func NewJWKSFromJSON(doc string) (*JWKS, error) {
-	keys, err := parseJWKS([]byte(doc))
+func NewJWKSFromJSON(doc string, opts ...JWKSOption) (*JWKS, error) {
+	j := newJWKS(opts)
+	keys, err := j.parse(context.Background(), []byte(doc))
 	if err != nil {
 		return nil, err
 	}
-	return &JWKS{keys: keys, now: time.Now}, nil
+	j.keys = keys
+	return j, nil
 }
 
 // NewJWKSFromURL returns a JWKS fetched lazily from url with client.
-func NewJWKSFromURL(url string, client *http.Client) *JWKS {
+func NewJWKSFromURL(url string, client *http.Client, opts ...JWKSOption) *JWKS {
 	if client == nil {
 		client = &http.Client{Timeout: 3 * time.Second}
 	}
-	return &JWKS{url: url, client: client, now: time.Now, keys: map[string]any{}}
+	j := newJWKS(opts)
+	j.url, j.client = url, client
+	return j
 }
 
 // ErrJWKSUnavailable: the keys could not be fetched; not the token's fault.
@@ -138,7 +169,16 @@ func (j *JWKS) fetch(ctx context.Context) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetch JWKS: %w", err)
 	}
-	return parseJWKS(body)
+	return j.parse(ctx, body)
+}
+
+// parse reads a JWKS document and logs the keys it skips.
+func (j *JWKS) parse(ctx context.Context, doc []byte) (map[string]any, error) {
+	keys, skipped, err := parseJWKS(doc)
+	for _, s := range skipped {
+		j.logger.WarnContext(ctx, "JWKS key skipped", "kid", s.kid, "kty", s.kty, "crv", s.crv, "reason", s.reason)
+	}
+	return keys, err
 }
 
 type jwk struct {
@@ -152,39 +192,57 @@ type jwk struct {
 	Y   string `json:"y"`
 }
 
-// parseJWKS reads the RSA and P-256 signing keys of a JWKS document; keys of
-// other types or uses are skipped.
-func parseJWKS(doc []byte) (map[string]any, error) {
+// skippedKey is a key of a JWKS document that parseJWKS left out.
+type skippedKey struct{ kid, kty, crv, reason string }
+
+// parseJWKS reads the RSA (2048 bits or more) and P-256 signing keys of a
+// JWKS document. Other keys are skipped, silently when they are not for
+// signatures ("use" other than "sig"), else reported in skipped: an error
+// only when no usable key remains.
+func parseJWKS(doc []byte) (keys map[string]any, skipped []skippedKey, err error) {
 	var set struct {
-		Keys []jwk `json:"keys"`
+		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(doc, &set); err != nil {
-		return nil, fmt.Errorf("parse JWKS: %w", err)
+		return nil, nil, fmt.Errorf("parse JWKS: %w", err)
 	}
-	keys := map[string]any{}
-	for _, k := range set.Keys {
+	keys = map[string]any{}
+	for _, raw := range set.Keys {
+		var k jwk
+		if err := json.Unmarshal(raw, &k); err != nil {
+			skipped = append(skipped, skippedKey{reason: "not a JWK: " + err.Error()})
+			continue
+		}
 		if k.Use != "" && k.Use != "sig" {
 			continue
 		}
 		var pub any
-		var err error
 		switch k.Kty {
 		case "RSA":
 			pub, err = rsaKey(k)
 		case "EC":
 			pub, err = ecKey(k)
 		default:
-			continue
+			err = fmt.Errorf("unsupported key type %q", k.Kty)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("parse JWKS key %q: %w", k.Kid, err)
+			skipped = append(skipped, skippedKey{kid: k.Kid, kty: k.Kty, crv: k.Crv, reason: err.Error()})
+			continue
 		}
 		keys[k.Kid] = pub
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("parse JWKS: no RSA or P-256 signing key")
+		msg := "parse JWKS: no RSA (2048 bits or more) or P-256 signing key"
+		for i, s := range skipped {
+			if i == 3 {
+				msg += fmt.Sprintf("; and %d more", len(skipped)-i)
+				break
+			}
+			msg += fmt.Sprintf("; skipped key %q: %s", s.kid, s.reason)
+		}
+		return nil, skipped, errors.New(msg)
 	}
-	return keys, nil
+	return keys, skipped, nil
 }
 
 func b64int(s string) (*big.Int, error) {

@@ -1,22 +1,31 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/abtest/abtest/shared/edge/httpapi"
 )
 
 // SessionConfig says how end-user session tokens are verified. Exactly one
-// of HS256Secret, JWKSURL and JWKSJSON is set.
+// of HS256Secret, JWKSURL and JWKSJSON is set. With a JWKS, Issuer and
+// Audience are required: an identity provider signs the tokens of all its
+// apps with the same keys, so only "iss" and "aud" tell this app's apart.
 type SessionConfig struct {
 	HS256Secret string        // shared secret: simple set-ups and local development
 	JWKSURL     string        // the identity provider's JWKS (RS256/ES256), fetched lazily and cached
 	JWKSJSON    string        // the same keys inline, for deployments without outbound network
-	Issuer      string        // required "iss" when set
-	Audience    string        // required in "aud" when set
+	Issuer      string        // required "iss" when set; required setting with a JWKS
+	Audience    string        // required in "aud" when set; required setting with a JWKS
 	Leeway      time.Duration // clock skew allowed on exp/nbf/iat
 }
 
@@ -30,6 +39,10 @@ type Verifier struct {
 
 // ErrSession is wrapped by every rejection of a token.
 var ErrSession = errors.New("invalid session token")
+
+// errSubject is wrapped (with ErrSession) when the token's subject is not a
+// usable user id (httpapi.ValidUserID), so the authorizer can say so.
+var errSubject = errors.New("subject is not a usable user id")
 
 // NewVerifier builds a verifier; it does no network I/O.
 func NewVerifier(cfg SessionConfig, jwks *JWKS) (*Verifier, error) {
@@ -55,11 +68,26 @@ func NewVerifier(cfg SessionConfig, jwks *JWKS) (*Verifier, error) {
 		if jwks == nil {
 			return nil, errors.New("session config: a JWKS is required")
 		}
+		if strings.TrimSpace(cfg.Issuer) == "" || strings.TrimSpace(cfg.Audience) == "" {
+			// The provider's keys also sign its other apps' tokens.
+			return nil, errors.New("session config: a JWKS needs both the issuer and the audience, or tokens minted for other apps would be accepted")
+		}
 		v.methods = []string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}
 		v.keyFunc = func(t *jwt.Token) (any, error) {
 			kid, _ := t.Header["kid"].(string)
 			return jwks.Key(context.Background(), kid, t.Method.Alg())
 		}
+	}
+	keyFunc := v.keyFunc
+	v.keyFunc = func(t *jwt.Token) (any, error) {
+		// Runs before any key is looked up (or fetched).
+		if _, ok := t.Header["crit"]; ok {
+			// RFC 7515 4.1.11: a recipient must refuse a token whose "crit"
+			// names extensions it does not process, and this one processes
+			// none ("crit" may not be empty either).
+			return nil, errors.New(`header "crit" names extensions this service does not process`)
+		}
+		return keyFunc(t)
 	}
 	return v, nil
 }
@@ -81,7 +109,7 @@ func (v *Verifier) Verify(token string) (string, error) {
 	if v.cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(v.cfg.Audience))
 	}
-	var claims jwt.RegisteredClaims
+	var claims sessionClaims
 	if _, err := jwt.ParseWithClaims(token, &claims, v.keyFunc, opts...); err != nil {
 		if errors.Is(err, ErrJWKSUnavailable) {
 			return "", err
@@ -91,7 +119,123 @@ func (v *Verifier) Verify(token string) (string, error) {
 	if claims.Subject == "" {
 		return "", fmt.Errorf("%w: no subject", ErrSession)
 	}
+	if !httpapi.ValidUserID(claims.Subject) {
+		return "", fmt.Errorf("%w: %w", ErrSession, errSubject)
+	}
 	return claims.Subject, nil
+}
+
+// sessionClaims are the registered claims read exactly as RFC 7519 defines
+// them, where golang-jwt's RegisteredClaims is lenient: claim names match
+// case-sensitively ("EXP" is another claim, not "exp"), "exp", "nbf" and
+// "iat" must be JSON numbers (json.Number also takes "1795352400" quoted, and
+// null reads as absent), and "sub" must be valid UTF-8 (encoding/json turns
+// bad bytes and lone surrogate escapes into U+FFFD, which would map
+// different subjects to one user).
+type sessionClaims struct {
+	jwt.RegisteredClaims
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *sessionClaims) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		return errors.New("claims are not a JSON object")
+	}
+	var rc jwt.RegisteredClaims
+	for name, dst := range map[string]**jwt.NumericDate{"exp": &rc.ExpiresAt, "nbf": &rc.NotBefore, "iat": &rc.IssuedAt} {
+		v, ok := raw[name]
+		if !ok {
+			continue
+		}
+		if !isJSONNumber(v) {
+			return fmt.Errorf("claim %q is not a number", name)
+		}
+		*dst = new(jwt.NumericDate)
+		if err := json.Unmarshal(v, *dst); err != nil {
+			return fmt.Errorf("claim %q: %w", name, err)
+		}
+	}
+	if v, ok := raw["sub"]; ok {
+		if !isUTF8JSONString(v) {
+			// Not errSubject: the signature is not checked yet.
+			return errors.New(`claim "sub" is not a UTF-8 string`)
+		}
+		if err := json.Unmarshal(v, &rc.Subject); err != nil {
+			return fmt.Errorf("claim \"sub\": %w", err)
+		}
+	}
+	for name, dst := range map[string]*string{"iss": &rc.Issuer, "jti": &rc.ID} {
+		if v, ok := raw[name]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return fmt.Errorf("claim %q: %w", name, err)
+			}
+		}
+	}
+	if v, ok := raw["aud"]; ok {
+		if err := json.Unmarshal(v, &rc.Audience); err != nil {
+			return fmt.Errorf("claim \"aud\": %w", err)
+		}
+	}
+	c.RegisteredClaims = rc
+	return nil
+}
+
+// isJSONNumber reports whether v, one valid JSON value, is a number.
+func isJSONNumber(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	return len(v) > 0 && (v[0] == '-' || v[0] >= '0' && v[0] <= '9')
+}
+
+// isUTF8JSONString reports whether v, one valid JSON value, is a string
+// whose bytes are valid UTF-8 and whose \u escapes pair surrogates.
+func isUTF8JSONString(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	if len(v) < 2 || v[0] != '"' || !utf8.Valid(v) {
+		return false
+	}
+	s := v[1 : len(v)-1]
+	pendingHigh := false // the last escape was a high surrogate
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			if pendingHigh {
+				return false
+			}
+			continue
+		}
+		i++ // valid JSON: an escape character follows
+		if i >= len(s) {
+			return false
+		}
+		if s[i] != 'u' {
+			if pendingHigh {
+				return false
+			}
+			continue
+		}
+		if i+5 > len(s) {
+			return false
+		}
+		n, err := strconv.ParseUint(string(s[i+1:i+5]), 16, 16)
+		if err != nil {
+			return false
+		}
+		i += 4
+		r := rune(n)
+		high, low := r >= 0xd800 && r <= 0xdbff, r >= 0xdc00 && r <= 0xdfff
+		switch {
+		case pendingHigh && !low, !pendingHigh && low:
+			return false
+		case pendingHigh:
+			pendingHigh = false // a pair: one code point
+		default:
+			pendingHigh = high
+		}
+	}
+	return !pendingHigh
 }
 
 // MintHS256 issues a session token signed with secret: for local

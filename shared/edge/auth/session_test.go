@@ -177,7 +177,7 @@ func TestJWKSURLRotationAndOutage(t *testing.T) {
 	jwks := NewJWKSFromURL(srv.URL, srv.Client())
 	clock := now
 	jwks.now = func() time.Time { return clock }
-	v := verifier(t, SessionConfig{JWKSURL: srv.URL}, jwks)
+	v := verifier(t, SessionConfig{JWKSURL: srv.URL, Issuer: "https://idp.example", Audience: "abtest"}, jwks)
 
 	if fetches.Load() != 0 {
 		t.Fatal("the JWKS was fetched before first use")
@@ -240,6 +240,52 @@ func TestNewVerifierConfig(t *testing.T) {
 	_ = context.Background
 }
 
+// TestNewVerifierNeedsIssuerAndAudienceWithJWKS: a JWKS names an identity
+// provider that also serves other apps; without iss and aud checks their
+// tokens would open sessions here. A shared HS256 secret is this app's own.
+func TestNewVerifierNeedsIssuerAndAudienceWithJWKS(t *testing.T) {
+	jwks, err := NewJWKSFromJSON(jwksDoc("rsa-1", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const iss, aud = "https://idp.example", "abtest"
+	cases := []struct {
+		name string
+		cfg  SessionConfig
+		ok   bool
+	}{
+		{"JWKS URL, issuer and audience", SessionConfig{JWKSURL: "https://idp.example/jwks", Issuer: iss, Audience: aud}, true},
+		{"inline JWKS, issuer and audience", SessionConfig{JWKSJSON: "{}", Issuer: iss, Audience: aud}, true},
+		{"JWKS URL alone", SessionConfig{JWKSURL: "https://idp.example/jwks"}, false},
+		{"JWKS URL without audience", SessionConfig{JWKSURL: "https://idp.example/jwks", Issuer: iss}, false},
+		{"JWKS URL without issuer", SessionConfig{JWKSURL: "https://idp.example/jwks", Audience: aud}, false},
+		{"inline JWKS alone", SessionConfig{JWKSJSON: "{}"}, false},
+		{"inline JWKS without audience", SessionConfig{JWKSJSON: "{}", Issuer: iss}, false},
+		{"inline JWKS without issuer", SessionConfig{JWKSJSON: "{}", Audience: aud}, false},
+		{"inline JWKS, blank issuer and audience", SessionConfig{JWKSJSON: "{}", Issuer: " ", Audience: "\t"}, false},
+		{"HS256 alone", SessionConfig{HS256Secret: secret}, true},
+		{"HS256 with issuer and audience", SessionConfig{HS256Secret: secret, Issuer: iss, Audience: aud}, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var j *JWKS
+			if c.cfg.HS256Secret == "" {
+				j = jwks
+			}
+			_, err := NewVerifier(c.cfg, j)
+			if c.ok != (err == nil) {
+				t.Fatalf("NewVerifier: %v, want ok=%v", err, c.ok)
+			}
+		})
+	}
+	// The tokens of another app of the same provider are refused.
+	v := verifier(t, SessionConfig{JWKSJSON: "{}", Issuer: iss, Audience: aud}, jwks)
+	other := sign(t, jwt.SigningMethodRS256, "rsa-1", rsaPriv, claims(func(c *jwt.RegisteredClaims) { c.Audience = jwt.ClaimStrings{"other-app"} }))
+	if _, err := v.Verify(other); !errors.Is(err, ErrSession) {
+		t.Fatalf("token for another app: %v", err)
+	}
+}
+
 func TestMintHS256RoundTrip(t *testing.T) {
 	tok, err := MintHS256(secret, "bob", time.Hour, now)
 	if err != nil {
@@ -268,7 +314,7 @@ func TestJWKSFailureIsNotARejection(t *testing.T) {
 	jwks := NewJWKSFromURL(srv.URL, srv.Client())
 	clock := now
 	jwks.now = func() time.Time { return clock }
-	v := verifier(t, SessionConfig{JWKSURL: srv.URL}, jwks)
+	v := verifier(t, SessionConfig{JWKSURL: srv.URL, Issuer: "https://idp.example", Audience: "abtest"}, jwks)
 	token := sign(t, jwt.SigningMethodRS256, "rsa-1", rsaPriv, claims(nil))
 	for i := 0; i < 3; i++ {
 		if _, err := v.Verify(token); !errors.Is(err, ErrJWKSUnavailable) || errors.Is(err, ErrSession) {

@@ -46,11 +46,11 @@ func Setup(logger *slog.Logger, keys KeyStore, session SessionConfig) (*Authoriz
 	switch {
 	case session.JWKSJSON != "":
 		var err error
-		if jwks, err = NewJWKSFromJSON(session.JWKSJSON); err != nil {
+		if jwks, err = NewJWKSFromJSON(session.JWKSJSON, JWKSLogger(logger)); err != nil {
 			return nil, err
 		}
 	case session.JWKSURL != "":
-		jwks = NewJWKSFromURL(session.JWKSURL, nil)
+		jwks = NewJWKSFromURL(session.JWKSURL, nil, JWKSLogger(logger))
 	}
 	var verifier *Verifier
 	if session.HS256Secret != "" || jwks != nil {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,7 +50,7 @@ func Authorize(req Request, role apikey.Role) (Caller, error) {
 	}
 	c := Caller{Role: apikey.Role(get(CtxRole)), KeyID: get(CtxKeyID), UserID: get(CtxUserID)}
 	if c.Role != role {
-		return Caller{}, fault.New(fault.Forbidden, fault.CodeForbidden, "this route needs a "+string(role)+" key")
+		return Caller{}, fault.New(fault.Forbidden, fault.CodeForbidden, WrongRoleMessage(role))
 	}
 	if c.KeyID == "" || (role == apikey.RoleClient && !ValidUserID(c.UserID)) {
 		return Caller{}, fault.New(fault.Unauthenticated, fault.CodeUnauthenticated, "missing credentials")
@@ -57,14 +58,28 @@ func Authorize(req Request, role apikey.Role) (Caller, error) {
 	return c, nil
 }
 
-// ValidUserID reports whether id can be stored as a user id: 1-256 bytes of
-// printable UTF-8.
+// WrongRoleMessage is the FORBIDDEN message for a key whose role is not the
+// route's: "this route needs an admin key", "this route needs a client key".
+func WrongRoleMessage(role apikey.Role) string {
+	article := "a"
+	if role != "" && strings.ContainsRune("aeiouAEIOU", rune(role[0])) {
+		article = "an"
+	}
+	return "this route needs " + article + " " + string(role) + " key"
+}
+
+// ValidUserID is the one rule for user ids (the session's subject): the
+// accepted form is 1-256 bytes of valid UTF-8 with no control character
+// (Unicode category Cc: C0, DEL, C1 such as NUL, "\n", U+0085) and no format
+// character (category Cf: invisible or reordering characters such as U+200B,
+// U+202E, U+FEFF, U+00AD), so that ids that look alike in logs and consoles
+// are alike. User ids are part of DynamoDB keys.
 func ValidUserID(id string) bool {
 	if id == "" || len(id) > MaxUserIDLen || !utf8.ValidString(id) {
 		return false
 	}
 	for _, r := range id {
-		if unicode.IsControl(r) {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
 			return false
 		}
 	}

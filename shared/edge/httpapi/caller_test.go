@@ -42,10 +42,11 @@ func TestAuthorize(t *testing.T) {
 		{"no authorizer context", nil, apikey.RoleClient, 401, fault.CodeUnauthenticated, "missing credentials"},
 		{"refusal passes its message", map[string]any{httpapi.CtxError: "UNAUTHENTICATED", httpapi.CtxMessage: "missing X-Api-Key header"}, apikey.RoleAdmin, 401, fault.CodeUnauthenticated, "missing X-Api-Key header"},
 		{"forbidden refusal", map[string]any{httpapi.CtxError: "FORBIDDEN", httpapi.CtxMessage: "no"}, apikey.RoleAdmin, 403, fault.CodeForbidden, "no"},
-		{"client key on admin route", client, apikey.RoleAdmin, 403, fault.CodeForbidden, ""},
-		{"admin key on client route", admin, apikey.RoleClient, 403, fault.CodeForbidden, ""},
+		{"client key on admin route", client, apikey.RoleAdmin, 403, fault.CodeForbidden, "this route needs an admin key"},
+		{"admin key on client route", admin, apikey.RoleClient, 403, fault.CodeForbidden, "this route needs a client key"},
 		{"client without user", map[string]any{httpapi.CtxRole: "client", httpapi.CtxKeyID: "k1"}, apikey.RoleClient, 401, fault.CodeUnauthenticated, ""},
 		{"client with control chars", map[string]any{httpapi.CtxRole: "client", httpapi.CtxKeyID: "k1", httpapi.CtxUserID: "a\nb"}, apikey.RoleClient, 401, fault.CodeUnauthenticated, ""},
+		{"client with a format char", map[string]any{httpapi.CtxRole: "client", httpapi.CtxKeyID: "k1", httpapi.CtxUserID: "a\u202eb"}, apikey.RoleClient, 401, fault.CodeUnauthenticated, ""},
 		{"no key id", map[string]any{httpapi.CtxRole: "admin"}, apikey.RoleAdmin, 401, fault.CodeUnauthenticated, ""},
 	}
 	for _, tc := range cases {
@@ -80,18 +81,38 @@ func TestEndpointChecksCallerFirst(t *testing.T) {
 	}
 }
 
+// TestValidUserID: 1-256 bytes of valid UTF-8 without control (Cc) or
+// format (Cf) characters; format characters are invisible (U+200B) or
+// reorder what is shown (U+202E), so two ids that look alike could differ.
 func TestValidUserID(t *testing.T) {
-	cases := map[string]bool{
-		"user-42": true, "ü日本😀": true, "a b": true,
-		strings.Repeat("u", httpapi.MaxUserIDLen):   true,
-		strings.Repeat("u", httpapi.MaxUserIDLen+1): false,
-		strings.Repeat("日", 86):                     false, // 258 bytes
-		"":                                          false, "user\n1": false, "user\t1": false, "user\x001": false, "user\x7f": false,
-		"user\u0085": false, "user\xff": false, "\xe6\x97": false,
+	cases := []struct {
+		id   string
+		want bool
+	}{
+		{"user-42", true}, {"ü日本😀", true}, {"a b", true}, {"u", true}, {"\u00a0nbsp", true}, {"\ufffd", true},
+		{"e\u0301", true}, // a combining mark (Mn) is visible: allowed
+		{strings.Repeat("u", httpapi.MaxUserIDLen), true},
+		{strings.Repeat("日", 85) + "u", true}, // 256 bytes
+		{strings.Repeat("u", httpapi.MaxUserIDLen+1), false},
+		{strings.Repeat("日", 86), false}, // 258 bytes
+		{"", false},
+		// Cc: C0, DEL, C1.
+		{"user\n1", false}, {"user\t1", false}, {"user\x001", false}, {"\x00", false}, {"user\x7f", false}, {"user\u0085", false}, {"user\u009f", false},
+		// Not UTF-8.
+		{"user\xff", false}, {"\xe6\x97", false}, {"\xed\xa0\x80", false}, // the last: an encoded surrogate
+		// Cf: format characters.
+		{"user\u202e1", false},    // RIGHT-TO-LEFT OVERRIDE
+		{"user\u200b1", false},    // ZERO WIDTH SPACE
+		{"\ufeffuser", false},     // BYTE ORDER MARK
+		{"user\u00ad", false},     // SOFT HYPHEN
+		{"user\u200d1", false},    // ZERO WIDTH JOINER
+		{"user\u2066", false},     // LEFT-TO-RIGHT ISOLATE
+		{"user\u061c", false},     // ARABIC LETTER MARK
+		{"user\U000e0001", false}, // LANGUAGE TAG
 	}
-	for id, want := range cases {
-		if got := httpapi.ValidUserID(id); got != want {
-			t.Errorf("ValidUserID(%q) = %v, want %v", id, got, want)
+	for _, c := range cases {
+		if got := httpapi.ValidUserID(c.id); got != c.want {
+			t.Errorf("ValidUserID(%q) = %v, want %v", c.id, got, c.want)
 		}
 	}
 }
