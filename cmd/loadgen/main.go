@@ -106,7 +106,7 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 		return err
 	}
 	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = httpSrv.Serve(ln) }()
+	go func() { _ = httpSrv.Serve(gateway.Listener(ln)) }()
 	defer httpSrv.Close()
 
 	b := &bench{n: n, c: c, meter: m, db: db, st: deps.Store, base: "http://" + ln.Addr().String(), out: out,
@@ -155,7 +155,7 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 
 func benchExperiment(key string) *experiment.Experiment {
 	t := time.Now().UTC()
-	return &experiment.Experiment{Key: key, Name: key, Status: experiment.Active, Coverage: 1, Version: 1, CreatedAt: t, UpdatedAt: t,
+	return &experiment.Experiment{Key: key, Name: key, Events: []string{"purchase"}, Status: experiment.Active, Coverage: 1, Version: 1, CreatedAt: t, UpdatedAt: t,
 		Variants: []experiment.Variant{{Key: "control", Weight: 1}, {Key: "treatment", Weight: 1}}}
 }
 
@@ -304,7 +304,7 @@ func (b *bench) resultsScale(ctx context.Context, big int) error {
 				for i := range next {
 					a, _, err := b.st.CreateAssignment(ctx, "scale", fmt.Sprintf("scale-%07d", i), []string{"control", "treatment"}[i%2])
 					if err == nil {
-						_, err = b.st.RecordExposure(ctx, a, a.Variant)
+						_, _, err = b.st.RecordExposure(ctx, a, a.Variant, "")
 					}
 					if err != nil {
 						mu.Lock()

@@ -148,7 +148,7 @@ func TestExperimentFlow(t *testing.T) {
 	client := "/v1/client/experiments/flow"
 
 	c.must(c.admin("POST", "/v1/admin/experiments", map[string]any{
-		"key": "flow", "name": "Flow", "description": "end to end",
+		"key": "flow", "name": "Flow", "description": "end to end", "events": []string{"purchase", "signup"},
 		"variants": []map[string]any{
 			{"key": "control", "weight": 50, "payload": map[string]any{"color": "blue"}},
 			{"key": "treatment", "weight": 50, "payload": map[string]any{"color": "green"}},

@@ -129,7 +129,9 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	}
 	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- httpSrv.Serve(ln) }()
+	// The listener answers requests net/http cannot parse (a malformed
+	// escape) with the API's JSON error body, as API Gateway would.
+	go func() { errc <- httpSrv.Serve(gateway.Listener(ln)) }()
 
 	printQuickStart(out, creds, endpoint, s)
 	if ready != nil {
@@ -155,6 +157,7 @@ func seedDemo(ctx context.Context, st *store.Store) error {
 		Key:         DemoExperiment,
 		Name:        "Checkout button v2",
 		Description: "Demo: does a green checkout button convert better?",
+		Events:      []string{"purchase"},
 		Status:      experiment.Active,
 		Coverage:    1,
 		Version:     1,

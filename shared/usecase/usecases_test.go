@@ -6,9 +6,15 @@ package usecase_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
@@ -48,7 +54,7 @@ func newServices(t *testing.T) services {
 		exps: experiments.New(defs, st, time.Now),
 		asg:  assignment.New(defs, st),
 		expo: exposure.New(assignment.New(defs, st), st),
-		evs:  events.New(st, time.Now),
+		evs:  events.New(defs, st, time.Now),
 		res:  results.New(defs, st, time.Now),
 		keys: keys.New(st, time.Now),
 	}
@@ -78,7 +84,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	if f == nil || f.Code != fault.CodeValidationFailed || len(f.Details["fields"].(map[string]string)) != 3 {
 		t.Fatalf("invalid definition: %v %+v", err, f)
 	}
-	e, err := s.exps.Create(ctx, "admin-1", experiments.NewInput{Key: "checkout", Name: "Checkout", Variants: variants()})
+	e, err := s.exps.Create(ctx, "admin-1", experiments.NewInput{Key: "checkout", Name: "Checkout", Variants: variants(), Events: []string{"purchase"}})
 	if err != nil || e.Status != experiment.Draft || e.Version != 1 || e.CreatedBy != "admin-1" {
 		t.Fatalf("create: %+v %v", e, err)
 	}
@@ -104,13 +110,25 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 		t.Fatalf("repeat assignment: %+v %v, first %+v", again, err, first)
 	}
 
-	_, err = s.expo.Expose(ctx, "bob", "checkout", "")
+	_, _, err = s.expo.Expose(ctx, "bob", "checkout", "", "")
 	wantCode(t, err, exposure.CodeAssignmentRequired)
-	_, err = s.expo.Expose(ctx, "alice", "checkout", "nope")
+	_, _, err = s.expo.Expose(ctx, "alice", "checkout", "nope", "")
 	wantCode(t, err, exposure.CodeInvalidVariant)
-	x, err := s.expo.Expose(ctx, "alice", "checkout", "")
-	if err != nil || x.Variant != first.Variant || x.AssignedVariant != first.Variant {
-		t.Fatalf("exposure: %+v %v", x, err)
+	_, _, err = s.expo.Expose(ctx, "alice", "checkout", "", "a\u202eb")
+	wantCode(t, err, fault.CodeValidationFailed)
+	x, created, err := s.expo.Expose(ctx, "alice", "checkout", "", "view-1")
+	if err != nil || !created || x.ID != "view-1" || x.Variant != first.Variant || x.AssignedVariant != first.Variant {
+		t.Fatalf("exposure: %+v %v %v", x, created, err)
+	}
+	// A retried exposure (its answer was lost) is stored once.
+	for _, shown := range []string{"", "control"} {
+		again, created, err := s.expo.Expose(ctx, "alice", "checkout", shown, "view-1")
+		if err != nil || created || *again != *x {
+			t.Fatalf("retried exposure: %+v %v %v, want the stored %+v", again, created, err, x)
+		}
+	}
+	if _, created, err := s.expo.Expose(ctx, "alice", "checkout", "", ""); err != nil || !created {
+		t.Fatalf("exposure without id: %v %v", created, err)
 	}
 
 	id := "order-1"
@@ -146,19 +164,25 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	}
 
 	// Re-weighting with a stale version is refused with the current one.
-	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: 1, Variants: variants()})
+	zero, one := 0.0, 1.0
+	reweight := []experiments.VariantPatch{{Key: "control", Weight: &zero}, {Key: "treatment", Weight: &one}}
+	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: 1, Variants: reweight})
 	wantCode(t, err, experiment.CodeVersionConflict)
 	cur, _, err := s.exps.Get(ctx, "checkout")
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := variants()
-	vs[0].Weight, vs[1].Weight = 0, 1
-	up, err := s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: cur.Version, Variants: vs})
+	up, err := s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: cur.Version, Variants: reweight})
 	if err != nil || up.Version != cur.Version+1 || up.UpdatedBy != "admin-2" {
 		t.Fatalf("update: %+v %v", up, err)
 	}
-	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: up.Version, Variants: vs[1:]})
+	// Payloads the patch does not mention are kept.
+	if v, _ := up.Variant("control"); v.Weight != 0 || string(v.Payload) != `{"color":"blue"}` {
+		t.Fatalf("re-weighting changed the payload: %+v", v)
+	}
+	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: up.Version, Variants: reweight[1:]})
+	wantCode(t, err, fault.CodeValidationFailed)
+	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: up.Version, Variants: append(reweight, experiments.VariantPatch{Key: "new"})})
 	wantCode(t, err, fault.CodeValidationFailed)
 	if again, err := s.asg.Assign(ctx, "alice", "checkout"); err != nil || again.Variant != first.Variant {
 		t.Fatalf("assignment flipped after re-weighting: %+v %v", again, err)
@@ -177,7 +201,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	}
 	_, err = s.asg.Assign(ctx, "alice", "checkout")
 	wantCode(t, err, experiment.CodeNotFound)
-	_, err = s.expo.Expose(ctx, "alice", "checkout", "")
+	_, _, err = s.expo.Expose(ctx, "alice", "checkout", "", "")
 	wantCode(t, err, experiment.CodeNotFound)
 	_, err = s.res.Results(ctx, "checkout", "purchase")
 	wantCode(t, err, experiment.CodeNotFound)
@@ -211,4 +235,113 @@ func TestKeysWithoutHTTP(t *testing.T) {
 	}
 	wantCode(t, s.keys.Revoke(ctx, "aaaaaaaaaaaaaaaa"), keys.CodeKeyNotFound)
 	wantCode(t, s.keys.Revoke(ctx, "../etc"), keys.CodeKeyNotFound)
+}
+
+// TestUndeclaredEventNamesCannotGrowItems: a unit sending tens of thousands
+// of distinct event names stores its events but counts only the declared
+// ones, so no shared counter item and no assignment item grows with what
+// clients send, and other units keep converting.
+func TestUndeclaredEventNamesCannotGrowItems(t *testing.T) {
+	ctx := context.Background()
+	st, db, table := storetest.New(t)
+	defs := snapshot.New(st, snapshot.DefaultMaxAge)
+	exps := experiments.New(defs, st, time.Now)
+	asg := assignment.New(defs, st)
+	expo := exposure.New(asg, st)
+	evs := events.New(defs, st, time.Now)
+	if _, err := exps.Create(ctx, "admin", experiments.NewInput{Key: "poison", Name: "P", Variants: variants(), Events: []string{"purchase"}, Status: experiment.Active}); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"attacker", "victim"} {
+		if _, err := asg.Assign(ctx, u, "poison"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := expo.Expose(ctx, u, "poison", "", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	const batches, perBatch = 200, events.MaxBatch // 20,000 distinct names
+	errs := make(chan error, batches)
+	sem := make(chan struct{}, 8)
+	for b := 0; b < batches; b++ {
+		sem <- struct{}{}
+		go func(b int) {
+			defer func() { <-sem }()
+			in := make([]events.Input, perBatch)
+			for i := range in {
+				in[i].Name = fmt.Sprintf("n%05d-%s", b*perBatch+i, strings.Repeat("x", 90))
+			}
+			out, err := evs.Record(ctx, "attacker", in)
+			if err == nil && out.Accepted != perBatch {
+				err = fmt.Errorf("batch %d: %+v", b, out)
+			}
+			errs <- err
+		}(b)
+	}
+	for b := 0; b < batches; b++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The victim still converts, and only declared names are counted.
+	if out, err := evs.Record(ctx, "victim", []events.Input{{Name: "purchase"}}); err != nil || out.Accepted != 1 {
+		t.Fatalf("victim: %+v %v", out, err)
+	}
+	agg, err := st.ReadAggregates(ctx, "poison")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range agg.Converted {
+		if len(m) > 1 {
+			t.Fatalf("counters for undeclared names: %v", agg.Converted)
+		}
+	}
+	if n := agg.Converted["control"]["purchase"] + agg.Converted["treatment"]["purchase"]; n != 1 {
+		t.Fatalf("purchase conversions %d, want 1 (the victim)", n)
+	}
+	// Every assignment and counter item stays small (DynamoDB's limit is
+	// 400 KB; before, the attacker's items grew to about 350 KB).
+	var start map[string]types.AttributeValue
+	for {
+		page, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table), ExclusiveStartKey: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			sk := it["sk"].(*types.AttributeValueMemberS).Value
+			if sk == "EVT" || strings.HasPrefix(sk, "EVT#") {
+				continue
+			}
+			if size := itemSize(it); size > 4<<10 {
+				t.Errorf("item %v/%s is %d bytes", it["pk"], sk, size)
+			}
+		}
+		if start = page.LastEvaluatedKey; start == nil {
+			break
+		}
+	}
+}
+
+// itemSize approximates DynamoDB's item size: names plus values.
+func itemSize(it map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range it {
+		n += len(name)
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			n += len(v.Value)
+		case *types.AttributeValueMemberN:
+			n += len(v.Value)
+		case *types.AttributeValueMemberSS:
+			for _, s := range v.Value {
+				n += len(s)
+			}
+		case *types.AttributeValueMemberL:
+			n += 64 * len(v.Value)
+		default:
+			n += 16
+		}
+	}
+	return n
 }

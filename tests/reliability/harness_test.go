@@ -314,7 +314,7 @@ func (e *env) asUser(user string) map[string]string {
 // createActive defines an active 50/50 experiment through the admin API.
 func (e *env) createActive(key string) {
 	e.t.Helper()
-	body := fmt.Sprintf(`{"key":%q,"name":%q,"status":"active","variants":[`+
+	body := fmt.Sprintf(`{"key":%q,"name":%q,"status":"active","events":["purchase","checkout","signup","refund"],"variants":[`+
 		`{"key":"control","weight":50,"payload":{"v":0}},{"key":"treatment","weight":50,"payload":{"v":1}}]}`, key, key)
 	if r := e.do("POST", "/v1/admin/experiments", e.asAdmin(), body); r.err != nil || r.status != http.StatusCreated {
 		e.t.Fatalf("create %s: %v", key, r)

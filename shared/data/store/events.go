@@ -52,7 +52,11 @@ const maxTransactItems = 100
 // A repeated id also finishes any conversion an interrupted earlier attempt
 // of the same event left undone, judged on the event as first stored. When
 // the event is stored but a later step fails, stored is true with the error.
-func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment) (stored bool, err error) {
+//
+// counted says which experiments count the event's name (their declared
+// conversion events): only those get a mark and a counter, so what clients
+// send cannot grow either.
+func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment, counted func(experiment string) bool) (stored bool, err error) {
 	ev.Evaluated = ev.Evaluated[:0]
 	for _, a := range assignments {
 		ev.Evaluated = append(ev.Evaluated, a.Experiment)
@@ -71,7 +75,7 @@ func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignmen
 	for attempt := 0; attempt < stateAttempts; attempt++ {
 		var pending []*experiment.Assignment
 		for _, a := range assignments {
-			if experiment.Converts(a, ev) && !a.Converted(ev.Name) {
+			if experiment.Converts(a, ev) && counted(a.Experiment) && !a.Converted(ev.Name) {
 				pending = append(pending, a)
 			}
 		}

@@ -29,7 +29,7 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stored, err := st.RecordEvent(ctx, &experiment.Event{ID: fmt.Sprintf("e%d", n), UserID: user, Name: name, Timestamp: ts, ReceivedAt: time.Now().UTC()}, asg)
+		stored, err := st.RecordEvent(ctx, &experiment.Event{ID: fmt.Sprintf("e%d", n), UserID: user, Name: name, Timestamp: ts, ReceivedAt: time.Now().UTC()}, asg, storetest.CountAll)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.RecordExposure(ctx, a, a.Variant); err != nil {
+		if _, _, err := st.RecordExposure(ctx, a, a.Variant, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,11 +77,11 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 	// A retried event id is stored once and counted once.
 	asg, _ := st.UserAssignments(ctx, "late")
 	retry := &experiment.Event{ID: "e1000", UserID: "late", Name: "refund", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
-	if stored, err := st.RecordEvent(ctx, retry, asg); err != nil || !stored {
+	if stored, err := st.RecordEvent(ctx, retry, asg, storetest.CountAll); err != nil || !stored {
 		t.Fatalf("first: %v %v", stored, err)
 	}
 	asg, _ = st.UserAssignments(ctx, "late")
-	if stored, err := st.RecordEvent(ctx, retry, asg); err != nil || stored {
+	if stored, err := st.RecordEvent(ctx, retry, asg, storetest.CountAll); err != nil || stored {
 		t.Fatalf("retry stored again: %v %v", stored, err)
 	}
 
@@ -99,7 +99,7 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 	if live.Exposed["control"] != 2 || live.Exposed["treatment"] != 1 || live.Assigned["control"] != 2 || live.Assigned["treatment"] != 2 {
 		t.Fatalf("assigned %v exposed %v", live.Assigned, live.Exposed)
 	}
-	recounted, err := st.Recount(ctx, "exp", true)
+	recounted, err := st.Recount(ctx, "exp", []string{"purchase", "signup", "refund"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +130,14 @@ func TestEventRacingAnAssignment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.RecordEvent(ctx, ev, nil); err != nil {
+	if _, err := st.RecordEvent(ctx, ev, nil, storetest.CountAll); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.RecordExposure(ctx, a, "control"); err != nil {
+	if _, _, err := st.RecordExposure(ctx, a, "control", ""); err != nil {
 		t.Fatal(err)
 	}
 	live, _ := st.ReadAggregates(ctx, "race")
-	recounted, err := st.Recount(ctx, "race", false)
+	recounted, err := st.Recount(ctx, "race", []string{"purchase"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestChunkedEventRetryFinishes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.RecordExposure(ctx, a, a.Variant); err != nil {
+		if _, _, err := st.RecordExposure(ctx, a, a.Variant, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -186,18 +186,18 @@ func TestChunkedEventRetryFinishes(t *testing.T) {
 		return &experiment.Event{ID: "order-1", UserID: "u", Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
 	}
 	asg, _ := st.UserAssignments(ctx, "u")
-	stored, err := flaky.RecordEvent(ctx, event(), asg)
+	stored, err := flaky.RecordEvent(ctx, event(), asg, storetest.CountAll)
 	if err == nil || !stored {
 		t.Fatalf("interrupted event: stored=%v err=%v, want stored with an error", stored, err)
 	}
 	asg, _ = st.UserAssignments(ctx, "u")
-	if stored, err := st.RecordEvent(ctx, event(), asg); err != nil || stored {
+	if stored, err := st.RecordEvent(ctx, event(), asg, storetest.CountAll); err != nil || stored {
 		t.Fatalf("retry: stored=%v err=%v, want a duplicate", stored, err)
 	}
 	for i := 0; i < experiments; i++ {
 		key := fmt.Sprintf("exp-%02d", i)
 		live, _ := st.ReadAggregates(ctx, key)
-		recounted, err := st.Recount(ctx, key, false)
+		recounted, err := st.Recount(ctx, key, []string{"purchase"}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,7 +240,7 @@ func TestRecountNeverOverwritesAConcurrentWrite(t *testing.T) {
 			t.Error(err)
 		}
 	}}, table)
-	recounted, err := racing.Recount(ctx, "rc", true)
+	recounted, err := racing.Recount(ctx, "rc", []string{"purchase"}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,6 +116,14 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 		"created_by":   avS(e.CreatedBy),
 		"updated_by":   avS(e.UpdatedBy),
 	}
+	if len(e.Events) > 0 {
+		// A list keeps the order the admin gave.
+		names := make([]types.AttributeValue, len(e.Events))
+		for i, n := range e.Events {
+			names[i] = avS(n)
+		}
+		it["events"] = &types.AttributeValueMemberL{Value: names}
+	}
 	if e.Status != experiment.Archived {
 		it[AttrGSI1PK] = avS(gsiAllExps)
 		it[AttrGSI1SK] = avS(created + "#" + e.Key)
@@ -137,6 +145,13 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 		UpdatedAt:   getT(it, "updated_at"),
 		CreatedBy:   getS(it, "created_by"),
 		UpdatedBy:   getS(it, "updated_by"),
+	}
+	if names, ok := it["events"].(*types.AttributeValueMemberL); ok {
+		for _, av := range names.Value {
+			if n, ok := av.(*types.AttributeValueMemberS); ok {
+				e.Events = append(e.Events, n.Value)
+			}
+		}
 	}
 	list, ok := it["variants"].(*types.AttributeValueMemberL)
 	if !ok {

@@ -26,12 +26,19 @@ var errStateChanged = errors.New("assignment state changed concurrently too ofte
 // transaction, counts the user as exposed and as converted for every event
 // the user already emitted since assignment. Later exposures are a single
 // conditional put: the item is new or nothing is written.
-func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, shown string) (*experiment.Exposure, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return nil, fmt.Errorf("record exposure: new id: %w", err)
+//
+// id is the client's idempotency key ("" makes one): an exposure whose id the
+// unit already used in this experiment is not stored again, and the stored
+// one comes back with created false.
+func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, shown, id string) (x *experiment.Exposure, created bool, err error) {
+	if id == "" {
+		u, err := uuid.NewV7()
+		if err != nil {
+			return nil, false, fmt.Errorf("record exposure: new id: %w", err)
+		}
+		id = u.String()
 	}
-	x := &experiment.Exposure{ID: id.String(), Experiment: a.Experiment, UserID: a.UserID, Variant: shown, AssignedVariant: a.Variant, ExposedAt: s.now()}
+	x = &experiment.Exposure{ID: id, Experiment: a.Experiment, UserID: a.UserID, Variant: shown, AssignedVariant: a.Variant, ExposedAt: s.now()}
 	put := &types.Put{
 		TableName: aws.String(s.table),
 		Item: item{
@@ -44,20 +51,20 @@ func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, sh
 			"assigned_variant": avS(x.AssignedVariant),
 			"exposed_at":       avT(x.ExposedAt),
 		},
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": AttrPK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	for attempt := 0; attempt < stateAttempts; attempt++ {
 		if a.Exposed() {
-			// A fresh UUID v7 never exists; the condition only guards that.
 			old, err := s.putIfAbsent(ctx, put)
-			if err == nil && old != nil {
-				err = ErrExists
-			}
 			if err != nil {
-				return nil, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, err)
+				return nil, false, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, err)
 			}
-			return x, nil
+			if old != nil {
+				return decodeExposure(old), false, nil
+			}
+			return x, true, nil
 		}
 		deltas := map[string]int64{exposedAttr(a.Variant): 1}
 		for _, ev := range a.Conversions {
@@ -81,16 +88,26 @@ func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, sh
 			s.counterAdd(a.Experiment, a.UserID, deltas),
 		}})
 		if err == nil {
-			return x, nil
+			return x, true, nil
+		}
+		if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed && r.Item != nil {
+			return decodeExposure(r.Item), false, nil // a retry of a stored exposure
 		}
 		r, ok := cancellation(err, 1)
 		if !ok || deref(r.Code) != conditionFailed || r.Item == nil {
-			return nil, fmt.Errorf("record first exposure %q/%q: %w", a.Experiment, a.UserID, err)
+			return nil, false, fmt.Errorf("record first exposure %q/%q: %w", a.Experiment, a.UserID, err)
 		}
 		// Exposed or converted meanwhile: decide again on the current state.
 		a = decodeAssignment(r.Item)
 	}
-	return nil, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, errStateChanged)
+	return nil, false, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, errStateChanged)
+}
+
+func decodeExposure(it item) *experiment.Exposure {
+	return &experiment.Exposure{
+		ID: getS(it, "id"), Experiment: getS(it, "experiment"), UserID: getS(it, "user_id"),
+		Variant: getS(it, "variant"), AssignedVariant: getS(it, "assigned_variant"), ExposedAt: getT(it, "exposed_at"),
+	}
 }
 
 // unchangedAssignment is a condition that holds while the assignment item

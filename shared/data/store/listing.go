@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,7 +32,7 @@ func (s *Store) ListExperiments(ctx context.Context, status experiment.Status, l
 	if status != "" {
 		index, pkAttr, skAttr, pk = GSI2, AttrGSI2PK, AttrGSI2SK, statusPK(string(status))
 	}
-	of := pageOf{keyAttrs: []string{AttrPK, AttrSK, pkAttr, skAttr}, partition: pkAttr, value: pk}
+	of := pageOf{keyAttrs: []string{AttrPK, AttrSK, pkAttr, skAttr}, partition: pkAttr, value: pk, itemPre: experimentPK(""), itemSK: skDefinition}
 	items, next, err := s.queryPage(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(index),
@@ -104,19 +105,39 @@ type pageOf struct {
 	value     string   // its value
 	sortAttr  string   // optional: the sort attribute ...
 	sortPre   string   // ... and the prefix the query's range has
+	itemPre   string   // optional: the prefix of the listed items' table partition key (AttrPK)
+	itemSK    string   // optional: the listed items' table sort key (AttrSK)
+}
+
+// DynamoDB's limits on a key attribute's value, in bytes of UTF-8: a start
+// key beyond them is a ValidationException (a 500 to the caller).
+const (
+	maxPartitionKeyBytes = 2048
+	maxSortKeyBytes      = 1024
+)
+
+// maxCursorLen bounds a cursor before it is decoded: the base64 of the
+// longest JSON a cursor can be (two partition and two sort keys at their
+// limits, every byte escaped as \u00XX, plus names and punctuation). Every
+// cursor the store issues is shorter.
+const maxCursorLen = ((6*(2*maxPartitionKeyBytes+2*maxSortKeyBytes)+256)*4 + 2) / 3
+
+// keyLimit is the size limit of a key attribute's value.
+func keyLimit(attr string) int {
+	switch attr {
+	case AttrPK, AttrGSI1PK, AttrGSI2PK:
+		return maxPartitionKeyBytes
+	}
+	return maxSortKeyBytes
 }
 
 // queryPage runs a query for up to limit items from cursor. The cursor is
 // the last item's key attributes, so it stays valid while items are added.
 func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, of pageOf, limit int, cursor string) ([]item, string, error) {
-	keyAttrs := of.keyAttrs
 	if cursor != "" {
-		start, err := decodeCursor(cursor, keyAttrs)
+		start, err := decodeCursor(cursor, of)
 		if err != nil {
 			return nil, "", err
-		}
-		if getS(start, of.partition) != of.value || (of.sortAttr != "" && !strings.HasPrefix(getS(start, of.sortAttr), of.sortPre)) {
-			return nil, "", ErrBadCursor
 		}
 		in.ExclusiveStartKey = start
 	}
@@ -135,34 +156,63 @@ func (s *Store) queryPage(ctx context.Context, in *dynamodb.QueryInput, of pageO
 	}
 	// A full page: the next one starts after its last item. It may turn out
 	// empty, which clients handle like any last page.
-	return items, encodeCursor(items[len(items)-1], keyAttrs), nil
+	return items, encodeCursor(items[len(items)-1], of.keyAttrs), nil
 }
 
+// encodeCursor is the only form of a cursor: unpadded base64url of the JSON
+// object of the key attributes' string values (encoding/json's output, keys
+// sorted).
 func encodeCursor(it item, keyAttrs []string) string {
 	m := make(map[string]string, len(keyAttrs))
 	for _, a := range keyAttrs {
 		m[a] = getS(it, a)
 	}
+	return encodeCursorMap(m)
+}
+
+func encodeCursorMap(m map[string]string) string {
 	b, _ := json.Marshal(m)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(cursor string, keyAttrs []string) (item, error) {
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
+// decodeCursor returns the start key a cursor holds, or ErrBadCursor unless
+// the cursor is exactly what encodeCursor gives for an item of this listing:
+// bounded in length, base64url then a JSON object of exactly the listing's
+// key attributes, each a non-empty string of valid UTF-8 within DynamoDB's
+// key size limits, in the listing's partition (and range), and in canonical
+// form (no other spelling of the same values: whitespace, escapes, duplicate
+// names, padding or line breaks are refused).
+func decodeCursor(cursor string, of pageOf) (item, error) {
+	if len(cursor) > maxCursorLen {
 		return nil, ErrBadCursor
 	}
-	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil || len(m) != len(keyAttrs) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
+	if err != nil || !utf8.Valid(b) {
+		return nil, ErrBadCursor
+	}
+	var m map[string]string // a non-string value fails to decode
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != len(of.keyAttrs) {
 		return nil, ErrBadCursor
 	}
 	start := item{}
-	for _, a := range keyAttrs {
+	for _, a := range of.keyAttrs {
 		v, ok := m[a]
-		if !ok || v == "" {
+		if !ok || v == "" || len(v) > keyLimit(a) || !utf8.ValidString(v) {
 			return nil, ErrBadCursor
 		}
 		start[a] = avS(v)
+	}
+	// Canonical form: json.Unmarshal turns invalid UTF-8 and lone surrogates
+	// into U+FFFD and lets the last of duplicate names win, so re-encoding
+	// is what proves the values are the ones the cursor spells.
+	if encodeCursorMap(m) != cursor {
+		return nil, ErrBadCursor
+	}
+	if m[of.partition] != of.value ||
+		(of.sortAttr != "" && !strings.HasPrefix(m[of.sortAttr], of.sortPre)) ||
+		(of.itemPre != "" && !strings.HasPrefix(m[AttrPK], of.itemPre)) ||
+		(of.itemSK != "" && m[AttrSK] != of.itemSK) {
+		return nil, ErrBadCursor
 	}
 	return start, nil
 }

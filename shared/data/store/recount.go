@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,9 +26,9 @@ const recountWorkers = 8
 // user's exposures and events, so its cost grows with the experiment's users:
 // an operator's repair tool, not a request path. Writes that land while it
 // runs may be missed; run it on a paused or ended experiment to be exact.
-func (s *Store) Recount(ctx context.Context, key string, write bool) (experiment.Aggregates, error) {
+func (s *Store) Recount(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error) {
 	for attempt := 1; ; attempt++ {
-		g, err := s.recountOnce(ctx, key, write)
+		g, err := s.recountOnce(ctx, key, events, write)
 		if errors.Is(err, ErrRecountConflict) && attempt < recountAttempts {
 			continue
 		}
@@ -41,7 +42,7 @@ var ErrRecountConflict = errors.New("counters changed during the recount")
 
 const recountAttempts = 3
 
-func (s *Store) recountOnce(ctx context.Context, key string, write bool) (experiment.Aggregates, error) {
+func (s *Store) recountOnce(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error) {
 	// The shards' versions before reading any item: a write that lands
 	// after this bumps a version and makes the swap below refuse.
 	before, err := s.readShards(ctx, key)
@@ -67,7 +68,10 @@ func (s *Store) recountOnce(ctx context.Context, key string, write bool) (experi
 		go func() {
 			defer wg.Done()
 			for a := range work {
-				exposed, converted, err := s.recountUser(ctx, a)
+				exposed, converted, err := s.recountUser(ctx, a, events)
+				if err == nil && write {
+					err = s.markConversions(ctx, a, converted)
+				}
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
@@ -129,8 +133,9 @@ func (s *Store) experimentAssignments(ctx context.Context, key string) ([]*exper
 	}
 }
 
-// recountUser reads one user's exposure and event items for an assignment.
-func (s *Store) recountUser(ctx context.Context, a *experiment.Assignment) (exposed bool, converted map[string]bool, err error) {
+// recountUser reads one user's exposure and event items for an assignment,
+// and which of the declared events converted the user.
+func (s *Store) recountUser(ctx context.Context, a *experiment.Assignment, events []string) (exposed bool, converted map[string]bool, err error) {
 	x, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :x)"),
@@ -145,9 +150,7 @@ func (s *Store) recountUser(ctx context.Context, a *experiment.Assignment) (expo
 	if err != nil {
 		return false, nil, fmt.Errorf("exposures of %q: %w", a.UserID, err)
 	}
-	if x.Count == 0 {
-		return false, nil, nil
-	}
+	exposed = x.Count > 0
 	converted = map[string]bool{}
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
@@ -164,15 +167,44 @@ func (s *Store) recountUser(ctx context.Context, a *experiment.Assignment) (expo
 			return false, nil, fmt.Errorf("events of %q: %w", a.UserID, err)
 		}
 		for _, it := range page.Items {
-			if ev := decodeEvent(it); experiment.Converts(a, ev) {
+			if ev := decodeEvent(it); experiment.Converts(a, ev) && slices.Contains(events, ev.Name) {
 				converted[ev.Name] = true
 			}
 		}
 		if page.LastEvaluatedKey == nil {
-			return true, converted, nil
+			return exposed, converted, nil
 		}
 		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
+}
+
+// markConversions adds to an assignment the conversion marks a recount
+// found and live counting never made (a name declared after its events
+// arrived), so the unit's next event of that name is not counted again.
+// A recount that then fails to swap its counters leaves these units counted
+// short until the next recount, which is what its 409 asks for.
+func (s *Store) markConversions(ctx context.Context, a *experiment.Assignment, converted map[string]bool) error {
+	var missing []string
+	for name := range converted {
+		if !a.Converted(name) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
+		UpdateExpression:          aws.String("ADD #conv :names"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#conv": "conversions"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: missing}},
+	})
+	if err != nil {
+		return fmt.Errorf("mark conversions of %q: %w", a.UserID, err)
+	}
+	return nil
 }
 
 // replaceShards swaps every counter shard for its recounted value at once,

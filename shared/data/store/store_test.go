@@ -199,7 +199,7 @@ func TestExposureCountsDistinctUsers(t *testing.T) {
 				defer wg.Done()
 				// Every caller holds the unexposed state it read: the
 				// conditional first-exposure write must count one.
-				x, err := st.RecordExposure(ctx, a, "control")
+				x, _, err := st.RecordExposure(ctx, a, "control", "")
 				if err != nil {
 					t.Error(err)
 					return

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -16,6 +17,9 @@ const (
 	MinVariants       = 2
 	MaxVariants       = 20
 	MaxPayloadBytes   = 16 << 10
+	// MaxEvents bounds an experiment's conversion events, and so the
+	// counters and conversion marks any client can cause.
+	MaxEvents = 20
 )
 
 // Problems names what is wrong with a definition, by field path
@@ -49,10 +53,20 @@ func NameProblem(s string) string {
 // DescriptionProblem checks an optional description.
 func DescriptionProblem(s string) string { return lengthProblem(s, MaxDescriptionLen) }
 
+// DynamoDB stores numbers from 1e-130 to just under 1e126 in magnitude
+// (and 0); a weight outside that range could not be saved.
+const (
+	MinWeight = 1e-130
+	MaxWeight = 1e125
+)
+
 // WeightProblem checks one variant weight.
 func WeightProblem(w float64) string {
-	if math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+	switch {
+	case math.IsNaN(w) || math.IsInf(w, 0) || w < 0:
 		return "must be a finite number >= 0"
+	case w != 0 && (w < MinWeight || w > MaxWeight):
+		return "must be 0 or between 1e-130 and 1e125"
 	}
 	return ""
 }
@@ -96,8 +110,30 @@ func CheckVariants(p Problems, field string, vs []Variant) {
 		weights[i] = v.Weight
 	}
 	// Each weight may be finite while their sum is not.
-	if _, err := bucketing.WeightSum(weights); err != nil {
+	switch _, err := bucketing.WeightSum(weights); {
+	case errors.Is(err, bucketing.ErrNoPositiveWeight):
+		p[field] = "at least one weight must be positive: with all weights 0 no unit can be assigned"
+	case err != nil:
 		p[field] = "weights must add up to a finite number"
+	}
+}
+
+// CheckEvents adds to p every problem of a conversion events list.
+func CheckEvents(p Problems, field string, names []string) {
+	if len(names) > MaxEvents {
+		p[field] = fmt.Sprintf("must hold at most %d event names", MaxEvents)
+		return
+	}
+	seen := make(map[string]bool, len(names))
+	for i, n := range names {
+		at := fmt.Sprintf("%s[%d]", field, i)
+		switch {
+		case !ValidEventName(n):
+			p[at] = "must match " + EventNamePattern
+		case seen[n]:
+			p[at] = "duplicates another event name"
+		}
+		seen[n] = true
 	}
 }
 
@@ -114,6 +150,7 @@ func CheckNew(e *Experiment) Problems {
 		p["description"] = msg
 	}
 	CheckVariants(p, "variants", e.Variants)
+	CheckEvents(p, "events", e.Events)
 	if e.Status != Draft && e.Status != Active {
 		p["status"] = "must be draft or active"
 	}

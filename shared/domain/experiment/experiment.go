@@ -51,6 +51,11 @@ type Experiment struct {
 	Description string
 	Status      Status
 	Variants    []Variant
+	// Events are the conversion events counted for this experiment. Only
+	// these are counted, so what clients send can never grow the counters
+	// or a unit's assignment item: other events are stored, not counted
+	// (a recount backfills a name declared later).
+	Events []string
 	// Coverage is the share of users enrolled, in [0,1]. The API keeps it at
 	// 1 for now; bucketing already honours it so traffic ramps plug in later.
 	Coverage  float64
@@ -78,6 +83,17 @@ func (e *Experiment) Weights() []float64 {
 		w[i] = v.Weight
 	}
 	return w
+}
+
+// CountsEvent reports whether name is one of the experiment's conversion
+// events.
+func (e *Experiment) CountsEvent(name string) bool {
+	for _, n := range e.Events {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Control returns the key of the control variant (the first one).

@@ -1,6 +1,11 @@
 package experiment
 
-import "github.com/abtest/abtest/shared/domain/fault"
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/abtest/abtest/shared/domain/fault"
+)
 
 // MaxKeyLen bounds experiment and variant keys. Keys end up inside DynamoDB
 // key attributes and counter attribute names, so they are short and plain.
@@ -59,4 +64,21 @@ func CheckKey(s string) error {
 	}
 	return fault.New(fault.Invalid, fault.CodeInvalidKey, "experiment key must match "+KeyPattern).
 		With(map[string]any{"pattern": KeyPattern})
+}
+
+// MaxIDLen bounds idempotency ids (of events and exposures).
+const MaxIDLen = 128
+
+// ValidID reports whether id can be a client's idempotency id: 1-128 bytes
+// of valid UTF-8 with no control or invisible format character.
+func ValidID(id string) bool {
+	if id == "" || len(id) > MaxIDLen || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == unicode.ReplacementChar {
+			return false
+		}
+	}
+	return true
 }

@@ -1,17 +1,21 @@
 package gateway_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -24,8 +28,9 @@ import (
 
 const fzOrigin = "https://app.example"
 
-// fzRoute is an independent matcher for a route: a {param} takes one
-// segment; the gateway ignores leading and trailing slashes.
+// fzRoute is an independent matcher for a route: the path must equal the
+// route's exactly (no slash trimmed or doubled), a {param} takes one
+// non-empty segment, and no segment of the path is a dot segment.
 type fzRoute struct {
 	routes.Route
 	re *regexp.Regexp
@@ -34,18 +39,44 @@ type fzRoute struct {
 func fzRoutes() []fzRoute {
 	var out []fzRoute
 	for _, r := range routes.All {
-		pat := regexp.MustCompile(`\\\{[a-z]+\\\}`).ReplaceAllString(regexp.QuoteMeta(strings.Trim(r.Path, "/")), `([^/]*)`)
+		pat := regexp.MustCompile(`\\\{[a-z]+\\\}`).ReplaceAllString(regexp.QuoteMeta(r.Path), `([^/]+)`)
 		out = append(out, fzRoute{Route: r, re: regexp.MustCompile(`^(?s)` + pat + `$`)})
 	}
 	return out
 }
 
+// fzDotSegment reports whether a path has a "." or ".." segment.
+func fzDotSegment(path string) bool {
+	for _, s := range strings.Split(path, "/") {
+		if s == "." || s == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// fzBadQuery reports whether a query string has a malformed percent-escape
+// in a pair url.ParseQuery would not leave out for its semicolon.
+func fzBadQuery(raw string) bool {
+	for _, part := range strings.Split(raw, "&") {
+		if strings.Contains(part, ";") {
+			continue
+		}
+		if _, err := url.ParseQuery(part); err != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // FuzzServeHTTP: any request through the local gateway either reaches the
-// route it names, with the path parameters, query, headers and body API
-// Gateway would pass (params never contain "/", binary bodies arrive in
-// base64), or is answered with the API's error body (404 for unknown
-// routes); the identity sources gate the authorizer; CORS preflights from
-// allowed origins are answered first; never a panic.
+// route its path names exactly (no slash trimmed, no dot segment), with the
+// path parameters, query, headers and body API Gateway would pass (params
+// are non-empty and never contain "/", binary bodies arrive in base64), or
+// is answered with the API's error body (400 INVALID_QUERY for a malformed
+// percent-escape in the query, then 404 for unknown routes); the identity
+// sources gate the authorizer; CORS preflights from allowed origins are
+// answered first; never a panic.
 func FuzzServeHTTP(f *testing.F) {
 	for _, r := range routes.All {
 		path := strings.NewReplacer("{key}", "checkout_v2", "{id}", "abcdefghijklmnop").Replace(r.Path)
@@ -54,13 +85,19 @@ func FuzzServeHTTP(f *testing.F) {
 	for _, p := range []string{"", "/", "//", "/v1", "/v1/admin/experiments/", "//v1//admin/experiments", "/v1/admin/experiments//",
 		"/v1/admin/experiments/a/b", "/v1/admin/experiments/a%2Fb", "/v1/admin/experiments/%zz", "/v1/admin/experiments/ü",
 		"/v1/admin/experiments/\xff", "/v1/admin/experiments/a b", "/v1/admin/experiments/..", "/v1/admin/experiments//history",
-		"/v1/client/experiments/{key}/exposure", "/V1/ADMIN/EXPERIMENTS", "/v1/admin/api-keys/", "/v1/admin/api-keys//", "/x/../v1/admin/experiments"} {
+		"/v1/client/experiments/{key}/exposure", "/V1/ADMIN/EXPERIMENTS", "/v1/admin/api-keys/", "/v1/admin/api-keys//", "/x/../v1/admin/experiments",
+		// Exact matching: no slash trimmed or doubled, no dot segment resolved.
+		"//v1/admin/experiments", "/v1//admin/experiments", "/v1/admin/../admin/experiments", "/v1/admin/./experiments",
+		"/v1/admin/experiments/.", "/v1/admin/experiments/./history", "/v1/admin/experiments/../history", "/v1/admin/experiments/...",
+		"/v1/admin/experiments/..a/history", "/v1/admin/experiments/a/history/", "/./v1/admin/experiments", "v1/admin/experiments",
+		"/v1/admin/experiments/%2E%2E", "/v1/admin/experiments/%25zz", "/v1/admin/api-keys/./", "/v1/client/events/"} {
 		f.Add("GET", p, "", []byte(nil), "k", "", true, "", false, uint8(0))
 	}
 	for _, m := range []string{"", "get", "HEAD", "OPTIONS", "PUT", "CONNECT", "GET ", "G\x00T"} {
 		f.Add(m, "/v1/admin/experiments", "", []byte(nil), "k", "", false, "", false, uint8(0))
 	}
-	for _, q := range []string{"status=active&limit=5", "limit=1&limit=2", "a", "=x", "%zz=1", "cursor=%2B%2F%3D", "a=1;b=2", "x=%ff", "&&", "?"} {
+	for _, q := range []string{"status=active&limit=5", "limit=1&limit=2", "a", "=x", "%zz=1", "cursor=%2B%2F%3D", "a=1;b=2", "x=%ff", "&&", "?",
+		"cursor=%%%", "cursor=%", "cursor=%2", "limit=1&cursor=%zz", "cursor=%25%25%25", "a;b=%zz", "a=%zz;b", "a=1;b=2&c=%"} {
 		f.Add("GET", "/v1/admin/experiments", q, []byte(nil), "k", "", false, "", false, uint8(0))
 	}
 	for _, b := range [][]byte{nil, []byte("null"), {0xff, 0xfe, 0x00}, []byte("ü日本😀"), []byte("\xed\xa0\x80"), bytes.Repeat([]byte("a"), httpapi.MaxBodyBytes+1)} {
@@ -138,10 +175,23 @@ func FuzzServeHTTP(f *testing.F) {
 			return
 		}
 
+		// A malformed percent-escape in the query is refused before any
+		// route or authorizer.
+		if fzBadQuery(rawQuery) {
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if w.Code != http.StatusBadRequest || got != nil || authorized != 0 ||
+				json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error.Code != gateway.CodeInvalidQuery {
+				t.Fatalf("%s: malformed query answered %d %s (handler called: %v)", desc, w.Code, w.Body.Bytes(), got != nil)
+			}
+			return
+		}
+
 		var want *fzRoute
 		var wantParams []string
 		for i := range rts {
-			if m := rts[i].re.FindStringSubmatch(strings.Trim(path, "/")); rts[i].Method == method && m != nil {
+			if m := rts[i].re.FindStringSubmatch(path); rts[i].Method == method && m != nil && !fzDotSegment(path) {
 				want, wantParams = &rts[i], m[1:]
 				break
 			}
@@ -204,7 +254,7 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		// Repeated query parameters arrive joined with commas, as API
 		// Gateway passes them.
-		q, _ := url.ParseQuery(rawQuery)
+		q, _ := url.ParseQuery(rawQuery) // its errors are the semicolon pairs it leaves out
 		if len(got.QueryStringParameters) != len(q) || (len(q) == 0) != (got.QueryStringParameters == nil) {
 			t.Fatalf("%s: query %v, want %v", desc, got.QueryStringParameters, q)
 		}
@@ -222,6 +272,108 @@ func FuzzServeHTTP(f *testing.F) {
 		}
 		if !bytes.Equal(sent, body) {
 			t.Fatalf("%s: body %q arrived as %q", desc, body, sent)
+		}
+	})
+}
+
+// FuzzWireRequest: any request target sent as written over a real server
+// listening through gateway.Listener is answered with the API's JSON body:
+// 400 INVALID_PATH when net/http cannot parse the target (a malformed
+// percent-escape in the path), 400 INVALID_QUERY for one in the query,
+// the route's handler when the decoded path names a route exactly, else
+// 404 NOT_FOUND; never Go's plain-text 400 or a redirect.
+func FuzzWireRequest(f *testing.F) {
+	for _, target := range []string{
+		"/v1/admin/experiments", "/v1/admin/experiments/checkout_v2", "/v1/admin/experiments/checkout_v2/history?limit=1",
+		"/v1/admin/experiments/%zz", "/v1/admin/experiments/%", "/v1/admin/experiments/%2", "/v1/admin/experiments/a%zzb/history",
+		"/v1/admin/experiments/%25zz", "/v1/admin/experiments/%C3%BC", "/v1/admin/experiments/%ff", "/v1/admin/experiments/a%2Fb",
+		"/v1/admin/experiments/a%252Fb", "/v1/admin/experiments/%2E%2E", "/v1/admin/experiments/%2e/history",
+		"//v1/admin/experiments", "/v1//admin/experiments", "/v1/admin/experiments/", "/v1/admin/../admin/experiments",
+		"/v1/admin/./experiments", "/v1/admin/experiments?cursor=%%%", "/v1/admin/experiments?cursor=%25%25%25",
+		"/v1/admin/experiments?%zz", "/v1/admin/experiments?a;b=%zz", "/%zz?cursor=%%%", "*", "/", "x",
+		"http://host/v1/admin/experiments", "http://host/v1/admin/experiments/%zz", "/v1/admin/experiments#frag", "/\xff\xfe",
+	} {
+		f.Add(target)
+	}
+	g := gateway.New(gateway.Options{})
+	var mu sync.Mutex
+	var got *events.APIGatewayV2HTTPRequest
+	for _, r := range routes.All {
+		g.Handle(r, func(_ context.Context, ev httpapi.Request) (httpapi.Response, error) {
+			mu.Lock()
+			got = &ev
+			mu.Unlock()
+			return httpapi.JSON(http.StatusOK, map[string]string{"route": ev.RouteKey}), nil
+		})
+	}
+	srv := httptest.NewUnstartedServer(g)
+	srv.Listener = gateway.Listener(srv.Listener)
+	srv.Start()
+	defer srv.Close()
+	rts := fzRoutes()
+	f.Fuzz(func(t *testing.T, target string) {
+		if target == "" || strings.ContainsFunc(target, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			t.Skip("not a request target that fits a request line")
+		}
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.WriteString(c, "GET "+target+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", target, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct {
+			Error struct {
+				Code, Message string
+				Details       map[string]any
+			}
+		}
+		isErr := json.Unmarshal(body, &e) == nil && e.Error.Code != "" && e.Error.Message != "" && e.Error.Details != nil
+		if resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("%q: %d %q: %s", target, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		mu.Lock()
+		handled := got
+		mu.Unlock()
+		u, perr := url.ParseRequestURI(target)
+		switch {
+		case perr != nil:
+			if resp.StatusCode != http.StatusBadRequest || !isErr || e.Error.Code != gateway.CodeInvalidPath || handled != nil {
+				t.Fatalf("%q (%v): %d %s", target, perr, resp.StatusCode, body)
+			}
+			return
+		case fzBadQuery(u.RawQuery):
+			if resp.StatusCode != http.StatusBadRequest || !isErr || e.Error.Code != gateway.CodeInvalidQuery || handled != nil {
+				t.Fatalf("%q: %d %s", target, resp.StatusCode, body)
+			}
+			return
+		}
+		var want *fzRoute
+		for i := range rts {
+			if rts[i].Method == http.MethodGet && rts[i].re.MatchString(u.Path) && !fzDotSegment(u.Path) {
+				want = &rts[i]
+				break
+			}
+		}
+		if want == nil {
+			if resp.StatusCode != http.StatusNotFound || !isErr || e.Error.Code != fault.CodeNotFound || handled != nil {
+				t.Fatalf("%q (path %q): %d %s", target, u.Path, resp.StatusCode, body)
+			}
+			return
+		}
+		if resp.StatusCode != http.StatusOK || handled == nil || handled.RouteKey != want.Key() {
+			t.Fatalf("%q (path %q): %d %s, want %s", target, u.Path, resp.StatusCode, body, want.Key())
 		}
 	})
 }

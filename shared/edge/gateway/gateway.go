@@ -5,14 +5,16 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +26,26 @@ import (
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/routes"
+)
+
+// Error codes of the requests the gateway refuses before any route, in the
+// API's JSON error body ({"error":{"code","message","details"}}). A request
+// no route matches is 404 fault.CodeNotFound.
+const (
+	// CodeInvalidPath (400): the request target is not a valid URI, e.g. a
+	// malformed percent-escape in the path (/v1/admin/experiments/%zz). A
+	// distinct code rather than NOT_FOUND: the request was not understood,
+	// so no route was looked for. net/http refuses such a request before
+	// any handler runs, so this answer needs the server's listener wrapped
+	// with Listener.
+	CodeInvalidPath = "INVALID_PATH"
+	// CodeInvalidQuery (400): a malformed percent-escape in the query
+	// string (?cursor=%%%). Refused rather than passed on without that
+	// parameter, which would silently change the request's meaning.
+	CodeInvalidQuery = "INVALID_QUERY"
+	// CodeInvalidRequest (400): any other request net/http cannot parse
+	// (a malformed request line or header), answered through Listener.
+	CodeInvalidRequest = "INVALID_REQUEST"
 )
 
 // maxBody mirrors a limit at the edge; handlers apply the API's own, lower
@@ -74,24 +96,35 @@ type route struct {
 // New returns a gateway.
 func New(opts Options) *Gateway { return &Gateway{opts: opts, cache: map[string]cachedAuth{}} }
 
-// Handle serves r with h.
+// Handle serves r with h. r.Path is matched exactly, segment by segment (see
+// match).
 func (g *Gateway) Handle(r routes.Route, h httpapi.Handler) {
-	g.routes = append(g.routes, route{Route: r, segments: strings.Split(strings.Trim(r.Path, "/"), "/"), handler: h})
+	g.routes = append(g.routes, route{Route: r, segments: strings.Split(strings.TrimPrefix(r.Path, "/"), "/"), handler: h})
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. Serve it through Listener so that
+// requests net/http cannot parse get the API's error body too.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.cors(w, r) {
 		return
 	}
-	rt, params := g.match(r.Method, r.URL.Path)
-	if rt == nil {
-		writeResponse(w, httpapi.ErrorResponse(fault.New(fault.NotFound, fault.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path), fault.CodeInternal))
+	// Every answer names its request, as API Gateway's apigw-requestid does;
+	// the handlers log the same id and put it in error bodies.
+	rid := requestID()
+	w.Header().Set("X-Request-Id", rid)
+	query, err := parseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeResponse(w, httpapi.ErrorResponse(err, fault.CodeInternal, rid))
 		return
 	}
-	ev, err := toEvent(r, rt.Route, params)
+	rt, params := g.match(r.Method, r.URL.Path)
+	if rt == nil {
+		writeResponse(w, httpapi.ErrorResponse(fault.New(fault.NotFound, fault.CodeNotFound, "no route for "+r.Method+" "+r.URL.Path), fault.CodeInternal, rid))
+		return
+	}
+	ev, err := toEvent(r, rt.Route, params, query, rid)
 	if err != nil {
-		writeResponse(w, httpapi.ErrorResponse(err, fault.CodeInternal))
+		writeResponse(w, httpapi.ErrorResponse(err, fault.CodeInternal, rid))
 		return
 	}
 	ctx := r.Context()
@@ -109,7 +142,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := rt.handler(ctx, ev)
 	if err != nil {
 		// API Gateway answers 500 when a function returns an error.
-		writeResponse(w, httpapi.ErrorResponse(err, fault.CodeInternal))
+		writeResponse(w, httpapi.ErrorResponse(err, fault.CodeInternal, rid))
 		return
 	}
 	writeResponse(w, resp)
@@ -216,8 +249,26 @@ func (g *Gateway) originAllowed(origin string) bool {
 	return slices.Contains(g.opts.CORSOrigins, "*") || slices.Contains(g.opts.CORSOrigins, origin)
 }
 
+// match finds the route for a request the way API Gateway's HTTP API does:
+// path is the request path percent-decoded once (net/http's URL.Path), and
+// it must equal a route's path segment by segment. Nothing is normalised:
+// an empty segment (//v1/..., /v1//admin, a trailing slash the route lacks)
+// or a dot segment (/v1/admin/../admin/experiments, also spelled %2E%2E)
+// matches no route, and no redirect is made (net/http's ServeMux would clean
+// such paths with a 301; the gateway is the server's handler, no mux). A
+// {param} takes exactly one non-empty segment, as decoded: an encoded slash
+// (%2F) is a separator once decoded, so it never appears in a parameter,
+// and nothing is decoded twice (%252F arrives as %2F).
 func (g *Gateway) match(method, path string) (*route, map[string]string) {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
+	if !strings.HasPrefix(path, "/") {
+		return nil, nil
+	}
+	segs := strings.Split(path[1:], "/")
+	for _, s := range segs {
+		if s == "" || s == "." || s == ".." {
+			return nil, nil
+		}
+	}
 	for i := range g.routes {
 		rt := &g.routes[i]
 		if rt.Method != method || len(rt.segments) != len(segs) {
@@ -240,7 +291,28 @@ func (g *Gateway) match(method, path string) (*route, map[string]string) {
 	return nil, nil
 }
 
-func toEvent(r *http.Request, rt routes.Route, params map[string]string) (events.APIGatewayV2HTTPRequest, error) {
+// parseQuery decodes a query string as url.ParseQuery does, except that a
+// malformed percent-escape is an error (CodeInvalidQuery) rather than a
+// parameter silently left out: ?cursor=%%% must not list the first page.
+// A pair holding a semicolon is still left out, as url.ParseQuery does.
+func parseQuery(raw string) (url.Values, error) {
+	q := url.Values{}
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" || strings.Contains(part, ";") {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		key, err1 := url.QueryUnescape(k)
+		val, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return nil, fault.New(fault.Invalid, CodeInvalidQuery, "the query string is not valid: a % must begin a percent-escape of two hex digits")
+		}
+		q[key] = append(q[key], val)
+	}
+	return q, nil
+}
+
+func toEvent(r *http.Request, rt routes.Route, params map[string]string, q url.Values, rid string) (events.APIGatewayV2HTTPRequest, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
 		return events.APIGatewayV2HTTPRequest{}, fault.New(fault.Invalid, fault.CodeInvalidJSON, "could not read the request body")
@@ -256,7 +328,7 @@ func toEvent(r *http.Request, rt routes.Route, params map[string]string) (events
 		headers[strings.ToLower(name)] = strings.Join(values, ",")
 	}
 	var query map[string]string
-	if q := r.URL.Query(); len(q) > 0 {
+	if len(q) > 0 {
 		query = make(map[string]string, len(q))
 		for k, v := range q {
 			query[k] = strings.Join(v, ",")
@@ -281,7 +353,7 @@ func toEvent(r *http.Request, rt routes.Route, params map[string]string) (events
 			RouteKey:     rt.Key(),
 			AccountID:    "local",
 			Stage:        "$default",
-			RequestID:    requestID(),
+			RequestID:    rid,
 			APIID:        "local",
 			DomainName:   r.Host,
 			DomainPrefix: "local",
@@ -338,4 +410,127 @@ func requestID() string {
 		return "local"
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// Listener wraps l, the listener of the http.Server whose handler is a
+// Gateway, so that requests net/http refuses before any handler runs get the
+// API's JSON error body instead of Go's plain-text "400 Bad Request": 400
+// CodeInvalidPath when the request target is not a valid URI (a malformed
+// percent-escape in the path, such as /v1/admin/experiments/%zz), 400
+// CodeInvalidRequest for any other malformed request line or header. Serve
+// with srv.Serve(gateway.Listener(ln)), or set an httptest.Server's Listener
+// before starting it.
+func Listener(l net.Listener) net.Listener { return listener{l} }
+
+type listener struct{ net.Listener }
+
+func (l listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &conn{Conn: c}, nil
+}
+
+// readWindow is how much of what a connection last read is kept to tell why
+// a request was refused (a request line is rarely longer).
+const readWindow = 8 << 10
+
+// conn replaces net/http's own answer to an unparsable request. net/http
+// writes that answer in one Write, as a fixed text, and closes the
+// connection. A response to a handler never begins that way (net/http adds
+// a Date header to it): only a body write that happened to be exactly this
+// text could be mistaken for it.
+type conn struct {
+	net.Conn
+	mu   sync.Mutex
+	read []byte // the last bytes read, at most readWindow
+}
+
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.mu.Lock()
+		c.read = append(c.read, p[:n]...)
+		if over := len(c.read) - readWindow; over > 0 {
+			c.read = c.read[:copy(c.read, c.read[over:])]
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *conn) Write(p []byte) (int, error) {
+	reason, ok := serverBadRequest(p)
+	if !ok {
+		return c.Conn.Write(p)
+	}
+	c.mu.Lock()
+	invalidTarget := hasInvalidTarget(c.read)
+	c.mu.Unlock()
+	e := fault.New(fault.Invalid, CodeInvalidRequest, "malformed HTTP request")
+	switch {
+	case invalidTarget:
+		e = fault.New(fault.Invalid, CodeInvalidPath, "the request path is not valid: a % must begin a percent-escape of two hex digits")
+	case reason != "":
+		e.Message += ": " + reason
+	}
+	resp := httpapi.ErrorResponse(e, fault.CodeInternal, "")
+	out := fmt.Sprintf("HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(resp.Body), resp.Body)
+	if _, err := io.WriteString(c.Conn, out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// CloseWrite keeps the half-close net/http uses on TCP connections.
+func (c *conn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// serverBadRequest reports whether p is net/http's answer to a request it
+// could not parse (server.go: "400 Bad Request", or "400 Bad Request: "
+// and a fixed reason), and the reason.
+func serverBadRequest(p []byte) (string, bool) {
+	const (
+		status  = "HTTP/1.1 400 Bad Request"
+		headers = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+		body    = "400 Bad Request"
+	)
+	rest, ok := bytes.CutPrefix(p, []byte(status))
+	if !ok {
+		return "", false
+	}
+	if string(rest) == headers+body {
+		return "", true
+	}
+	rest, ok = bytes.CutPrefix(rest, []byte(": "))
+	reason, tail, found := bytes.Cut(rest, []byte(headers))
+	if !ok || !found || len(reason) == 0 || string(tail) != body+": "+string(reason) {
+		return "", false
+	}
+	return string(reason), true
+}
+
+// hasInvalidTarget reports whether data holds a request line whose target
+// is not a valid request URI, which is what net/http refused. A request it
+// served cannot have one, so the line found is the refused request's.
+func hasInvalidTarget(data []byte) bool {
+	for line := range bytes.Lines(data) {
+		method, rest, ok1 := strings.Cut(strings.TrimRight(string(line), "\r\n"), " ")
+		target, proto, ok2 := strings.Cut(rest, " ")
+		if !ok1 || !ok2 || method == "" || target == "" || !strings.HasPrefix(proto, "HTTP/") || strings.Contains(proto, " ") {
+			continue
+		}
+		if method == http.MethodConnect && !strings.HasPrefix(target, "/") {
+			target = "http://" + target // as net/http reads CONNECT's authority form
+		}
+		if _, err := url.ParseRequestURI(target); err != nil {
+			return true
+		}
+	}
+	return false
 }

@@ -391,7 +391,7 @@ func TestResponses(t *testing.T) {
 		},
 		{
 			name:       "endpoint error response passes through",
-			resp:       httpapi.ErrorResponse(experiment.ErrNotFound(), "X"),
+			resp:       httpapi.ErrorResponse(experiment.ErrNotFound(), "X", "r-1"),
 			wantStatus: http.StatusNotFound,
 			wantCode:   experiment.CodeNotFound,
 		},

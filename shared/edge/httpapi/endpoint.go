@@ -46,7 +46,7 @@ func Endpoint(logger *slog.Logger, failCode string, role apikey.Role, fn Func) H
 		defer func() {
 			if p := recover(); p != nil {
 				logger.ErrorContext(ctx, "handler panic", "panic", p, "route", req.RouteKey, "request_id", req.RequestContext.RequestID)
-				resp = errorResponse(fault.Failed(failCode, nil))
+				resp = errorResponse(fault.Failed(failCode, nil), req.RequestContext.RequestID)
 			}
 		}()
 		res, err := authorized(ctx, req, role, fn)
@@ -59,7 +59,7 @@ func Endpoint(logger *slog.Logger, failCode string, role apikey.Role, fn Func) H
 			}
 			logger.Log(ctx, level, "request failed", "route", req.RouteKey, "request_id", req.RequestContext.RequestID,
 				"status", status, "code", f.Code, "error", err.Error())
-			return errorResponse(f), nil
+			return errorResponse(f, req.RequestContext.RequestID), nil
 		}
 		return JSON(res.Status, res.Body), nil
 	}
@@ -76,7 +76,7 @@ func JSON(status int, body any) Response {
 	b, err := json.Marshal(body)
 	if err != nil {
 		// Only our own response types reach here; failing to encode one is a bug.
-		return errorResponse(fault.Failed(fault.CodeInternal, err))
+		return errorResponse(fault.Failed(fault.CodeInternal, err), "")
 	}
 	return Response{
 		StatusCode: status,
@@ -87,17 +87,19 @@ func JSON(status int, body any) Response {
 
 // ErrorResponse renders err (a *fault.Error, or anything else as a 500 with
 // failCode) without logging; for code paths outside Endpoint such as the
-// local gateway's own 404.
-func ErrorResponse(err error, failCode string) Response {
-	return errorResponse(asFault(err, failCode))
+// local gateway's own 404. requestID is the one in the logs ("" for none).
+func ErrorResponse(err error, failCode, requestID string) Response {
+	return errorResponse(asFault(err, failCode), requestID)
 }
 
-func errorResponse(e *fault.Error) Response {
+// errorResponse renders the API's error body. It carries the request id, so
+// whoever sees a failure can quote the id the logs hold.
+func errorResponse(e *fault.Error, requestID string) Response {
 	details := e.Details
 	if details == nil {
 		details = map[string]any{}
 	}
-	b, _ := json.Marshal(errorBody{Error: errorFields{Code: e.Code, Message: e.Message, Details: details}})
+	b, _ := json.Marshal(errorBody{Error: errorFields{Code: e.Code, Message: e.Message, Details: details, RequestID: requestID}})
 	return Response{
 		StatusCode: Status(e.Kind),
 		Headers:    map[string]string{"content-type": "application/json", "cache-control": "no-store"},

@@ -40,8 +40,16 @@ func errorFields(t *testing.T, resp httpapi.Response) (code, message string, det
 	if !ok {
 		t.Fatalf("error body lacks an \"error\" object: %s", resp.Body)
 	}
+	// request_id is there whenever the request had one (API Gateway always
+	// gives one): TestErrorBodiesCarryRequestID.
+	if id, ok := inner["request_id"]; ok {
+		if s, _ := id.(string); s == "" {
+			t.Fatalf("empty request id: %s", resp.Body)
+		}
+		delete(inner, "request_id")
+	}
 	if len(inner) != 3 {
-		t.Fatalf("error object should have exactly code, message, details: %s", resp.Body)
+		t.Fatalf("error object should have exactly code, message, details (and request_id): %s", resp.Body)
 	}
 	code, ok1 := inner["code"].(string)
 	message, ok2 := inner["message"].(string)
@@ -299,7 +307,7 @@ func TestErrorResponse(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := httpapi.ErrorResponse(tc.err, "FAIL")
+			resp := httpapi.ErrorResponse(tc.err, "FAIL", "req-1")
 			checkJSONHeaders(t, resp)
 			if resp.StatusCode != tc.wantStatus {
 				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.wantStatus)
@@ -333,5 +341,40 @@ func TestErrorErrorAndUnwrap(t *testing.T) {
 	}
 	if d.Details["k"] != "v" || d.Code != "BAD" || httpapi.Status(d.Kind) != http.StatusBadRequest {
 		t.Errorf("WithDetails copy = %+v", d)
+	}
+}
+
+// TestErrorBodiesCarryRequestID: every error an endpoint answers names the
+// request, with the id API Gateway gave it (the one in the logs).
+func TestErrorBodiesCarryRequestID(t *testing.T) {
+	logger, _ := bufLogger()
+	for name, fn := range map[string]httpapi.Func{
+		"fault": func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
+			return httpapi.Result{}, experiment.ErrNotFound()
+		},
+		"internal": func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) {
+			return httpapi.Result{}, errors.New("x")
+		},
+		"panic": func(context.Context, httpapi.Request, httpapi.Caller) (httpapi.Result, error) { panic("x") },
+	} {
+		req := adminRequest()
+		req.RequestContext.RequestID = "req-42"
+		resp, _ := httpapi.Endpoint(logger, "X_FAILED", apikey.RoleAdmin, fn)(context.Background(), req)
+		var body struct {
+			Error struct {
+				RequestID string `json:"request_id"`
+			} `json:"error"`
+		}
+		if json.Unmarshal([]byte(resp.Body), &body) != nil || body.Error.RequestID != "req-42" {
+			t.Errorf("%s: %s, want request_id req-42", name, resp.Body)
+		}
+	}
+	// Refused callers too.
+	req := adminRequest()
+	req.RequestContext.RequestID = "req-43"
+	req.RequestContext.Authorizer = nil
+	resp, _ := httpapi.Endpoint(logger, "X_FAILED", apikey.RoleAdmin, nil)(context.Background(), req)
+	if !strings.Contains(resp.Body, `"request_id":"req-43"`) || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("refusal: %d %s", resp.StatusCode, resp.Body)
 	}
 }

@@ -60,4 +60,6 @@ type errorFields struct {
 	Code    string         `json:"code"`
 	Message string         `json:"message"`
 	Details map[string]any `json:"details"`
+	// RequestID names the request in the logs.
+	RequestID string `json:"request_id,omitempty"`
 }

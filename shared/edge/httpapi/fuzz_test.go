@@ -31,7 +31,7 @@ func fzAPIError(t *testing.T, err error) *fault.Error {
 	if httpapi.Status(e.Kind) < 400 || httpapi.Status(e.Kind) > 499 || e.Code == "" || e.Message == "" {
 		t.Fatalf("error %+v: want a 4xx with code and message", e)
 	}
-	resp := httpapi.ErrorResponse(err, "X")
+	resp := httpapi.ErrorResponse(err, "X", "r-1")
 	var body struct {
 		Error struct {
 			Code    string          `json:"code"`

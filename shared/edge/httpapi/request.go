@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/abtest/abtest/shared/domain/experiment"
@@ -75,13 +78,9 @@ func DecodeObject(b []byte, dst any, strict bool) error {
 		dec.DisallowUnknownFields()
 	}
 	if err := dec.Decode(dst); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return fault.New(fault.Invalid, fault.CodeValidationFailed, "a field has the wrong type").
-				With(map[string]any{"fields": map[string]string{typeErr.Field: "must be a " + typeErr.Type.String()}})
-		}
-		if strict && bytes.Contains([]byte(err.Error()), []byte("unknown field")) {
-			return fault.New(fault.Invalid, fault.CodeValidationFailed, err.Error())
+		if field, problem, ok := FieldProblem(err); ok {
+			return fault.New(fault.Invalid, fault.CodeValidationFailed, field+" "+problem).
+				With(map[string]any{"fields": map[string]string{field: problem}})
 		}
 		return fault.New(fault.Invalid, fault.CodeInvalidJSON, "request body is not valid JSON")
 	}
@@ -99,4 +98,46 @@ func ExperimentKey(req Request) (string, error) {
 			With(map[string]any{"pattern": experiment.KeyPattern})
 	}
 	return key, nil
+}
+
+// FieldProblem turns a decoding error of encoding/json into the JSON field
+// it concerns and what was expected there, in the API's words rather than
+// Go's ("must be a string", "unknown field"). ok is false for other errors.
+func FieldProblem(err error) (field, problem string, ok bool) {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		field = typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return field, "must be " + jsonKind(typeErr.Type), true
+	}
+	// encoding/json has no type for this one: `json: unknown field "name"`.
+	if name, found := strings.CutPrefix(err.Error(), "json: unknown field "); found {
+		if unq, err := strconv.Unquote(name); err == nil {
+			name = unq
+		}
+		return name, "is not a known field", true
+	}
+	return "", "", false
+}
+
+// jsonKind names a Go type as the JSON value it decodes from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean (true or false)"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a JSON object"
 }

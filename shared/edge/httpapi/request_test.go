@@ -198,7 +198,7 @@ func TestDecodeObject(t *testing.T) {
 				t.Errorf("fields = %v, want an entry for %q", fields, tc.wantField)
 			}
 			// The details must also survive rendering as an object.
-			resp := httpapi.ErrorResponse(err, "X")
+			resp := httpapi.ErrorResponse(err, "X", "r-1")
 			_, _, details := errorFields(t, resp)
 			if _, ok := details["fields"].(map[string]any); !ok {
 				t.Errorf("rendered details lack fields object: %s", resp.Body)
@@ -248,5 +248,30 @@ func TestExperimentKey(t *testing.T) {
 				t.Errorf("message %q lacks the pattern", e.Message)
 			}
 		})
+	}
+}
+
+// TestDecodeMessagesSpeakJSON: decoding errors name the field and what was
+// expected in JSON's terms, never Go's ("json: unknown field", "Go struct
+// field", "of type string").
+func TestDecodeMessagesSpeakJSON(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"name":"x","extra":1}`:   `extra is not a known field`,
+		`{"count":"two"}`:          `count must be a whole number`,
+		`{"name":5}`:               `name must be a string`,
+		`{"nested":{"flag":"no"}}`: `nested.flag must be a boolean (true or false)`,
+	} {
+		var d decodeDst
+		err := httpapi.DecodeObject([]byte(body), &d, true)
+		f, ok := fault.As(err)
+		if !ok || f.Message != want {
+			t.Errorf("%s: %v, want %q", body, err, want)
+			continue
+		}
+		for _, internal := range []string{"json:", "Go ", "struct", "unmarshal"} {
+			if strings.Contains(f.Message, internal) {
+				t.Errorf("%s: message %q shows Go internals", body, f.Message)
+			}
+		}
 	}
 }

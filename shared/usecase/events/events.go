@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode"
 
 	"github.com/google/uuid"
 
@@ -22,7 +21,7 @@ const (
 	MaxBatch  = 100
 	MaxFuture = 5 * time.Minute     // client clocks may run a little ahead
 	MaxAge    = 30 * 24 * time.Hour // older events cannot matter to a running experiment
-	MaxIDLen  = 128
+	MaxIDLen  = experiment.MaxIDLen
 )
 
 // Codes and outcomes of this use case.
@@ -38,17 +37,25 @@ const (
 // Store is what recording events needs from the data layer.
 type Store interface {
 	UserAssignments(ctx context.Context, userID string) ([]*experiment.Assignment, error)
-	RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment) (bool, error)
+	RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment, counted func(experiment string) bool) (bool, error)
+}
+
+// Definitions serves definitions (from memory, see shared/data/snapshot).
+type Definitions interface {
+	Get(ctx context.Context, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, error)
 }
 
 // Service records events.
 type Service struct {
+	defs  Definitions
 	store Store
 	now   func() time.Time
 }
 
 // New returns the use case; now is the clock (time.Now in production).
-func New(st Store, now func() time.Time) *Service { return &Service{store: st, now: now} }
+func New(defs Definitions, st Store, now func() time.Time) *Service {
+	return &Service{defs: defs, store: st, now: now}
+}
 
 // Input is one event as a caller sent it. An edge that could not decode an
 // event sets Rejected to say why; the event is then rejected alone.
@@ -113,8 +120,14 @@ func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Bat
 	if err != nil {
 		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": []int{}})
 	}
+	declared, err := s.declared(ctx, assignments)
+	if err != nil {
+		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": []int{}})
+	}
 	for n, i := range valid {
-		stored, err := s.store.RecordEvent(ctx, parsed[i], assignments)
+		name := parsed[i].Name
+		counted := func(exp string) bool { e := declared[exp]; return e != nil && e.CountsEvent(name) }
+		stored, err := s.store.RecordEvent(ctx, parsed[i], assignments, counted)
 		if err != nil {
 			// Events before this one (and this one, if it got that far) are
 			// stored; retrying the batch with the same ids stores none of
@@ -135,6 +148,24 @@ func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Bat
 		resp.Results[i] = Outcome{Index: i, ID: parsed[i].ID, Status: status}
 	}
 	return resp, nil
+}
+
+// declared returns the definitions of the unit's experiments, whose
+// declared conversion events decide what is counted. Archived experiments
+// are left out: they count nothing.
+func (s *Service) declared(ctx context.Context, assignments []*experiment.Assignment) (map[string]*experiment.Experiment, error) {
+	out := make(map[string]*experiment.Experiment, len(assignments))
+	for _, a := range assignments {
+		e, err := s.defs.Get(ctx, a.Experiment, nil)
+		if fault.HasCode(err, experiment.CodeNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[a.Experiment] = e
+	}
+	return out, nil
 }
 
 // parse validates one event; a bad event is rejected alone.
@@ -158,7 +189,7 @@ func parse(in Input, userID string, received time.Time) (*experiment.Event, *Out
 		ev.Timestamp = ts
 	}
 	if in.ID != nil {
-		if !validID(*in.ID) {
+		if !experiment.ValidID(*in.ID) {
 			return nil, &OutcomeError{Code: CodeInvalid, Message: fmt.Sprintf("id must be 1-%d printable characters", MaxIDLen)}
 		}
 		ev.ID = *in.ID
@@ -177,16 +208,4 @@ func parse(in Input, userID string, received time.Time) (*experiment.Event, *Out
 		ev.Properties = compact.Bytes()
 	}
 	return ev, nil
-}
-
-func validID(id string) bool {
-	if id == "" || len(id) > MaxIDLen {
-		return false
-	}
-	for _, r := range id {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar {
-			return false
-		}
-	}
-	return true
 }

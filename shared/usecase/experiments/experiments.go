@@ -52,6 +52,7 @@ type NewInput struct {
 	Name        string
 	Description string
 	Variants    []experiment.Variant // the first is the control
+	Events      []string             // the conversion events counted
 	Status      experiment.Status    // draft ("" too) or active
 }
 
@@ -59,7 +60,7 @@ type NewInput struct {
 func (s *Service) Create(ctx context.Context, by string, in NewInput) (*experiment.Experiment, error) {
 	now := s.now()
 	e := &experiment.Experiment{
-		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants,
+		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events,
 		Status: in.Status, Coverage: 1, Version: 1,
 		CreatedAt: now, UpdatedAt: now, CreatedBy: by, UpdatedBy: by,
 	}
@@ -96,7 +97,57 @@ type Patch struct {
 	Version     int64
 	Name        *string
 	Description *string
-	Variants    []experiment.Variant // the full new list; nil: unchanged
+	Variants    []VariantPatch // the full new list of variants; nil: unchanged
+	Events      *[]string      // the full new list of conversion events
+}
+
+// VariantPatch is one variant of a patch's list, merged by key with the
+// variant of that key if there is one: what it leaves out stays as it was.
+type VariantPatch struct {
+	Key     string
+	Weight  *float64         // nil: unchanged (required for a new variant)
+	Payload *json.RawMessage // nil: unchanged; JSON null: cleared
+}
+
+// Provisional returns the variants a patch list describes on its own (left
+// out weights as 0, payloads as none), for checks before the merge.
+func Provisional(list []VariantPatch) []experiment.Variant {
+	out := make([]experiment.Variant, len(list))
+	for i, vp := range list {
+		out[i] = apply(experiment.Variant{Key: vp.Key}, vp)
+	}
+	return out
+}
+
+func apply(v experiment.Variant, vp VariantPatch) experiment.Variant {
+	if vp.Weight != nil {
+		v.Weight = *vp.Weight
+	}
+	if vp.Payload != nil {
+		v.Payload = *vp.Payload
+		if string(v.Payload) == "null" {
+			v.Payload = nil
+		}
+	}
+	return v
+}
+
+// merge applies a patch's variants to the current ones.
+func merge(prev *experiment.Experiment, list []VariantPatch) ([]experiment.Variant, experiment.Problems) {
+	problems := experiment.Problems{}
+	out := make([]experiment.Variant, len(list))
+	for i, vp := range list {
+		cur, ok := prev.Variant(vp.Key)
+		if !ok {
+			cur = experiment.Variant{Key: vp.Key}
+			if vp.Weight == nil {
+				problems[fmt.Sprintf("variants[%d].weight", i)] = "is required for a new variant"
+			}
+		}
+		out[i] = apply(cur, vp)
+	}
+	experiment.CheckVariants(problems, "variants", out)
+	return out, problems
 }
 
 // Update applies p. Re-weighting only affects units bucketed later;
@@ -127,7 +178,14 @@ func (s *Service) Update(ctx context.Context, by, key string, p Patch) (*experim
 				"the first variant is the control and must stay "+prev.Control()).
 				With(map[string]any{"control": prev.Control()})
 		}
-		next.Variants, changed["variants"] = p.Variants, p.Variants
+		merged, problems := merge(prev, p.Variants)
+		if len(problems) > 0 {
+			return nil, fault.Validation(problems)
+		}
+		next.Variants, changed["variants"] = merged, merged
+	}
+	if p.Events != nil {
+		next.Events, changed["events"] = *p.Events, *p.Events
 	}
 	return &next, s.save(ctx, &next, prev, by, "update", changed)
 }
@@ -149,10 +207,13 @@ func CheckPatch(p Patch) experiment.Problems {
 		}
 	}
 	if p.Variants != nil {
-		experiment.CheckVariants(problems, "variants", p.Variants)
+		experiment.CheckVariants(problems, "variants", Provisional(p.Variants))
 	}
-	if p.Name == nil && p.Description == nil && p.Variants == nil {
-		problems["name"] = "name, description or variants must change"
+	if p.Events != nil {
+		experiment.CheckEvents(problems, "events", *p.Events)
+	}
+	if p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil {
+		problems["name"] = "name, description, variants or events must change"
 	}
 	return problems
 }

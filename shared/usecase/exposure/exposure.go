@@ -25,7 +25,7 @@ type Assignments interface {
 
 // Recorder appends exposures.
 type Recorder interface {
-	RecordExposure(ctx context.Context, a *experiment.Assignment, shown string) (*experiment.Exposure, error)
+	RecordExposure(ctx context.Context, a *experiment.Assignment, shown, id string) (*experiment.Exposure, bool, error)
 }
 
 // Service records exposures.
@@ -41,27 +41,33 @@ func New(assignments Assignments, r Recorder) *Service {
 
 // Expose records that userID saw shown ("" = the assigned variant) in
 // experiment key. The unit must be assigned; results count it under the
-// assigned variant whatever was shown.
-func (s *Service) Expose(ctx context.Context, userID, key, shown string) (*experiment.Exposure, error) {
+// assigned variant whatever was shown. id is an optional idempotency key: a
+// retry with the same id stores nothing and returns the stored exposure with
+// created false.
+func (s *Service) Expose(ctx context.Context, userID, key, shown, id string) (x *experiment.Exposure, created bool, err error) {
+	if id != "" && !experiment.ValidID(id) {
+		return nil, false, fault.New(fault.Invalid, fault.CodeValidationFailed, fmt.Sprintf("id must be 1-%d printable characters", experiment.MaxIDLen)).
+			With(map[string]any{"fields": map[string]string{"id": fmt.Sprintf("must be 1-%d printable characters", experiment.MaxIDLen)}})
+	}
 	var want func(*experiment.Experiment) bool
 	if shown != "" {
 		want = experiment.HasVariant(shown)
 	}
 	exp, a, err := s.assignments.Current(ctx, userID, key, want)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if shown != "" && !want(exp) {
-		return nil, InvalidVariant(fmt.Sprintf("%q is not a variant of this experiment", shown))
+		return nil, false, InvalidVariant(fmt.Sprintf("%q is not a variant of this experiment", shown))
 	}
 	if a == nil {
-		return nil, fault.New(fault.NotFound, CodeAssignmentRequired,
+		return nil, false, fault.New(fault.NotFound, CodeAssignmentRequired,
 			"the user has no assignment in this experiment: call the assignment route first")
 	}
 	if shown == "" {
 		shown = a.Variant
 	}
-	return s.recorder.RecordExposure(ctx, a, shown)
+	return s.recorder.RecordExposure(ctx, a, shown, id)
 }
 
 // InvalidVariant is the answer for a shown variant that is not one.

@@ -9,6 +9,7 @@ package results
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"time"
 
@@ -21,8 +22,10 @@ import (
 // Codes of this use case.
 const (
 	CodeEventRequired = "EVENT_REQUIRED"
-	CodeResultsFailed = "RESULTS_FAILED"
-	CodeRecountFailed = "RECOUNT_FAILED"
+	// CodeEventNotDeclared: the event is not one the experiment counts.
+	CodeEventNotDeclared = "EVENT_NOT_DECLARED"
+	CodeResultsFailed    = "RESULTS_FAILED"
+	CodeRecountFailed    = "RECOUNT_FAILED"
 	// CodeRecountConflict: writes kept racing the recount; nothing written.
 	CodeRecountConflict = "RECOUNT_CONFLICT"
 )
@@ -30,7 +33,7 @@ const (
 // Store is what results need from the data layer.
 type Store interface {
 	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
-	Recount(ctx context.Context, key string, write bool) (experiment.Aggregates, error)
+	Recount(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error)
 }
 
 // Definitions reads one definition as it is now.
@@ -89,6 +92,11 @@ func (s *Service) Results(ctx context.Context, key, event string) (Report, error
 	exp, err := s.defs.Fresh(ctx, key)
 	if err != nil {
 		return Report{}, err
+	}
+	if !exp.CountsEvent(event) {
+		return Report{}, fault.New(fault.Invalid, CodeEventNotDeclared,
+			fmt.Sprintf("%q is not one of the experiment's conversion events: add it to events (a recount then backfills it)", event)).
+			With(map[string]any{"events": exp.Events})
 	}
 	agg, err := s.store.ReadAggregates(ctx, key)
 	if err != nil {
@@ -157,14 +165,15 @@ func (s *Service) Recount(ctx context.Context, key string, dryRun bool) (Recount
 	if err := experiment.CheckKey(key); err != nil {
 		return Recounted{}, err
 	}
-	if _, err := s.defs.Fresh(ctx, key); err != nil {
+	exp, err := s.defs.Fresh(ctx, key)
+	if err != nil {
 		return Recounted{}, err
 	}
 	before, err := s.store.ReadAggregates(ctx, key)
 	if err != nil {
 		return Recounted{}, err
 	}
-	after, err := s.store.Recount(ctx, key, !dryRun)
+	after, err := s.store.Recount(ctx, key, exp.Events, !dryRun)
 	if errors.Is(err, store.ErrRecountConflict) {
 		return Recounted{}, fault.New(fault.Conflict, CodeRecountConflict,
 			"the counters kept changing during the recount, which wrote nothing; pause the experiment and retry")

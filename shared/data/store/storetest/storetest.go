@@ -43,3 +43,7 @@ func New(t testing.TB) (*store.Store, *dynamodb.Client, string) {
 	table := NewTable(t, db)
 	return store.New(db, table), db, table
 }
+
+// CountAll counts an event for every experiment (RecordEvent's counted),
+// for tests of the counting itself.
+func CountAll(string) bool { return true }

@@ -1134,13 +1134,25 @@ func TestBodiesMustBeJSONInUTF8(t *testing.T) {
 	}
 }
 
-// TestWeightsMustSumFinite: finite weights whose sum overflows are refused
-// at definition time, not at every assignment.
-func TestWeightsMustSumFinite(t *testing.T) {
+// TestWeightsDynamoDBCannotStore: weights outside DynamoDB's number range
+// (once a 500 ADMIN_FAILED) and all-zero weights are refused at definition
+// time with a message that says why, on create and on PATCH.
+func TestWeightsDynamoDBCannotStore(t *testing.T) {
 	e := newEnv(t)
-	resp := e.call(routes.AdminCreate, "", `{"key":"big","name":"n","variants":[{"key":"a","weight":1e308},{"key":"b","weight":1e308}]}`, nil)
-	body := httpapitest.ExpectError(t, resp, http.StatusBadRequest, fault.CodeValidationFailed)
-	if _, ok := body.Error.Details["fields"].(map[string]any)["variants"]; !ok {
-		t.Fatalf("fields %v", body.Error.Details["fields"])
+	for _, tc := range []struct{ weights, field, msg string }{
+		{`1e308, 1e308`, "variants[0].weight", "must be 0 or between 1e-130 and 1e125"},
+		{`5e-324, 1`, "variants[0].weight", "must be 0 or between 1e-130 and 1e125"},
+		{`1, 1e126`, "variants[1].weight", "must be 0 or between 1e-130 and 1e125"},
+		{`0, 0`, "variants", "at least one weight must be positive: with all weights 0 no unit can be assigned"},
+	} {
+		w := strings.Split(tc.weights, ", ")
+		resp := e.call(routes.AdminCreate, "", `{"key":"big","name":"n","variants":[{"key":"a","weight":`+w[0]+`},{"key":"b","weight":`+w[1]+`}]}`, nil)
+		body := httpapitest.ExpectError(t, resp, http.StatusBadRequest, fault.CodeValidationFailed)
+		if got := body.Error.Details["fields"].(map[string]any)[tc.field]; got != tc.msg {
+			t.Fatalf("weights %s: fields %v", tc.weights, body.Error.Details["fields"])
+		}
 	}
+	e.create("ok", "")
+	resp := e.call(routes.AdminUpdate, "ok", `{"version":1,"variants":[{"key":"control","weight":1e-131},{"key":"treatment","weight":1}]}`, nil)
+	httpapitest.ExpectError(t, resp, http.StatusBadRequest, fault.CodeValidationFailed)
 }

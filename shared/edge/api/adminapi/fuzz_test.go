@@ -452,7 +452,7 @@ func FuzzParsePatch(f *testing.F) {
 			fzCheckParseError(t, body, err)
 			return
 		}
-		if p.Version < 1 || (p.Name == nil && p.Description == nil && p.Variants == nil) {
+		if p.Version < 1 || (p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil) {
 			t.Fatalf("parsePatch(%q) = %+v", body, p)
 		}
 		e := fzExp("k", experiment.Draft, 1, "")
@@ -463,7 +463,7 @@ func FuzzParsePatch(f *testing.F) {
 			e.Description = *p.Description
 		}
 		if p.Variants != nil {
-			e.Variants = p.Variants
+			e.Variants = experiments.Provisional(p.Variants)
 		}
 		if msg := fzValidDefinition(e); msg != "" {
 			t.Fatalf("parsePatch(%q) accepted an invalid change (%s): %+v", body, msg, p)

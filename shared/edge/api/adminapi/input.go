@@ -90,8 +90,9 @@ func (f *form) integer(name string) int64 {
 	return n
 }
 
-// variants reads the variants array's JSON.
-func (f *form) variants(name string) []experiment.Variant {
+// variants reads the variants array's JSON. In a patch a variant's weight
+// and payload may be left out (unchanged); an explicit null payload clears it.
+func (f *form) variants(name string, patch bool) []experiments.VariantPatch {
 	raw, ok := f.fields[name]
 	if !ok {
 		f.fail(name, "is required")
@@ -100,28 +101,48 @@ func (f *form) variants(name string) []experiment.Variant {
 	var items []json.RawMessage
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &items) != nil {
 		f.fail(name, "must be an array of variants")
-		return nil
+		return []experiments.VariantPatch{}
 	}
-	out := make([]experiment.Variant, 0, len(items))
+	out := make([]experiments.VariantPatch, 0, len(items))
 	for i, raw := range items {
 		prefix := f.prefix + name + "[" + itoa(i) + "]."
 		vf, ok := newForm(raw, prefix, f.errs, "key", "weight", "payload")
 		if !ok {
 			f.errs[strings.TrimSuffix(prefix, ".")] = "must be an object"
-			out = append(out, experiment.Variant{})
+			out = append(out, experiments.VariantPatch{})
 			continue
 		}
-		key, _ := vf.str("key", true)
-		v := experiment.Variant{Key: key, Weight: vf.weight("weight")}
+		var v experiments.VariantPatch
+		v.Key, _ = vf.str("key", true)
+		if !patch || vf.has("weight") {
+			w := vf.weight("weight")
+			v.Weight = &w
+		}
 		if p, ok := vf.fields["payload"]; ok {
 			var compact bytes.Buffer
-			if json.Compact(&compact, p) == nil && compact.String() != "null" {
-				v.Payload = compact.Bytes()
+			payload := json.RawMessage("null")
+			if json.Compact(&compact, p) == nil {
+				payload = compact.Bytes()
 			}
+			v.Payload = &payload
 		}
 		out = append(out, v)
 	}
 	return out
+}
+
+// names reads an array of strings.
+func (f *form) names(name string) ([]string, bool) {
+	raw := f.fields[name]
+	var out []string
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &out) != nil {
+		f.fail(name, "must be an array of event names")
+		return nil, false
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, true
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
@@ -152,7 +173,7 @@ func invalidJSON() error {
 
 func parseCreate(body []byte) (experiments.NewInput, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, "key", "name", "description", "variants", "status")
+	f, ok := newForm(body, "", errs, "key", "name", "description", "variants", "events", "status")
 	if !ok {
 		return experiments.NewInput{}, invalidJSON()
 	}
@@ -160,19 +181,22 @@ func parseCreate(body []byte) (experiments.NewInput, error) {
 	in.Key, _ = f.str("key", true)
 	in.Name, _ = f.str("name", true)
 	in.Description, _ = f.str("description", false)
-	in.Variants = f.variants("variants")
+	in.Variants = experiments.Provisional(f.variants("variants", false))
+	if f.has("events") {
+		in.Events, _ = f.names("events")
+	}
 	in.Status = experiment.Draft
 	if s, ok := f.str("status", false); ok {
 		in.Status = experiment.Status(s)
 	}
 	return in, problems(errs, experiment.CheckNew(&experiment.Experiment{
-		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Status: in.Status,
+		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events, Status: in.Status,
 	}))
 }
 
 func parsePatch(body []byte) (experiments.Patch, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, "version", "name", "description", "variants")
+	f, ok := newForm(body, "", errs, "version", "name", "description", "variants", "events")
 	if !ok {
 		return experiments.Patch{}, invalidJSON()
 	}
@@ -185,13 +209,15 @@ func parsePatch(body []byte) (experiments.Patch, error) {
 		p.Description = &s
 	}
 	if f.has("variants") {
-		p.Variants = f.variants("variants")
-		if p.Variants == nil {
-			p.Variants = []experiment.Variant{}
+		p.Variants = f.variants("variants", true)
+	}
+	if f.has("events") {
+		if names, ok := f.names("events"); ok {
+			p.Events = &names
 		}
 	}
 	rules := experiments.CheckPatch(p)
-	if len(f.fields) > 1 && p.Name == nil && p.Description == nil && p.Variants == nil {
+	if len(f.fields) > 1 && p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil {
 		// Every other field sent is unknown or undecodable, and says so.
 		delete(rules, "name")
 	}

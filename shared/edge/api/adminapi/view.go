@@ -15,6 +15,7 @@ type ExperimentView struct {
 	Description string            `json:"description"`
 	Status      experiment.Status `json:"status"`
 	Variants    []VariantView     `json:"variants"`
+	Events      []string          `json:"events"`
 	Version     int64             `json:"version"`
 	CreatedAt   string            `json:"created_at"`
 	CreatedBy   string            `json:"created_by"`
@@ -37,6 +38,7 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano), CreatedBy: e.CreatedBy,
 		UpdatedAt: e.UpdatedAt.UTC().Format(time.RFC3339Nano), UpdatedBy: e.UpdatedBy,
 	}
+	v.Events = append([]string{}, e.Events...)
 	for i, vr := range e.Variants {
 		payload := vr.Payload
 		if len(payload) == 0 {

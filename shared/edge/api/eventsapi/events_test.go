@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
 	"github.com/abtest/abtest/shared/domain/experiment"
@@ -94,7 +95,7 @@ func attrS(it map[string]types.AttributeValue, name string) string {
 
 func TestBatchOutcomes(t *testing.T) {
 	st, db, table := storetest.New(t)
-	h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Now: fixedNow})
+	h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: fixedNow})
 	const day = 24 * time.Hour
 	long := strings.Repeat("n", experiment.MaxEventNameLen)
 	cases := []struct {
@@ -253,7 +254,7 @@ func TestBatchOutcomes(t *testing.T) {
 
 func TestBatchErrors(t *testing.T) {
 	st, db, table := storetest.New(t)
-	h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Now: fixedNow})
+	h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: fixedNow})
 	ev := `{"name":"p"}`
 	many := func(n int) string {
 		evs := make([]string, n)
@@ -324,7 +325,7 @@ func TestConversionsReachCounters(t *testing.T) {
 	assignedAt := serverNow.Add(-time.Hour)
 	// Assignments and exposures happen an hour before the handler's now.
 	early := st.WithClock(func() time.Time { return assignedAt })
-	e := &experiment.Experiment{Key: "checkout", Name: "Checkout", Status: experiment.Active, Coverage: 1, Version: 1,
+	e := &experiment.Experiment{Key: "checkout", Name: "Checkout", Events: []string{"purchase", "signup", "refund"}, Status: experiment.Active, Coverage: 1, Version: 1,
 		CreatedAt: assignedAt.Add(-time.Hour), UpdatedAt: assignedAt.Add(-time.Hour),
 		Variants: []experiment.Variant{{Key: "control", Weight: 1}, {Key: "treatment", Weight: 1}}}
 	if err := st.CreateExperiment(ctx, e); err != nil {
@@ -337,7 +338,7 @@ func TestConversionsReachCounters(t *testing.T) {
 			t.Fatal(err)
 		}
 		if exposed {
-			if _, err := early.RecordExposure(ctx, a, variant); err != nil {
+			if _, _, err := early.RecordExposure(ctx, a, variant, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -345,7 +346,7 @@ func TestConversionsReachCounters(t *testing.T) {
 	assign("buyer", "treatment", true)
 	assign("lurker", "control", false)
 	assign("backdated", "control", true)
-	h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Now: fixedNow})
+	h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: fixedNow})
 	converted := func() map[string]int64 {
 		t.Helper()
 		agg, err := st.ReadAggregates(ctx, "checkout")
@@ -388,7 +389,7 @@ func TestConversionsReachCounters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := early.RecordExposure(ctx, a, "control"); err != nil {
+	if _, _, err := early.RecordExposure(ctx, a, "control", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := converted(); got["control"] != 1 {
@@ -430,7 +431,7 @@ func (f *failing) TransactWriteItems(ctx context.Context, in *dynamodb.TransactW
 func TestDependencyFailure(t *testing.T) {
 	ctx := context.Background()
 	st, db, table := storetest.New(t)
-	e := &experiment.Experiment{Key: "exp", Name: "E", Status: experiment.Active, Coverage: 1, Version: 1, CreatedAt: serverNow.Add(-48 * time.Hour), UpdatedAt: serverNow.Add(-48 * time.Hour),
+	e := &experiment.Experiment{Key: "exp", Name: "E", Events: []string{"purchase", "signup"}, Status: experiment.Active, Coverage: 1, Version: 1, CreatedAt: serverNow.Add(-48 * time.Hour), UpdatedAt: serverNow.Add(-48 * time.Hour),
 		Variants: []experiment.Variant{{Key: "control", Weight: 1}, {Key: "treatment", Weight: 1}}}
 	if err := st.CreateExperiment(ctx, e); err != nil {
 		t.Fatal(err)
@@ -440,7 +441,7 @@ func TestDependencyFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := early.RecordExposure(ctx, a, "treatment"); err != nil {
+	if _, _, err := early.RecordExposure(ctx, a, "treatment", ""); err != nil {
 		t.Fatal(err)
 	}
 
@@ -457,7 +458,7 @@ func TestDependencyFailure(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &failing{DynamoDB: db, allow: tc.allow}
-			h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: store.New(f, table), Now: fixedNow})
+			h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: store.New(f, table), Definitions: snapshot.New(st, 0), Now: fixedNow})
 			resp := post(t, h, tc.user, tc.body)
 			eb := httpapitest.ExpectError(t, resp, http.StatusInternalServerError, events.CodeFailed)
 			for _, leak := range []string{"connection refused", "secret-internal-detail", "10.1.2.3"} {
@@ -470,7 +471,7 @@ func TestDependencyFailure(t *testing.T) {
 			}
 			// Once DynamoDB is back, the same batch stores the rest and
 			// nothing twice.
-			r := accepted(t, post(t, eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Now: fixedNow}), tc.user, tc.body))
+			r := accepted(t, post(t, eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: fixedNow}), tc.user, tc.body))
 			if r.Duplicates != len(tc.stored) {
 				t.Fatalf("retry: %+v", r)
 			}

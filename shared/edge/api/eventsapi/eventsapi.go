@@ -77,7 +77,10 @@ func decodeEvent(raw json.RawMessage) events.Input {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return events.Input{Rejected: "event fields: " + err.Error()}
+		if field, problem, ok := httpapi.FieldProblem(err); ok {
+			return events.Input{Rejected: field + " " + problem}
+		}
+		return events.Input{Rejected: "an event must be a JSON object"}
 	}
 	out := events.Input{Timestamp: in.Timestamp, ID: in.ID, Properties: in.Properties}
 	if in.Name != nil {
@@ -88,5 +91,5 @@ func decodeEvent(raw json.RawMessage) events.Input {
 
 // Wire builds the handler of the events function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, events.New(d.Store, d.Now))
+	return New(d.Logger, events.New(d.Definitions, d.Store, d.Now))
 }

@@ -39,7 +39,7 @@ func (s *fzStore) UserAssignments(_ context.Context, userID string) ([]*experime
 	}, nil
 }
 
-func (s *fzStore) RecordEvent(_ context.Context, ev *experiment.Event, assignments []*experiment.Assignment) (bool, error) {
+func (s *fzStore) RecordEvent(_ context.Context, ev *experiment.Event, assignments []*experiment.Assignment, _ func(string) bool) (bool, error) {
 	if msg := fzInvalidEvent(ev); msg != "" {
 		s.t.Errorf("RecordEvent got an invalid event (%s): %+v", msg, ev)
 	}
@@ -52,6 +52,11 @@ func (s *fzStore) RecordEvent(_ context.Context, ev *experiment.Event, assignmen
 	}
 	s.stored[k] = true
 	return true, nil
+}
+
+// Get serves the unit's experiments' definitions: both count purchases.
+func (s *fzStore) Get(_ context.Context, key string, _ func(*experiment.Experiment) bool) (*experiment.Experiment, error) {
+	return &experiment.Experiment{Key: key, Status: experiment.Active, Events: []string{"purchase"}}, nil
 }
 
 func fzInvalidEvent(ev *experiment.Event) string {
@@ -119,7 +124,7 @@ func FuzzParseEvent(f *testing.F) {
 		}
 		// The store checks every event it is handed (fzInvalidEvent).
 		st := &fzStore{t: t, stored: map[string]bool{}}
-		out, err := events.New(st, func() time.Time { return fzNow }).Record(context.Background(), "user-1", []events.Input{decodeEvent(raw)})
+		out, err := events.New(st, st, func() time.Time { return fzNow }).Record(context.Background(), "user-1", []events.Input{decodeEvent(raw)})
 		if err != nil || len(out.Results) != 1 {
 			t.Fatalf("Record(%q) = %+v, %v", raw, out, err)
 		}
@@ -169,7 +174,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add(`{"events":[{"name":"x","properties":{"p":"`+strings.Repeat("p", httpapi.MaxBodyBytes)+`"}}]}`, false, "user-1")
 	f.Fuzz(func(t *testing.T, body string, b64 bool, userID string) {
 		st := &fzStore{t: t, stored: map[string]bool{}}
-		h := New(slog.New(slog.NewTextHandler(io.Discard, nil)), events.New(st, func() time.Time { return fzNow }))
+		h := New(slog.New(slog.NewTextHandler(io.Discard, nil)), events.New(st, st, func() time.Time { return fzNow }))
 		req := httpapitest.Request("", userID, body)
 		req.IsBase64Encoded = b64
 		resp, err := h(context.Background(), req)

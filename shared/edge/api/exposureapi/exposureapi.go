@@ -6,11 +6,13 @@ package exposureapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
 	"github.com/abtest/abtest/shared/usecase/assignment"
@@ -33,47 +35,52 @@ func New(logger *slog.Logger, uc *exposure.Service) httpapi.Handler {
 			if err := experiment.CheckKey(key); err != nil {
 				return httpapi.Result{}, err
 			}
-			shown, err := shownVariant(req)
+			shown, id, err := decode(req)
 			if err != nil {
 				return httpapi.Result{}, err
 			}
-			x, err := uc.Expose(ctx, caller.UserID, key, shown)
+			x, created, err := uc.Expose(ctx, caller.UserID, key, shown, id)
 			if err != nil {
 				return httpapi.Result{}, err
 			}
-			return httpapi.Created(Response{
-				ID:         x.ID,
-				Experiment: x.Experiment,
-				Variant:    x.Variant,
-				ExposedAt:  x.ExposedAt.UTC().Format(time.RFC3339Nano),
-			}), nil
+			resp := Response{ID: x.ID, Experiment: x.Experiment, Variant: x.Variant, ExposedAt: x.ExposedAt.UTC().Format(time.RFC3339Nano)}
+			if !created {
+				return httpapi.OK(resp), nil // a retry: the stored exposure
+			}
+			return httpapi.Created(resp), nil
 		})
 }
 
-// shownVariant reads the optional {"variant": "..."} body; "" means the
-// assigned variant.
-func shownVariant(req httpapi.Request) (string, error) {
+// decode reads the optional {"variant": "...", "id": "..."} body; an empty
+// variant means the assigned one, an empty id one the server makes.
+func decode(req httpapi.Request) (shown, id string, err error) {
 	body, err := httpapi.Body(req)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if httpapi.IsEmptyBody(body) {
-		return "", nil
+		return "", "", nil
 	}
 	var in struct {
 		Variant json.RawMessage `json:"variant"`
+		ID      json.RawMessage `json:"id"`
 	}
 	if err := httpapi.DecodeObject(body, &in, false); err != nil {
-		return "", err
+		return "", "", err
 	}
-	if in.Variant == nil {
-		return "", nil
+	if in.Variant != nil {
+		if err := json.Unmarshal(in.Variant, &shown); err != nil || shown == "" {
+			return "", "", exposure.InvalidVariant("variant must be a non-empty string")
+		}
 	}
-	var v string
-	if err := json.Unmarshal(in.Variant, &v); err != nil || v == "" {
-		return "", exposure.InvalidVariant("variant must be a non-empty string")
+	if in.ID != nil {
+		if err := json.Unmarshal(in.ID, &id); err != nil || id == "" {
+			msg := fmt.Sprintf("must be 1-%d printable characters", experiment.MaxIDLen)
+			return "", "", fault.New(fault.Invalid, fault.CodeValidationFailed, "id "+msg).
+				With(map[string]any{"fields": map[string]string{"id": msg}})
+		}
 	}
-	return v, nil
+	return shown, id, nil
 }
 
 // Wire builds the handler of the exposure function.

@@ -83,14 +83,17 @@ func (s fzStore) CreateAssignment(_ context.Context, key, userID, _ string) (*ex
 	return nil, false, errors.New("not on the exposure path")
 }
 
-func (s fzStore) RecordExposure(ctx context.Context, a *experiment.Assignment, shown string) (*experiment.Exposure, error) {
+func (s fzStore) RecordExposure(ctx context.Context, a *experiment.Assignment, shown, id string) (*experiment.Exposure, bool, error) {
+	if id != "" && !experiment.ValidID(id) {
+		s.t.Errorf("RecordExposure with id %q", id)
+	}
 	fresh, err := fzDefs{}.Fresh(ctx, a.Experiment)
 	if err != nil {
 		s.t.Errorf("RecordExposure for unknown experiment %q", a.Experiment)
 	} else if _, ok := fresh.Variant(shown); !ok {
 		s.t.Errorf("RecordExposure of %q, not a variant of %q", shown, a.Experiment)
 	}
-	return &experiment.Exposure{ID: "x-1", Experiment: a.Experiment, UserID: a.UserID, Variant: shown, AssignedVariant: a.Variant, ExposedAt: fzNow}, nil
+	return &experiment.Exposure{ID: "x-1", Experiment: a.Experiment, UserID: a.UserID, Variant: shown, AssignedVariant: a.Variant, ExposedAt: fzNow}, true, nil
 }
 
 var fzBodySeeds = []string{
@@ -100,10 +103,12 @@ var fzBodySeeds = []string{
 	"{\"variant\":\"\xff\"}", `{"variant":"` + strings.Repeat("v", httpapi.MaxBodyBytes) + `"}`, `{"variant":"ü日本😀"}`,
 	`[]`, `[{"variant":"control"}]`, `"treatment"`, `1e999`, `{`, `{"variant":}`, `{"variant":"control"} x`, `{"variant":"control"}{}`,
 	`{"variant":"control"}` + strings.Repeat(" ", httpapi.MaxBodyBytes),
+	`{"id":"x-1"}`, `{"variant":"control","id":"x-1"}`, `{"id":""}`, `{"id":1}`, `{"id":"a\u202eb"}`, `{"id":"` + strings.Repeat("i", 129) + `"}`,
 }
 
 // FuzzShownVariant: the optional body is refused with a 4xx fault
-// or yields "" (the assigned variant) or a non-empty variant name.
+// or yields "" (the assigned variant) or a non-empty variant name, and an
+// id that is "" or non-empty.
 func FuzzShownVariant(f *testing.F) {
 	for _, s := range fzBodySeeds {
 		f.Add(s, false)
@@ -111,11 +116,11 @@ func FuzzShownVariant(f *testing.F) {
 	f.Add(base64.StdEncoding.EncodeToString([]byte(`{"variant":"treatment"}`)), true)
 	f.Add("e30", true)
 	f.Fuzz(func(t *testing.T, body string, b64 bool) {
-		v, err := shownVariant(httpapi.Request{Body: body, IsBase64Encoded: b64})
+		v, id, err := decode(httpapi.Request{Body: body, IsBase64Encoded: b64})
 		if err != nil {
 			f, ok := fault.As(err)
-			if !ok || httpapi.Status(f.Kind) < 400 || httpapi.Status(f.Kind) > 499 || v != "" {
-				t.Fatalf("shownVariant(%q) = %q, %v (%T)", body, v, err, err)
+			if !ok || httpapi.Status(f.Kind) < 400 || httpapi.Status(f.Kind) > 499 || v != "" || id != "" {
+				t.Fatalf("decode(%q) = %q, %q, %v (%T)", body, v, id, err, err)
 			}
 			return
 		}

@@ -52,7 +52,7 @@ func close12(got, want float64) bool {
 }
 
 func exp(status experiment.Status, variants ...string) *experiment.Experiment {
-	e := &experiment.Experiment{Key: "exp", Name: "E", Status: status, Coverage: 1, Version: 1}
+	e := &experiment.Experiment{Key: "exp", Name: "E", Events: []string{"purchase"}, Status: status, Coverage: 1, Version: 1}
 	for i, v := range variants {
 		e.Variants = append(e.Variants, experiment.Variant{Key: v, Weight: float64(i + 1)})
 	}
@@ -219,7 +219,7 @@ func newFlow(t *testing.T) flow {
 	st, db, table := storetest.New(t)
 	t0 := time.Date(2026, 2, 1, 10, 0, 0, 0, time.UTC)
 	at := st.WithClock(func() time.Time { return t0 })
-	e := &experiment.Experiment{Key: "checkout", Name: "Checkout", Status: experiment.Active, Coverage: 1, Version: 1,
+	e := &experiment.Experiment{Key: "checkout", Name: "Checkout", Events: []string{"purchase", "signup", "never-sent"}, Status: experiment.Active, Coverage: 1, Version: 1,
 		CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour),
 		Variants: []experiment.Variant{{Key: "control", Weight: 1}, {Key: "treatment", Weight: 3}}}
 	if err := st.CreateExperiment(ctx, e); err != nil {
@@ -243,7 +243,7 @@ func newFlow(t *testing.T) flow {
 			t.Fatal(err)
 		}
 		if u.shown != "" {
-			if _, err := at.RecordExposure(ctx, a, u.shown); err != nil {
+			if _, _, err := at.RecordExposure(ctx, a, u.shown, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -254,7 +254,7 @@ func newFlow(t *testing.T) flow {
 				t.Fatal(err)
 			}
 			when := t0.Add(time.Duration(n) * time.Minute)
-			if _, err := st.RecordEvent(ctx, &experiment.Event{ID: fmt.Sprintf("ev%d", n), UserID: u.id, Name: name, Timestamp: when, ReceivedAt: when}, asg); err != nil {
+			if _, err := st.RecordEvent(ctx, &experiment.Event{ID: fmt.Sprintf("ev%d", n), UserID: u.id, Name: name, Timestamp: when, ReceivedAt: when}, asg, storetest.CountAll); err != nil {
 				t.Fatal(err)
 			}
 		}

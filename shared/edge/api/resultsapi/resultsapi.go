@@ -53,7 +53,7 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 		case routes.AdminResults.Key():
 			return read(ctx, req)
 		}
-		return httpapi.ErrorResponse(fault.New(fault.NotFound, fault.CodeNotFound, "no results route "+req.RouteKey), results.CodeResultsFailed), nil
+		return httpapi.ErrorResponse(fault.New(fault.NotFound, fault.CodeNotFound, "no results route "+req.RouteKey), results.CodeResultsFailed, req.RequestContext.RequestID), nil
 	}
 }
 

@@ -13,6 +13,10 @@ import (
 	"github.com/abtest/abtest/shared/edge/routes"
 )
 
+// TestRequestID is the request id of the events built here; every error
+// body must carry it.
+const TestRequestID = "test-request-id"
+
 // Request builds an event for a client route with an experiment key, the end
 // user the authorizer verified ("" = no credentials) and a body.
 func Request(key, userID, body string) httpapi.Request {
@@ -21,6 +25,7 @@ func Request(key, userID, body string) httpapi.Request {
 		Headers:        map[string]string{},
 		Body:           body,
 	}
+	req.RequestContext.RequestID = TestRequestID
 	if userID != "" {
 		req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: map[string]any{
 			httpapi.CtxRole: string(apikey.RoleClient), httpapi.CtxKeyID: "test-client-key", httpapi.CtxUserID: userID,
@@ -38,6 +43,7 @@ func AdminRequest(route routes.Route, key, body string) httpapi.Request {
 		Body:           body,
 	}
 	req.RequestContext.RouteKey = route.Key()
+	req.RequestContext.RequestID = TestRequestID
 	if key != "" {
 		req.PathParameters["key"] = key
 	}
@@ -58,9 +64,10 @@ func Decode(t testing.TB, resp httpapi.Response, dst any) {
 // ErrorBody is the API's error body.
 type ErrorBody struct {
 	Error struct {
-		Code    string         `json:"code"`
-		Message string         `json:"message"`
-		Details map[string]any `json:"details"`
+		Code      string         `json:"code"`
+		Message   string         `json:"message"`
+		Details   map[string]any `json:"details"`
+		RequestID string         `json:"request_id"`
 	} `json:"error"`
 }
 
@@ -72,8 +79,8 @@ func ExpectError(t testing.TB, resp httpapi.Response, status int, code string) E
 	if resp.StatusCode != status || e.Error.Code != code {
 		t.Fatalf("got %d %s (%s), want %d %s", resp.StatusCode, e.Error.Code, resp.Body, status, code)
 	}
-	if e.Error.Message == "" || e.Error.Details == nil {
-		t.Fatalf("error body lacks message or details: %s", resp.Body)
+	if e.Error.Message == "" || e.Error.Details == nil || e.Error.RequestID == "" {
+		t.Fatalf("error body lacks message, details or request_id: %s", resp.Body)
 	}
 	return e
 }
