@@ -25,14 +25,17 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/data/aggregator"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/edge/auth"
 	"github.com/abtest/abtest/shared/edge/routes"
@@ -111,8 +114,9 @@ const (
 )
 
 // extraFunctions are functions no route serves; each gets a Lambda like the
-// route functions: the Lambda REQUEST authorizer in front of every route.
-var extraFunctions = []string{routes.Authorizer}
+// route functions: the Lambda REQUEST authorizer in front of every route,
+// and the aggregator fed by the table's change stream.
+var extraFunctions = []string{routes.Authorizer, routes.Aggregator}
 
 // functionNames lists every function the stack creates: the route functions
 // in route order, then the extra ones.
@@ -140,27 +144,31 @@ type permission struct {
 // TestEveryFunctionHasAPermissionEntry). The comments name the shared/store
 // calls each function makes; keep both in step.
 var permissions = map[string]permission{
-	// GetExperiment, GetAssignment: GetItem. CreateAssignment: a transaction
-	// of Put, ConditionCheck and Update.
-	routes.Assignment: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}},
-	// GetExperiment, GetAssignment: GetItem. RecordExposure: PutItem and a
-	// transaction of Put and Update.
-	routes.Exposure: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}},
-	// UserAssignments: Query on the table. RecordEvent: PutItem, or a
-	// transaction of Put and Update.
-	routes.Events: {Actions: []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}},
-	// Create/SaveExperiment: transactions of Put, Update and ConditionCheck.
-	// GetExperiment, StatusCounts: GetItem. ReadAggregates: BatchGetItem.
-	// ListExperiments: Query on gsi1 (all) or gsi2 (by status). History:
-	// Query on the table. API keys: PutItem (create), UpdateItem (revoke),
-	// Query on gsi1 (list).
-	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:BatchGetItem"}, Indexes: []string{store.GSI1, store.GSI2}},
+	// Definitions: the snapshot (Query on gsi1) and single reads (GetItem).
+	// GetAssignment: GetItem. CreateAssignment: a conditional PutItem.
+	routes.Assignment: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
+	// Definitions as above. GetAssignment: GetItem. RecordExposure: PutItem
+	// and a transaction of Put and Update (the unit's items).
+	routes.Exposure: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
+	// Definitions as above. UserAssignments: Query on the table. RecordEvent:
+	// PutItem, or a transaction of Put and Update (the unit's items).
+	routes.Events: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
+	// Create/SaveExperiment: transactions of Put and Update. GetExperiment,
+	// StatusCounts: GetItem. ReadAggregates: BatchGetItem. ListExperiments:
+	// Query on gsi1 (all) or gsi2 (by status). History: Query on the table.
+	// API keys: PutItem (create), UpdateItem (revoke), Query on gsi1 (list).
+	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// GetExperiment: GetItem. ReadAggregates: BatchGetItem. Recount: Query on
 	// gsi1 (an experiment's assignments) and on the table (a user's exposures
-	// and events), then a transaction of Puts replacing the counter shards.
-	routes.Results: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem"}, Indexes: []string{store.GSI1}},
+	// and events), UpdateItem (conversion marks it backfills), then a
+	// transaction of Puts replacing the counter shards.
+	routes.Results: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).
 	routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+	// The aggregator: ApplyDeltas, a transaction of Updates (the stream
+	// shard's checkpoint and counter shards). Reading the stream is granted
+	// by the event source mapping below.
+	routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
 }
 
 // checkFunctions fails when a function has no permission entry or its
@@ -225,6 +233,8 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 		},
 		DeletionProtection: jsii.Bool(st.protect),
 		RemovalPolicy:      removal,
+		// The aggregator keeps the counters from this stream.
+		Stream: awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES,
 	})
 	for _, ix := range tableIndexes {
 		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
@@ -351,6 +361,9 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 		alarm(scope, "Errors", name+"-errors", "The "+name+" function returned errors (sum over 5 minutes).", fn.MetricErrors(sum), 1)
 		alarm(scope, "Throttles", name+"-throttles", "The "+name+" function was throttled (sum over 5 minutes).", fn.MetricThrottles(sum), 1)
 	}
+
+	// ---- The aggregator: the table's stream -> counters, off the request path. ----
+	aggregatorEvents(stack, table, fns[routes.Aggregator], alarm)
 
 	// ---- HTTP API: one route per routes.All entry, each authorized. ----
 	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
@@ -540,4 +553,47 @@ func exportName(name string) string {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 	}
 	return b.String()
+}
+
+// aggregatorEvents feeds the aggregator from the table's stream: batches of
+// at most aggregator.MaxBatch records, per stream shard in order (one
+// invocation per shard at a time), in one-second tumbling windows (the
+// window's events carry the stream shard's id, which keys the aggregator's
+// checkpoint); a failed batch is retried from its first record, split in
+// two on repeated errors, and after the retries its metadata goes to an
+// encrypted queue, with alarms on that queue and on the iterator age. What
+// reached the queue is recovered with a recount.
+func aggregatorEvents(scope constructs.Construct, table awsdynamodb.Table, fn awslambda.Function, alarm func(constructs.Construct, string, string, string, awscloudwatch.IMetric, float64)) {
+	failures := awssqs.NewQueue(scope, jsii.String("AggregatorFailures"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(failures, &[]*cdknag.NagPackSuppression{{
+		Id:     jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the failure destination of the aggregator's event source mapping."),
+	}}, jsii.Bool(false))
+	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(table, &awslambdaeventsources.DynamoEventSourceProps{
+		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:               jsii.Number(aggregator.MaxBatch),
+		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(1)),
+		TumblingWindow:          awscdk.Duration_Seconds(jsii.Number(1)),
+		ParallelizationFactor:   jsii.Number(1),
+		BisectBatchOnError:      jsii.Bool(true),
+		ReportBatchItemFailures: jsii.Bool(true),
+		RetryAttempts:           jsii.Number(10),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(failures),
+	}))
+	// The event source grants stream reads through the role's default
+	// policy, with ListStreams on * (it has no resource-level permission).
+	cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("dynamodb:ListStreams supports no resource-level permission; the event source mapping needs it to find the table's stream."),
+		AppliesTo: &[]interface{}{jsii.String("Resource::*")},
+	}}, jsii.Bool(true))
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	alarm(fn, "IteratorAge", "aggregator-lag", "Results lag the writes by over a minute: the aggregator's oldest unread stream record (maximum over 1 minute).",
+		fn.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: minute}), 60_000)
+	alarm(failures, "Messages", "aggregator-failures", "Stream batches the aggregator could not count reached the failure queue: counts are short until a recount.",
+		failures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: minute}), 1)
 }

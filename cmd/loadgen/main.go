@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/data/aggregator"
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/apikey"
@@ -97,6 +98,14 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	deps := lambdafn.New(quiet, db, config.Config{Table: table, DefinitionsMaxAge: snapshot.DefaultMaxAge})
 	// API Gateway caches authorizer answers for 60 s; so does this gateway.
+	// The counters follow the stream off the request path; the poller's own
+	// calls are not the requests' and are not metered.
+	plain := dynamolocal.NewClient(srv.Endpoint())
+	poller, err := aggregator.NewPoller(ctx, plain, dynamolocal.NewStreamsClient(srv.Endpoint()), table, aggregator.New(store.New(plain, table)), quiet)
+	if err != nil {
+		return err
+	}
+	go poller.Run(ctx, 100*time.Millisecond)
 	gw, err := allroutes.Gateway(deps, auth.SessionConfig{HS256Secret: secret}, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: time.Minute})
 	if err != nil {
 		return err

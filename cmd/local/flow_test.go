@@ -2,15 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/data/snapshot"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/data/store/storetest"
+	"github.com/abtest/abtest/shared/dynamolocal/dltest"
 	"github.com/abtest/abtest/shared/edge/auth"
 )
 
@@ -279,8 +285,10 @@ func TestExperimentFlow(t *testing.T) {
 		mu.Unlock()
 	})
 
-	// Pause: nobody new is enrolled, but exposures still count.
+	// Pause: nobody new is enrolled, but exposures still count. A pause
+	// reaches every function within the definitions snapshot's age.
 	c.must(c.admin("POST", exp+"/pause", nil))(200, "pause")
+	time.Sleep(snapshot.DefaultMaxAge + 100*time.Millisecond)
 	st, body = c.user("GET", client+"/assignment", "late-comer", nil)
 	if st != 409 || body["error"].(map[string]any)["details"].(map[string]any)["status"] != "paused" {
 		t.Fatalf("assignment while paused: %d %v", st, body)
@@ -295,6 +303,7 @@ func TestExperimentFlow(t *testing.T) {
 		mu.Unlock()
 	})
 
+	l.drain(t) // the counters follow the table's stream
 	for _, event := range []string{"purchase", "signup"} {
 		want := map[string]*[3]int64{"control": {}, "treatment": {}}
 		for _, u := range model {
@@ -338,9 +347,18 @@ func TestExperimentFlow(t *testing.T) {
 		t.Logf("%s: control %v treatment %v", event, *want["control"], *want["treatment"])
 	}
 
-	_, recount := c.admin("POST", exp+"/recount?dry_run=true", nil)
-	if recount["matched"] != true {
-		t.Fatalf("recount differs from live counters: %v", recount)
+	// The live counters equal a recount from the items. The recount of
+	// 2,000 users runs on the store directly: through the gateway its 10 s
+	// timeout, on a loaded 2-core machine, decides the test instead of the
+	// counts (the recount route is tested in shared/edge/api/resultsapi).
+	direct := store.New(storetest.ClientAt(dltest.Endpoint()), l.table)
+	live, err := direct.ReadAggregates(context.Background(), "flow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recounted, err := direct.Recount(context.Background(), "flow", []string{"purchase", "signup"}, false)
+	if err != nil || !reflect.DeepEqual(live.NonZero(), recounted.NonZero()) {
+		t.Fatalf("recount %+v (%v) differs from live counters %+v", recounted, err, live)
 	}
 	_, hist := c.admin("GET", exp+"/history", nil)
 	actions := []string{}

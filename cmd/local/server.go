@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/abtest/abtest/shared/config"
+	"github.com/abtest/abtest/shared/data/aggregator"
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/experiment"
@@ -106,6 +107,15 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 		return err
 	}
 	deps := lambdafn.New(logger, db, config.Config{Table: s.Table, DefinitionsMaxAge: snapshot.DefaultMaxAge})
+	// The counters come from the table's stream, as on AWS; locally a poller
+	// stands in for Lambda's event source mapping.
+	poller, err := aggregator.NewPoller(ctx, db, dynamolocal.NewStreamsClient(endpoint), s.Table, aggregator.New(deps.Store), logger)
+	if err != nil {
+		return fmt.Errorf("%w (a table kept in LOCAL_DB_PATH from before streams: remove that folder)", err)
+	}
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	defer stopPolling()
+	go poller.Run(pollCtx, 100*time.Millisecond)
 	if err := seedDemo(ctx, deps.Store); err != nil {
 		return err
 	}

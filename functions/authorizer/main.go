@@ -4,7 +4,6 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"os"
 
@@ -16,15 +15,13 @@ import (
 )
 
 func main() {
-	d, err := lambdafn.FromEnv(context.Background())
+	d := lambdafn.Must(routes.Authorizer)
+	session, err := auth.SessionFromEnv()
 	if err == nil {
-		var session auth.SessionConfig
-		if session, err = auth.SessionFromEnv(); err == nil {
-			var a *auth.Authorizer
-			if a, err = auth.Setup(d.Logger, d.Store, session); err == nil {
-				lambda.Start(a.Handle)
-				return
-			}
+		var a *auth.Authorizer
+		if a, err = auth.Setup(d.Logger, d.Store, session); err == nil {
+			lambda.Start(a.Handle)
+			return
 		}
 	}
 	slog.Error("cold start failed", "function", routes.Authorizer, "error", err.Error())

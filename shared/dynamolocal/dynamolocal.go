@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // startTimeout bounds the wait for readiness (it usually takes 3-6 s).
@@ -372,4 +373,16 @@ func (w *outputWatcher) tailText() string {
 		return "(no output from java)"
 	}
 	return "java output:\n" + string(t)
+}
+
+// NewStreamsClient returns a DynamoDB Streams client for a DynamoDB Local
+// endpoint (the local stand-in for Lambda's event source mapping reads it).
+func NewStreamsClient(endpoint string) *dynamodbstreams.Client {
+	return dynamodbstreams.New(dynamodbstreams.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(endpoint),
+		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+			return aws.Credentials{AccessKeyID: "local", SecretAccessKey: "local", Source: "dynamolocal"}, nil
+		}),
+	})
 }

@@ -34,29 +34,31 @@ import (
 func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }
 
 type services struct {
-	st   *store.Store
-	exps *experiments.Service
-	asg  *assignment.Service
-	expo *exposure.Service
-	evs  *events.Service
-	res  *results.Service
-	keys *keys.Service
+	table string
+	st    *store.Store
+	exps  *experiments.Service
+	asg   *assignment.Service
+	expo  *exposure.Service
+	evs   *events.Service
+	res   *results.Service
+	keys  *keys.Service
 }
 
 // newServices wires every use case on a fresh table. Definitions are read
 // from the table each time (no snapshot), so the tests see every change at
 // once; shared/data/snapshot tests the bounded age.
 func newServices(t *testing.T) services {
-	st, _, _ := storetest.New(t)
+	st, _, table := storetest.New(t)
 	defs := snapshot.New(st, 0)
 	return services{
-		st:   st,
-		exps: experiments.New(defs, st, time.Now),
-		asg:  assignment.New(defs, st),
-		expo: exposure.New(assignment.New(defs, st), st),
-		evs:  events.New(defs, st, time.Now),
-		res:  results.New(defs, st, time.Now),
-		keys: keys.New(st, time.Now),
+		table: table,
+		st:    st,
+		exps:  experiments.New(defs, st, time.Now),
+		asg:   assignment.New(defs, st),
+		expo:  exposure.New(assignment.New(defs, st), st),
+		evs:   events.New(defs, st, time.Now),
+		res:   results.New(defs, st, time.Now),
+		keys:  keys.New(st, time.Now),
 	}
 }
 
@@ -143,6 +145,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	_, err = s.evs.Record(ctx, "alice", nil)
 	wantCode(t, err, fault.CodeValidationFailed)
 
+	storetest.Drain(t, s.table) // counts follow from the change stream
 	rep, err := s.res.Results(ctx, "checkout", "purchase")
 	if err != nil {
 		t.Fatal(err)
@@ -288,6 +291,7 @@ func TestUndeclaredEventNamesCannotGrowItems(t *testing.T) {
 	if out, err := evs.Record(ctx, "victim", []events.Input{{Name: "purchase"}}); err != nil || out.Accepted != 1 {
 		t.Fatalf("victim: %+v %v", out, err)
 	}
+	storetest.Drain(t, table)
 	agg, err := st.ReadAggregates(ctx, "poison")
 	if err != nil {
 		t.Fatal(err)

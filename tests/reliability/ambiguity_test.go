@@ -143,6 +143,7 @@ func TestLostWriteResponses(t *testing.T) {
 	}
 
 	// The user counts once everywhere, and the counters equal a recount.
+	e.drain()
 	res := e.do("GET", "/v1/admin/experiments/lossy/results?event=purchase", e.asAdmin(), "")
 	if res.status != http.StatusOK {
 		t.Fatalf("results: %v", res)

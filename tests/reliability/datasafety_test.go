@@ -204,6 +204,7 @@ func TestDataSafetyMixedWorkload(t *testing.T) {
 	}
 
 	// The results and the recount agree with the record.
+	e.drain()
 	for _, exp := range exps {
 		for _, event := range []string{"purchase", "checkout", "signup", "refund"} {
 			r := e.do("GET", "/v1/admin/experiments/"+exp+"/results?event="+event, e.asAdmin(), "")

@@ -49,6 +49,7 @@ import (
 	"github.com/abtest/abtest/shared/config"
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/data/store/storetest"
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/dynamolocal"
 	"github.com/abtest/abtest/shared/edge/allroutes"
@@ -332,6 +333,7 @@ func otherVariant(v string) string {
 // counters equal the ones rebuilt from the items.
 func (e *env) recountMatches(key string) (bool, reply) {
 	e.t.Helper()
+	e.drain()
 	r := e.do("POST", "/v1/admin/experiments/"+key+"/recount?dry_run=true", e.asAdmin(), "")
 	if r.err != nil || r.status != http.StatusOK {
 		e.t.Fatalf("recount %s: %v", key, r)
@@ -342,6 +344,7 @@ func (e *env) recountMatches(key string) (bool, reply) {
 // assignedCounts reads assigned_count per variant from the admin API.
 func (e *env) assignedCounts(key string) map[string]int {
 	e.t.Helper()
+	e.drain()
 	r := e.do("GET", "/v1/admin/experiments/"+key, e.asAdmin(), "")
 	if r.err != nil || r.status != http.StatusOK {
 		e.t.Fatalf("get %s: %v", key, r)
@@ -354,6 +357,13 @@ func (e *env) assignedCounts(key string) map[string]int {
 		out[m["key"].(string)] = int(n)
 	}
 	return out
+}
+
+// drain counts what the table's stream holds, as the deployed aggregator
+// would a moment later: counters and results are read after it.
+func (e *env) drain() {
+	e.t.Helper()
+	storetest.DrainAt(e.t, e.endpoint, e.table)
 }
 
 // --- reading the table ---

@@ -80,6 +80,7 @@ func TestEventWhileFirstAssignmentIsWritten(t *testing.T) {
 	if n := len(queryPrefix(t, e.check, e.table, "USER#racer", "EVT#race-1")); n != 1 {
 		t.Errorf("the event is stored %d times", n)
 	}
+	e.drain()
 	res := e.do("GET", "/v1/admin/experiments/race/results?event=purchase", e.asAdmin(), "")
 	if res.status != http.StatusOK {
 		t.Fatalf("results: %v", res)

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -22,7 +24,7 @@ func (s *Store) ReadAggregates(ctx context.Context, key string) (experiment.Aggr
 	}
 	g := experiment.NewAggregates()
 	for _, it := range shards {
-		addShard(g, it)
+		addShard(&g, it)
 	}
 	return g, nil
 }
@@ -52,7 +54,10 @@ func (s *Store) readShards(ctx context.Context, key string) (map[string]item, er
 	return shards, nil
 }
 
-func addShard(g experiment.Aggregates, it item) {
+func addShard(g *experiment.Aggregates, it item) {
+	if t := getT(it, attrAsOf); t.After(g.AsOf) {
+		g.AsOf = t
+	}
 	for name, av := range it {
 		n, ok := av.(*types.AttributeValueMemberN)
 		if !ok {
@@ -75,4 +80,110 @@ func addShard(g experiment.Aggregates, it item) {
 			}
 		}
 	}
+}
+
+// attrAsOf is when the newest change a counter shard includes was made.
+const attrAsOf = "as_of"
+
+// maxApplied bounds the experiments one ApplyDeltas call may touch: one
+// transaction holds 100 items, one of them the checkpoint.
+const maxApplied = maxTransactItems - 1
+
+// ApplyDeltas adds a batch of changes from one stream shard to the
+// counters: deltas by experiment key, all to the counter shard that stream
+// shard owns, with the stream shard's checkpoint, in one transaction. The
+// transaction applies only if the checkpoint is before first (the batch's
+// first sequence number) and moves it to last, so a batch delivered again
+// changes nothing: applied is false and checkpoint is the last sequence
+// number applied, so the caller can apply what lies after it. Many stream
+// shards share the 16 counter shards of an experiment; each batch writes one
+// item per experiment.
+func (s *Store) ApplyDeltas(ctx context.Context, streamShard, first, last string, asOf time.Time, deltas map[string]experiment.Aggregates) (applied bool, checkpoint string, err error) {
+	if len(deltas) > maxApplied {
+		return false, "", fmt.Errorf("apply deltas: %d experiments in one batch, at most %d", len(deltas), maxApplied)
+	}
+	items := []types.TransactWriteItem{{Update: &types.Update{
+		TableName:                           aws.String(s.table),
+		Key:                                 keyOf(checkpointPK(streamShard), skCheckpoint),
+		UpdateExpression:                    aws.String("SET #seq = :last, #at = :at"),
+		ConditionExpression:                 aws.String("attribute_not_exists(#seq) OR #seq < :first"),
+		ExpressionAttributeNames:            map[string]string{"#seq": "seq", "#at": attrAsOf},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":last": avS(seqKey(last)), ":first": avS(seqKey(first)), ":at": avT(asOf)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}}
+	shard := shardOfStream(streamShard)
+	for key, d := range deltas {
+		items = append(items, s.counterUpdate(key, shard, d, asOf))
+	}
+	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
+		// Applied before, in part or whole: a redelivered batch.
+		return false, strings.TrimLeft(getS(r.Item, "seq"), "0"), nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("apply deltas of stream shard %q: %w", streamShard, err)
+	}
+	return true, last, nil
+}
+
+// SeqAfter reports whether stream sequence number a comes after b.
+func SeqAfter(a, b string) bool { return seqKey(a) > seqKey(b) }
+
+// counterUpdate adds d to one counter shard of experiment key and bumps the
+// shard's version, which a recount's swap checks.
+func (s *Store) counterUpdate(key string, shard int, d experiment.Aggregates, asOf time.Time) types.TransactWriteItem {
+	names := map[string]string{"#ver": shardVersion, "#at": attrAsOf}
+	values := map[string]types.AttributeValue{":one": avN(1), ":at": avT(asOf)}
+	expr := "SET #at = :at ADD #ver :one"
+	i := 0
+	add := func(attr string, n int64) {
+		name, value := fmt.Sprintf("#c%d", i), fmt.Sprintf(":c%d", i)
+		names[name], values[value] = attr, avN(n)
+		expr += ", " + name + " " + value
+		i++
+	}
+	for v, n := range d.Assigned {
+		add(assignedAttr(v), n)
+	}
+	for v, n := range d.Exposed {
+		add(exposedAttr(v), n)
+	}
+	for v, m := range d.Converted {
+		for e, n := range m {
+			add(convertedAttr(v, e), n)
+		}
+	}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(s.table),
+		Key:                       keyOf(aggregatePK(key, shard), skAggregate),
+		UpdateExpression:          aws.String(expr),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+	}}
+}
+
+// seqKey makes stream sequence numbers (decimal strings of up to 40 digits)
+// compare as strings in the order they compare as numbers.
+func seqKey(seq string) string {
+	const width = 48
+	if len(seq) >= width {
+		return seq
+	}
+	return strings.Repeat("0", width-len(seq)) + seq
+}
+
+// shardOfStream is the counter shard a stream shard writes to.
+func shardOfStream(streamShard string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(streamShard))
+	return int(h.Sum32() % AggregateShards)
+}
+
+// DecodeAssignment reads an assignment from a stream image of an item, or
+// returns false when the item is not an assignment.
+func DecodeAssignment(img map[string]types.AttributeValue) (*experiment.Assignment, bool) {
+	if img == nil || !strings.HasPrefix(getS(img, AttrSK), "ASG#") || !strings.HasPrefix(getS(img, AttrPK), "USER#") {
+		return nil, false
+	}
+	return decodeAssignment(img), true
 }

@@ -66,14 +66,7 @@ func (s *Store) SaveExperiment(ctx context.Context, e *experiment.Experiment, pr
 	if e.Status != prev.Status {
 		items = append(items, s.statusCountUpdate(prev.Status, e.Status))
 	}
-	checksFrom := len(items)
-	items = append(items, s.unassignedChecks(e.Key, removedVariants(prev, e))...)
 	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	for i := checksFrom; i < len(items); i++ {
-		if r, ok := cancellation(err, i); ok && deref(r.Code) == conditionFailed {
-			return fmt.Errorf("save experiment %q: %w", e.Key, ErrVariantInUse)
-		}
-	}
 	if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
 		cur, derr := decodeExperiment(r.Item)
 		if r.Item == nil || derr != nil {
@@ -85,49 +78,6 @@ func (s *Store) SaveExperiment(ctx context.Context, e *experiment.Experiment, pr
 		return fmt.Errorf("save experiment %q: %w", e.Key, err)
 	}
 	return nil
-}
-
-// ErrVariantInUse: a removed variant has assignments.
-var ErrVariantInUse = errors.New("variant has assignments")
-
-func removedVariants(prev, next *experiment.Experiment) []string {
-	var out []string
-	for _, v := range prev.Variants {
-		if _, ok := next.Variant(v.Key); !ok {
-			out = append(out, v.Key)
-		}
-	}
-	return out
-}
-
-// unassignedChecks asserts, inside the save's transaction, that no counter
-// shard has counted an assignment to any of the variants: removal is exact
-// even while users are being assigned.
-func (s *Store) unassignedChecks(key string, variants []string) []types.TransactWriteItem {
-	if len(variants) == 0 {
-		return nil
-	}
-	names := map[string]string{}
-	cond := ""
-	for i, v := range variants {
-		n := fmt.Sprintf("#v%d", i)
-		names[n] = assignedAttr(v)
-		if i > 0 {
-			cond += " AND "
-		}
-		cond += fmt.Sprintf("(attribute_not_exists(%s) OR %s = :zero)", n, n)
-	}
-	checks := make([]types.TransactWriteItem, AggregateShards)
-	for i := range checks {
-		checks[i] = types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName:                 aws.String(s.table),
-			Key:                       keyOf(aggregatePK(key, i), skAggregate),
-			ConditionExpression:       aws.String(cond),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: map[string]types.AttributeValue{":zero": avN(0)},
-		}}
-	}
-	return checks
 }
 
 func historySK(version int64) string { return fmt.Sprintf("HIST#%012d", version) }

@@ -43,8 +43,8 @@ const maxTransactItems = 100
 // RecordEvent stores an event once per (user, id): a repeated id returns
 // stored=false and stores nothing new. In the same transaction it marks the
 // event's name as converted on every assignment of the user it converts
-// (see Counts) that had not converted on it yet, and for users already
-// exposed adds them to the converted counter. assignments are the user's
+// (see experiment.Converts) that had not converted on it yet: items of this
+// unit only; the aggregator counts the marks. assignments are the user's
 // assignments as read before; they are updated in place, and the event
 // records which experiments they were (Evaluated), so a recount decides
 // from the same facts.
@@ -54,8 +54,8 @@ const maxTransactItems = 100
 // the event is stored but a later step fails, stored is true with the error.
 //
 // counted says which experiments count the event's name (their declared
-// conversion events): only those get a mark and a counter, so what clients
-// send cannot grow either.
+// conversion events): only those get a mark, so what clients send cannot
+// grow the assignment items or the counters.
 func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment, counted func(experiment string) bool) (stored bool, err error) {
 	ev.Evaluated = ev.Evaluated[:0]
 	for _, a := range assignments {
@@ -146,8 +146,8 @@ func (s *Store) putIfAbsent(ctx context.Context, p *types.Put) (item, error) {
 }
 
 // conversionItems builds, for as many pending assignments as fit next to the
-// event, the conditional update that marks the conversion and the counter
-// increment when the user is already exposed.
+// event, the conditional update that marks the conversion (the aggregator
+// counts it once the unit is exposed).
 // Item indexes in updateAt count the event's put when withPut.
 func (s *Store) conversionItems(ev *experiment.Event, pending []*experiment.Assignment, withPut bool) (items []types.TransactWriteItem, used []*experiment.Assignment, updateAt []int) {
 	room, offset := maxTransactItems, 0
@@ -155,30 +155,19 @@ func (s *Store) conversionItems(ev *experiment.Event, pending []*experiment.Assi
 		room, offset = room-1, 1
 	}
 	for _, a := range pending {
-		need := 1
-		if a.Exposed() {
-			need = 2
-		}
-		if len(items)+need > room {
+		if len(items)+1 > room {
 			break
-		}
-		exposedCond := "attribute_not_exists(#fx)"
-		if a.Exposed() {
-			exposedCond = "attribute_exists(#fx)"
 		}
 		updateAt = append(updateAt, offset+len(items))
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                           aws.String(s.table),
 			Key:                                 keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
 			UpdateExpression:                    aws.String("ADD #conv :names"),
-			ConditionExpression:                 aws.String("attribute_exists(#pk) AND NOT contains(#conv, :name) AND " + exposedCond),
-			ExpressionAttributeNames:            map[string]string{"#pk": AttrPK, "#conv": "conversions", "#fx": "first_exposed_at"},
+			ConditionExpression:                 aws.String("attribute_exists(#pk) AND NOT contains(#conv, :name)"),
+			ExpressionAttributeNames:            map[string]string{"#pk": AttrPK, "#conv": "conversions"},
 			ExpressionAttributeValues:           map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: []string{ev.Name}}, ":name": avS(ev.Name)},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}})
-		if a.Exposed() {
-			items = append(items, s.counterAdd(a.Experiment, a.UserID, map[string]int64{convertedAttr(a.Variant, ev.Name): 1}))
-		}
 		used = append(used, a)
 	}
 	return items, used, updateAt

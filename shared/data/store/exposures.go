@@ -22,10 +22,10 @@ const stateAttempts = 5
 var errStateChanged = errors.New("assignment state changed concurrently too often")
 
 // RecordExposure appends an exposure for an existing assignment. The first
-// exposure of a user also marks the assignment exposed and, in the same
-// transaction, counts the user as exposed and as converted for every event
-// the user already emitted since assignment. Later exposures are a single
-// conditional put: the item is new or nothing is written.
+// exposure of a user also marks the assignment exposed, in one transaction
+// of the unit's own two items (the aggregator then counts the unit exposed,
+// and converted on what it already converted on). Later exposures are a
+// single conditional put: the item is new or nothing is written.
 //
 // id is the client's idempotency key ("" makes one): an exposure whose id the
 // unit already used in this experiment is not stored again, and the stored
@@ -66,10 +66,6 @@ func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, sh
 			}
 			return x, true, nil
 		}
-		deltas := map[string]int64{exposedAttr(a.Variant): 1}
-		for _, ev := range a.Conversions {
-			deltas[convertedAttr(a.Variant, ev)] = 1
-		}
 		cond, names, values := unchangedAssignment(a)
 		cond += " AND attribute_not_exists(#fx)"
 		names["#fx"] = "first_exposed_at"
@@ -85,7 +81,6 @@ func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, sh
 				ExpressionAttributeValues:           values,
 				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			}},
-			s.counterAdd(a.Experiment, a.UserID, deltas),
 		}})
 		if err == nil {
 			return x, true, nil

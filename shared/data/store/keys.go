@@ -33,6 +33,12 @@ const (
 )
 
 func experimentPK(key string) string { return "EXP#" + key }
+
+// checkpointPK names a stream shard's checkpoint item (skCheckpoint).
+func checkpointPK(streamShard string) string { return "STREAM#" + streamShard }
+
+const skCheckpoint = "CHECKPOINT"
+
 func aggregatePK(key string, shard int) string {
 	return fmt.Sprintf("EXP#%s#AGG#%02d", key, shard)
 }

@@ -68,7 +68,7 @@ func (s *Store) recountOnce(ctx context.Context, key string, events []string, wr
 		go func() {
 			defer wg.Done()
 			for a := range work {
-				exposed, converted, err := s.recountUser(ctx, a, events)
+				exposed, converted, err := s.recountUser(ctx, a, events, write)
 				if err == nil && write {
 					err = s.markConversions(ctx, a, converted)
 				}
@@ -134,8 +134,10 @@ func (s *Store) experimentAssignments(ctx context.Context, key string) ([]*exper
 }
 
 // recountUser reads one user's exposure and event items for an assignment,
-// and which of the declared events converted the user.
-func (s *Store) recountUser(ctx context.Context, a *experiment.Assignment, events []string) (exposed bool, converted map[string]bool, err error) {
+// and which of the declared events converted the user. An unexposed user's
+// conversions count for nothing yet: they are read only to be marked
+// (marking).
+func (s *Store) recountUser(ctx context.Context, a *experiment.Assignment, events []string, marking bool) (exposed bool, converted map[string]bool, err error) {
 	x, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :x)"),
@@ -152,6 +154,9 @@ func (s *Store) recountUser(ctx context.Context, a *experiment.Assignment, event
 	}
 	exposed = x.Count > 0
 	converted = map[string]bool{}
+	if !exposed && !marking {
+		return false, converted, nil
+	}
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :e)"),
@@ -227,6 +232,9 @@ func (s *Store) replaceShards(ctx context.Context, key string, shards []experime
 		}
 		put := &types.Put{TableName: aws.String(s.table), Item: it, ExpressionAttributeNames: map[string]string{}}
 		if old, ok := before[pk]; ok {
+			if at, has := old[attrAsOf]; has {
+				it[attrAsOf] = at // the recount includes what the shard did
+			}
 			version := getN(old, shardVersion)
 			it[shardVersion] = avN(version + 1)
 			put.ConditionExpression = aws.String("#ver = :ver")

@@ -33,6 +33,8 @@ func CreateTable(ctx context.Context, db TableCreator, table string) error {
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{str(AttrPK), str(AttrSK), str(AttrGSI1PK), str(AttrGSI1SK), str(AttrGSI2PK), str(AttrGSI2SK)},
 		KeySchema:            keys(AttrPK, AttrSK),
+		// The aggregator keeps the counters from this stream (shared/data/aggregator).
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewTypeNewAndOldImages},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
 			{IndexName: aws.String(GSI1), KeySchema: keys(AttrGSI1PK, AttrGSI1SK), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}},
 			{IndexName: aws.String(GSI2), KeySchema: keys(AttrGSI2PK, AttrGSI2SK), Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}},

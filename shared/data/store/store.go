@@ -1,21 +1,20 @@
 // Package store is the only package that speaks DynamoDB. Everything lives in
 // one table; docs/data-model.md describes every item shape and access pattern.
 //
-// Writes that must agree with each other (an assignment and its counters, an
-// exposure and the first-exposure mark, an event and the conversions it
-// causes) go in one TransactWriteItems call, so a failure never leaves half
-// of them written.
+// A request writes only the calling unit's own items: an assignment is a
+// conditional put; an exposure and the first-exposure mark, or an event and
+// the conversion marks it causes, go in one TransactWriteItems call of that
+// unit's items, so a failure never leaves half of them written. Counters
+// shared by many units are kept off the request path, from the table's
+// change stream (shared/data/aggregator).
 package store
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/abtest/abtest/shared/domain/experiment"
 )
 
 // DynamoDB is the part of the DynamoDB client the store uses. Tests inject a
@@ -52,12 +51,4 @@ func (s *Store) WithClock(now func() time.Time) *Store {
 var (
 	ErrNotFound = errors.New("not found")
 	ErrExists   = errors.New("already exists")
-	// ErrUnknownVariant: a write named a variant the definition no longer has.
-	ErrUnknownVariant = errors.New("variant not in the experiment definition")
 )
-
-// InactiveError says an experiment did not accept a new assignment because of
-// its status.
-type InactiveError struct{ Status experiment.Status }
-
-func (e *InactiveError) Error() string { return fmt.Sprintf("experiment is %s", e.Status) }

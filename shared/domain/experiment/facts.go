@@ -63,6 +63,9 @@ type Aggregates struct {
 	Assigned  map[string]int64
 	Exposed   map[string]int64
 	Converted map[string]map[string]int64 // variant -> event -> users
+	// AsOf is when the newest change the counts include was made (zero:
+	// unknown). Counts are kept from the change stream, a moment behind.
+	AsOf time.Time
 }
 
 // NewAggregates returns empty counts.
@@ -117,4 +120,51 @@ func (g Aggregates) NonZero() Aggregates {
 		}
 	}
 	return out
+}
+
+// Contribution is what one assignment adds to its experiment's counts: one
+// assigned unit; once exposed, one exposed unit and one converted unit per
+// event it has converted on. The counts of an experiment are the sum of its
+// assignments' contributions, which is what makes them a pure function of
+// stored facts (a recount computes the same sum from the items).
+func Contribution(a *Assignment) Aggregates {
+	g := NewAggregates()
+	if a == nil {
+		return g
+	}
+	g.Assigned[a.Variant] = 1
+	if a.Exposed() {
+		g.Exposed[a.Variant] = 1
+		for _, e := range a.Conversions {
+			g.AddConverted(a.Variant, e, 1)
+		}
+	}
+	return g
+}
+
+// Delta is how an assignment's change moves the counts: its contribution
+// after minus its contribution before (nil before: created; nil after:
+// erased). Replaying the same change twice would count it twice: whoever
+// applies deltas must apply each change once.
+func Delta(before, after *Assignment) Aggregates {
+	d := Contribution(after)
+	b := Contribution(before)
+	for k, n := range b.Assigned {
+		d.Assigned[k] -= n
+	}
+	for k, n := range b.Exposed {
+		d.Exposed[k] -= n
+	}
+	for k, m := range b.Converted {
+		for e, n := range m {
+			d.AddConverted(k, e, -n)
+		}
+	}
+	return d.NonZero()
+}
+
+// IsZero reports whether g counts nothing.
+func (g Aggregates) IsZero() bool {
+	n := g.NonZero()
+	return len(n.Assigned) == 0 && len(n.Exposed) == 0 && len(n.Converted) == 0
 }

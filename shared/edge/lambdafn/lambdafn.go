@@ -49,11 +49,14 @@ func FromEnv(ctx context.Context) (Deps, error) {
 type Wire func(Deps) httpapi.Handler
 
 // Run is the whole main of a route function: build once, then serve.
-func Run(function string, wire Wire) {
+func Run(function string, wire Wire) { lambda.Start(wire(Must(function))) }
+
+// Must builds Deps from the environment or ends the cold start, logged.
+func Must(function string) Deps {
 	d, err := FromEnv(context.Background())
 	if err != nil {
 		slog.Error("cold start failed", "function", function, "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(wire(d))
+	return d
 }

@@ -65,9 +65,12 @@ var (
 	AdminRevokeKey = Route{"DELETE", "/v1/admin/api-keys/{id}", Admin}
 )
 
-// Authorizer is the function that authorizes every route; it serves no
-// route itself.
-const Authorizer = "authorizer"
+// Functions that serve no route: the authorizer in front of every route,
+// and the aggregator fed by the table's change stream.
+const (
+	Authorizer = "authorizer"
+	Aggregator = "aggregator"
+)
 
 // All lists every route of the API.
 var All = []Route{

@@ -75,14 +75,6 @@ func (s *Service) Assign(ctx context.Context, userID, key string) (Result, error
 		return Result{}, experiment.ErrInactive(exp.Status)
 	}
 	a, created, err := s.bucketAndStore(ctx, exp, userID)
-	if errors.Is(err, store.ErrUnknownVariant) {
-		// Bucketed on a definition whose variant was removed since: bucket
-		// again on the current one.
-		if exp, err = s.defs.Get(ctx, key, experiment.NewerThan(exp.Version)); err != nil {
-			return Result{}, err
-		}
-		a, created, err = s.bucketAndStore(ctx, exp, userID)
-	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -135,15 +127,7 @@ func (s *Service) bucketAndStore(ctx context.Context, exp *experiment.Experiment
 		// Coverage is 1 until traffic ramps land, so every unit is enrolled.
 		return nil, false, fmt.Errorf("bucket %q: unit not enrolled at coverage %v", exp.Key, exp.Coverage)
 	}
-	a, created, err := s.store.CreateAssignment(ctx, exp.Key, userID, exp.Variants[idx].Key)
-	var inactive *store.InactiveError
-	switch {
-	case errors.As(err, &inactive):
-		return nil, false, experiment.ErrInactive(inactive.Status)
-	case errors.Is(err, store.ErrNotFound):
-		return nil, false, experiment.ErrNotFound()
-	}
-	return a, created, err
+	return s.store.CreateAssignment(ctx, exp.Key, userID, exp.Variants[idx].Key)
 }
 
 func coverage(exp *experiment.Experiment) float64 {

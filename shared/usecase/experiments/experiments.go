@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/abtest/abtest/shared/data/store"
@@ -182,6 +183,13 @@ func (s *Service) Update(ctx context.Context, by, key string, p Patch) (*experim
 		if len(problems) > 0 {
 			return nil, fault.Validation(problems)
 		}
+		if removed := removedVariants(prev, merged); len(removed) > 0 && prev.Status != experiment.Draft {
+			// Once started, units may be assigned to any variant (assignments
+			// are unit-local writes, so no shared item can vouch otherwise).
+			return nil, fault.New(fault.Conflict, experiment.CodeVariantInUse,
+				"a started experiment's variants cannot be removed; set the weight to 0 instead").
+				With(map[string]any{"variants": removed})
+		}
 		next.Variants, changed["variants"] = merged, merged
 	}
 	if p.Events != nil {
@@ -325,11 +333,18 @@ func (s *Service) save(ctx context.Context, next, prev *experiment.Experiment, b
 			current = conflict.Current.Version
 		}
 		return experiment.ErrVersionConflict(current).Because(err)
-	case errors.Is(err, store.ErrVariantInUse):
-		return fault.New(fault.Conflict, experiment.CodeVariantInUse,
-			"a variant with assignments cannot be removed; set its weight to 0 instead")
 	case err != nil:
 		return fmt.Errorf("save %q: %w", next.Key, err)
 	}
 	return nil
+}
+
+func removedVariants(prev *experiment.Experiment, next []experiment.Variant) []string {
+	out := []string{}
+	for _, v := range prev.Variants {
+		if !slices.ContainsFunc(next, func(n experiment.Variant) bool { return n.Key == v.Key }) {
+			out = append(out, v.Key)
+		}
+	}
+	return out
 }

@@ -73,7 +73,10 @@ type Report struct {
 	Status      experiment.Status `json:"status"`
 	Event       string            `json:"event"`
 	GeneratedAt string            `json:"generated_at"`
-	Variants    []Variant         `json:"variants"`
+	// AsOf is when the newest change the counts include was made: counts
+	// follow the table's change stream a moment behind (null: none yet).
+	AsOf     *string   `json:"as_of"`
+	Variants []Variant `json:"variants"`
 }
 
 // Results reads experiment key's results on event.
@@ -109,6 +112,10 @@ func (s *Service) Results(ctx context.Context, key, event string) (Report, error
 // statistics are tested without DynamoDB.
 func Compute(exp *experiment.Experiment, agg experiment.Aggregates, event string, now time.Time) Report {
 	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano)}
+	if !agg.AsOf.IsZero() {
+		at := agg.AsOf.UTC().Format(time.RFC3339Nano)
+		resp.AsOf = &at
+	}
 	for i, v := range exp.Variants {
 		row := Variant{
 			Variant:        v.Key,

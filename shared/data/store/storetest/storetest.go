@@ -5,12 +5,14 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/abtest/abtest/shared/data/aggregator"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/dynamolocal"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
@@ -47,3 +49,22 @@ func New(t testing.TB) (*store.Store, *dynamodb.Client, string) {
 // CountAll counts an event for every experiment (RecordEvent's counted),
 // for tests of the counting itself.
 func CountAll(string) bool { return true }
+
+// Drain counts everything the table's stream holds now, as the deployed
+// aggregator would: tests call it before they read counters.
+func Drain(t testing.TB, table string) { DrainAt(t, dltest.Endpoint(), table) }
+
+// DrainAt is Drain on the DynamoDB Local at endpoint.
+func DrainAt(t testing.TB, endpoint, table string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	db := ClientAt(endpoint)
+	p, err := aggregator.NewPoller(ctx, db, dynamolocal.NewStreamsClient(endpoint), table, aggregator.New(store.New(db, table)), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("drain the stream: %v", err)
+	}
+	if _, err := p.Drain(ctx); err != nil {
+		t.Fatalf("drain the stream: %v", err)
+	}
+}

@@ -61,6 +61,7 @@ func (c *ticker) now() time.Time {
 
 type env struct {
 	t     *testing.T
+	table string
 	st    *store.Store
 	h     httpapi.Handler
 	clock *ticker
@@ -68,9 +69,9 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	st, _, _ := storetest.New(t)
+	st, _, table := storetest.New(t)
 	clock := newTicker()
-	return &env{t: t, st: st, h: adminapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: clock.now}), clock: clock}
+	return &env{t: t, table: table, st: st, h: adminapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: clock.now}), clock: clock}
 }
 
 // call runs one admin request; query may be nil.
@@ -573,6 +574,7 @@ func TestGet(t *testing.T) {
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			var raw map[string]any
+			storetest.Drain(t, e.table) // counts follow from the change stream
 			e.expect(e.call(routes.AdminGet, tc.key, "", nil), http.StatusOK, &raw)
 			if raw["key"] != tc.key || raw["created_by"] != adminKeyID {
 				t.Fatalf("read %v", raw)
@@ -655,6 +657,7 @@ func TestPatch(t *testing.T) {
 		e.assign("p-weight", "u1", "treatment")
 		var v adminapi.ExperimentView
 		e.expect(patch("p-weight", `{"version":1,"variants":[{"key":"control","weight":0},{"key":"treatment","weight":3,"payload":{"a":1}}]}`), http.StatusOK, &v)
+		storetest.Drain(t, e.table)
 		got := e.get("p-weight")
 		if got.Version != 2 || got.Variants[0].Weight != 0 || got.Variants[1].Weight != 3 || string(got.Variants[1].Payload) != `{"a":1}` {
 			t.Fatalf("after re-weight %+v", got)
@@ -693,20 +696,20 @@ func TestPatch(t *testing.T) {
 		// Weight 0 is the way out.
 		e.expect(patch("p-inuse", `{"version":2,"variants":[{"key":"control","weight":1},{"key":"treatment","weight":1},{"key":"extra","weight":0}]}`), http.StatusOK, nil)
 	})
-	t.Run("remove unassigned variant", func(t *testing.T) {
-		e.create("p-rm", `"status":"active"`)
+	t.Run("remove variant before start", func(t *testing.T) {
+		// A draft has no assignments: its variants can be removed. Once
+		// started, assignments are unit-local writes that no shared item
+		// tracks, so removal is refused (weight 0 instead).
+		e.create("p-rm", "")
 		e.expect(patch("p-rm", `{"version":1,"variants":[`+three+`]}`), http.StatusOK, nil)
-		e.assign("p-rm", "u1", "treatment")
-		e.assign("p-rm", "u2", "control")
 		e.expect(patch("p-rm", `{"version":2,"variants":[{"key":"control","weight":1},{"key":"treatment","weight":1}]}`), http.StatusOK, nil)
 		v := e.get("p-rm")
 		if !reflect.DeepEqual(variantKeys(v), []string{"control", "treatment"}) || v.Version != 3 {
 			t.Fatalf("%+v", v)
 		}
-		// The removed variant can no longer be assigned.
-		if _, _, err := e.st.CreateAssignment(context.Background(), "p-rm", "u3", "extra"); err == nil {
-			t.Fatalf("assignment to a removed variant succeeded")
-		}
+		e.act(routes.AdminStart, "p-rm")
+		e.expect(patch("p-rm", `{"version":4,"variants":[`+three+`]}`), http.StatusOK, nil)
+		httpapitest.ExpectError(t, patch("p-rm", `{"version":5,"variants":[{"key":"control","weight":1},{"key":"treatment","weight":1}]}`), http.StatusConflict, experiment.CodeVariantInUse)
 	})
 	t.Run("control changed", func(t *testing.T) {
 		e.create("p-ctl", "")

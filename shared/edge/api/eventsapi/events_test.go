@@ -321,7 +321,7 @@ func TestBatchErrors(t *testing.T) {
 
 func TestConversionsReachCounters(t *testing.T) {
 	ctx := context.Background()
-	st, _, _ := storetest.New(t)
+	st, _, table := storetest.New(t)
 	assignedAt := serverNow.Add(-time.Hour)
 	// Assignments and exposures happen an hour before the handler's now.
 	early := st.WithClock(func() time.Time { return assignedAt })
@@ -349,6 +349,8 @@ func TestConversionsReachCounters(t *testing.T) {
 	h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: fixedNow})
 	converted := func() map[string]int64 {
 		t.Helper()
+		storetest.Drain(t, table)
+		storetest.Drain(t, table)
 		agg, err := st.ReadAggregates(ctx, "checkout")
 		if err != nil {
 			t.Fatal(err)
@@ -377,6 +379,7 @@ func TestConversionsReachCounters(t *testing.T) {
 			}
 		})
 	}
+	storetest.Drain(t, table)
 	agg, err := st.ReadAggregates(ctx, "checkout")
 	if err != nil {
 		t.Fatal(err)
@@ -480,6 +483,7 @@ func TestDependencyFailure(t *testing.T) {
 			}
 		})
 	}
+	storetest.Drain(t, table)
 	agg, err := st.ReadAggregates(ctx, "exp")
 	if err != nil {
 		t.Fatal(err)

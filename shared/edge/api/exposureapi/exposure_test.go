@@ -128,6 +128,7 @@ func TestExposure(t *testing.T) {
 	}
 
 	// Counted once, by the assigned variant, whatever was shown.
+	storetest.Drain(t, table)
 	agg, err := st.ReadAggregates(ctx, "exp")
 	if err != nil {
 		t.Fatal(err)

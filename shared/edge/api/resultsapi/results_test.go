@@ -259,6 +259,7 @@ func newFlow(t *testing.T) flow {
 			}
 		}
 	}
+	storetest.Drain(t, table)
 	return flow{st: st, db: db, table: table, h: resultsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: func() time.Time { return generatedAt }})}
 }
 

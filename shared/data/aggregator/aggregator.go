@@ -1,0 +1,138 @@
+// Package aggregator keeps the counters off the request path: it reads the
+// table's change stream (new and old images), turns every change of an
+// assignment item into the change of its experiment's counts
+// (experiment.Delta), sums a batch's changes per experiment, and applies
+// them with the stream shard's checkpoint in one transaction, so a batch
+// delivered twice is counted once. The Lambda event source mapping feeds it
+// on AWS (shared/edge/streamfn); a poller of DynamoDB Local's stream feeds
+// it locally and in tests (shared/edge/streampoll).
+package aggregator
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
+
+// MaxBatch is the most records one Apply takes: every record may touch
+// another experiment, and one transaction holds 99 of them next to the
+// checkpoint. The event source mapping's batch size must not exceed it.
+const MaxBatch = 99
+
+// Record is one change of an item, as the stream reports it.
+type Record struct {
+	SequenceNumber string
+	Old, New       map[string]types.AttributeValue // nil when absent (insert, remove)
+	At             time.Time                       // when the change was made
+}
+
+// Batch is consecutive records of one stream shard, in stream order.
+type Batch struct {
+	Shard   string
+	Records []Record
+}
+
+// Store applies counted changes.
+type Store interface {
+	ApplyDeltas(ctx context.Context, streamShard, first, last string, asOf time.Time, deltas map[string]experiment.Aggregates) (applied bool, checkpoint string, err error)
+}
+
+// Aggregator applies batches of changes to the counters.
+type Aggregator struct{ store Store }
+
+// New returns an aggregator writing to st.
+func New(st Store) *Aggregator { return &Aggregator{store: st} }
+
+// Result says what an Apply did.
+type Result struct {
+	Applied bool // false: the batch was applied before (a redelivery), or held no change to count
+	Changes int  // assignment changes counted
+}
+
+// Apply counts a batch exactly once: all of it or, on error, none of what
+// was not counted before. A batch that overlaps one applied before (a retry
+// from a record, with more records after it) counts only its records after
+// the stream shard's checkpoint.
+func (a *Aggregator) Apply(ctx context.Context, b Batch) (Result, error) {
+	if len(b.Records) > MaxBatch {
+		return Result{}, fmt.Errorf("aggregate: %d records in one batch, at most %d", len(b.Records), MaxBatch)
+	}
+	records := b.Records
+	for attempt := 0; len(records) > 0 && attempt < 2; attempt++ {
+		deltas, asOf, changes := sum(records)
+		if len(deltas) == 0 {
+			// Nothing to count; the checkpoint need not move, since a
+			// redelivery of such records counts nothing either.
+			return Result{}, nil
+		}
+		first, last := records[0].SequenceNumber, records[len(records)-1].SequenceNumber
+		applied, checkpoint, err := a.store.ApplyDeltas(ctx, b.Shard, first, last, asOf, deltas)
+		if err != nil {
+			return Result{}, fmt.Errorf("aggregate %d changes: %w", changes, err)
+		}
+		if applied {
+			return Result{Applied: true, Changes: changes}, nil
+		}
+		if checkpoint == "" {
+			return Result{}, fmt.Errorf("aggregate: stream shard %q refused the batch without naming its checkpoint", b.Shard)
+		}
+		records = after(records, checkpoint)
+	}
+	return Result{}, nil
+}
+
+// sum adds up the counted changes of records by experiment.
+func sum(records []Record) (deltas map[string]experiment.Aggregates, asOf time.Time, changes int) {
+	deltas = map[string]experiment.Aggregates{}
+	for _, r := range records {
+		before, okOld := store.DecodeAssignment(r.Old)
+		after, okNew := store.DecodeAssignment(r.New)
+		if !okOld && !okNew {
+			continue // not an assignment: exposures and events count through it
+		}
+		if !okOld {
+			before = nil
+		}
+		if !okNew {
+			after = nil
+		}
+		d := experiment.Delta(before, after)
+		if d.IsZero() {
+			continue
+		}
+		key := experimentOf(before, after)
+		total, ok := deltas[key]
+		if !ok {
+			total = experiment.NewAggregates()
+			deltas[key] = total
+		}
+		total.Add(d)
+		changes++
+		if r.At.After(asOf) {
+			asOf = r.At
+		}
+	}
+	return deltas, asOf, changes
+}
+
+// after returns the records after sequence number checkpoint.
+func after(records []Record, checkpoint string) []Record {
+	for i, r := range records {
+		if store.SeqAfter(r.SequenceNumber, checkpoint) {
+			return records[i:]
+		}
+	}
+	return nil
+}
+
+func experimentOf(before, after *experiment.Assignment) string {
+	if after != nil {
+		return after.Experiment
+	}
+	return before.Experiment
+}
