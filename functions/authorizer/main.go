@@ -1,6 +1,8 @@
 // Command authorizer is the Lambda authorizer in front of every route: it
 // turns the API key and, for client keys, the session token into the caller
-// the handlers read. It only wires; the logic is in shared/edge/auth.
+// the handlers read. It only wires; the logic is in shared/edge/auth. On AWS
+// the dev stage's HS256 session secret is read from Secrets Manager at cold
+// start (SESSION_HS256_SECRET_ARN, shared/edge/secrets).
 package main
 
 import (
@@ -13,13 +15,15 @@ import (
 	"github.com/abtest/abtest/shared/edge/auth"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
 	"github.com/abtest/abtest/shared/edge/routes"
+	"github.com/abtest/abtest/shared/edge/secrets"
 )
 
 func main() {
-	d, err := lambdafn.FromEnv(context.Background())
+	ctx := context.Background()
+	d, err := lambdafn.FromEnv(ctx)
 	if err == nil {
 		var session auth.SessionConfig
-		if session, err = auth.SessionFromEnv(); err == nil {
+		if session, err = auth.SessionFromEnvAndSecrets(ctx, secrets.FromAWS); err == nil {
 			var a *auth.Authorizer
 			if a, err = auth.Setup(d.Logger, d.Store, session); err == nil {
 				lambda.Start(a.Handle)
