@@ -9,7 +9,9 @@
 // Context keys (-c key=value, with the CLI or with go run): stage (dev|prod,
 // default dev), tracing (true|false, default false), alarmEmail, alarmTopicArn,
 // corsOrigins (comma-separated origins or a JSON list; default none),
-// throttleRate and throttleBurst (override the stage's API throttling).
+// throttleRate and throttleBurst (override the stage's API throttling),
+// sessionJwksUrl, sessionIssuer, sessionAudience, sessionLeeway, and
+// sessionHs256=true (dev only: a generated HS256 secret in Secrets Manager).
 //
 // Run without the CDK CLI, the app reads cdk.json's "context" itself, accepts
 // -c key=value and -o <outdir> like the CLI (default <repo>/cdk.out), and
@@ -143,19 +145,24 @@ func configFromContext(node constructs.Node) (Config, error) {
 		}
 		cfg.Tracing = b
 	}
+	if get("sessionHs256Secret") != "" {
+		// The value would sit in the template and in the function's
+		// environment, readable by anyone who can read either.
+		return cfg, fmt.Errorf("infra: -c sessionHs256Secret is no longer supported (the secret would sit in the template and the function's environment): use -c sessionHs256=true (dev stage only), which generates the secret in AWS Secrets Manager and outputs its ARN")
+	}
 	cfg.Session = SessionConfig{
 		JWKSURL: get("sessionJwksUrl"), Issuer: get("sessionIssuer"), Audience: get("sessionAudience"),
-		Leeway: get("sessionLeeway"), HS256Secret: get("sessionHs256Secret"),
+		Leeway: get("sessionLeeway"),
 	}
-	if cfg.Session.HS256Secret != "" && (cfg.Stage != "dev" || cfg.Session.JWKSURL != "") {
-		// A shared secret in a function's environment is readable by anyone
-		// who can read the function's configuration: dev only.
-		return cfg, fmt.Errorf("infra: -c sessionHs256Secret is for the dev stage only and excludes sessionJwksUrl; use sessionJwksUrl")
+	if v := get("sessionHs256"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return cfg, fmt.Errorf("infra: -c sessionHs256=%q: want true or false", v)
+		}
+		cfg.Session.HS256 = b
 	}
-	if cfg.Session.JWKSURL != "" && (cfg.Session.Issuer == "" || cfg.Session.Audience == "") {
-		// Without both, any token the identity provider mints for another
-		// application would be accepted; the authorizer refuses to start.
-		return cfg, fmt.Errorf("infra: -c sessionJwksUrl needs -c sessionIssuer and -c sessionAudience")
+	if err := cfg.Session.check(cfg.Stage); err != nil {
+		return cfg, err
 	}
 	origins, err := parseList(get("corsOrigins"))
 	if err != nil {

@@ -2,7 +2,8 @@ package main
 
 // The abtest stack, top to bottom: settings per stage, the permission table,
 // the DynamoDB table, one Lambda per function, the HTTP API with one route
-// per routes.All entry, alarms, outputs and the cdk-nag suppressions.
+// per routes.All entry, alarms, outputs and the cdk-nag suppressions. With
+// -c sessionHs256=true (dev) also a generated session secret.
 //
 // Routes, function names and the table's key and index names are imported
 // from shared/routes and shared/store, never repeated here, so the deployed
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -61,17 +63,38 @@ type Config struct {
 
 // SessionConfig is the authorizer's session settings (context keys
 // sessionJwksUrl, sessionIssuer, sessionAudience, sessionLeeway, and
-// sessionHs256Secret for the dev stage only). Without any, admin keys work
+// sessionHs256=true for the dev stage only). Without any, admin keys work
 // and client calls are refused until it is set.
 type SessionConfig struct {
-	JWKSURL, Issuer, Audience, Leeway, HS256Secret string
+	JWKSURL, Issuer, Audience, Leeway string
+	// HS256: the stack generates a shared secret in AWS Secrets Manager and
+	// the authorizer reads it at cold start; the function's environment holds
+	// only its ARN (auth.EnvSessionSecretARN). Dev stage only.
+	HS256 bool
 }
 
+// check refuses the combinations the stack must never deploy.
+func (c SessionConfig) check(stage string) error {
+	if c.HS256 && (stage != "dev" || c.JWKSURL != "") {
+		// Anyone who can read the secret can mint any user's session: dev
+		// only, and never next to a real identity provider.
+		return fmt.Errorf("infra: -c sessionHs256=true is for the dev stage only and excludes sessionJwksUrl; use sessionJwksUrl")
+	}
+	if c.JWKSURL != "" && (c.Issuer == "" || c.Audience == "") {
+		// Without both, any token the identity provider mints for another
+		// application would be accepted; the authorizer refuses to start.
+		return fmt.Errorf("infra: -c sessionJwksUrl needs -c sessionIssuer and -c sessionAudience")
+	}
+	return nil
+}
+
+// env is the authorizer's plain session settings; the secret's ARN is added
+// by NewStack. No secret value ever goes into an environment.
 func (c SessionConfig) env() map[string]string {
 	out := map[string]string{}
 	for k, v := range map[string]string{
 		auth.EnvSessionJWKSURL: c.JWKSURL, auth.EnvSessionIssuer: c.Issuer, auth.EnvSessionAudience: c.Audience,
-		auth.EnvSessionLeeway: c.Leeway, auth.EnvSessionSecret: c.HS256Secret,
+		auth.EnvSessionLeeway: c.Leeway,
 	} {
 		if v != "" {
 			out[k] = v
@@ -79,6 +102,10 @@ func (c SessionConfig) env() map[string]string {
 	}
 	return out
 }
+
+// sessionSecretLength is the generated HS256 secret's length: 64 letters
+// and digits, about 380 bits (auth needs at least 32 bytes).
+const sessionSecretLength = 64
 
 // StackName is the CloudFormation stack name of a stage.
 func StackName(stage string) string { return "abtest-" + stage }
@@ -204,6 +231,9 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	if cfg.ThrottleBurst > 0 {
 		st.throttleBurst = cfg.ThrottleBurst
 	}
+	if err := cfg.Session.check(cfg.Stage); err != nil {
+		return nil, err
+	}
 	names := functionNames()
 	if err := checkFunctions(names, cfg.BuildDir); err != nil {
 		return nil, err
@@ -280,6 +310,28 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	fiveMinutes := awscdk.Duration_Minutes(jsii.Number(5))
 	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: fiveMinutes}
 
+	// ---- Session secret (optional, dev): -c sessionHs256=true ----
+	// Secrets Manager generates the value, so it is in neither the template
+	// nor any environment; the authorizer gets the ARN and reads it at cold
+	// start, and its role may read this secret only. A developer reads it
+	// with `aws secretsmanager get-secret-value` to mint session tokens.
+	var sessionSecret awssecretsmanager.Secret
+	if cfg.Session.HS256 {
+		sessionSecret = awssecretsmanager.NewSecret(stack, jsii.String("SessionHs256Secret"), &awssecretsmanager.SecretProps{
+			Description: jsii.String("abtest HS256 session token secret (" + cfg.Stage + "), read by the authorizer at cold start"),
+			GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+				PasswordLength:     jsii.Number(sessionSecretLength),
+				ExcludePunctuation: jsii.Bool(true),
+				IncludeSpace:       jsii.Bool(false),
+			},
+			RemovalPolicy: removal,
+		})
+		cdknag.NagSuppressions_AddResourceSuppressions(sessionSecret, &[]*cdknag.NagPackSuppression{{
+			Id:     jsii.String("AwsSolutions-SMG4"),
+			Reason: jsii.String("Dev-stage HS256 session secret (-c sessionHs256=true, refused in prod): rotating it would invalidate every issued dev session token; developers read it to mint tokens."),
+		}}, jsii.Bool(true))
+	}
+
 	// ---- Functions: one per name, each with its own log group and role. ----
 	fns := map[string]awslambda.Function{}
 	for _, name := range names {
@@ -298,23 +350,34 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 		// no managed policy (AWSLambdaBasicExecutionRole would allow writing to
 		// any log group): logs go to this function's log group only, and the
 		// table actions are exactly the permission table's.
+		inline := map[string]awsiam.PolicyDocument{
+			"logs": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
+					Resources: &[]*string{logs.LogGroupArn()},
+				}),
+			}}),
+			"dynamodb": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions:   jsii.Strings(perm.Actions...),
+					Resources: &resources,
+				}),
+			}}),
+		}
+		if name == routes.Authorizer && sessionSecret != nil {
+			// Exactly one action on exactly this secret (the AWS-managed
+			// key decrypts it for callers allowed to read it).
+			inline["secretsmanager"] = awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+					Resources: &[]*string{sessionSecret.SecretArn()},
+				}),
+			}})
+		}
 		role := awsiam.NewRole(scope, jsii.String("Role"), &awsiam.RoleProps{
-			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-			Description: jsii.String("abtest " + name + " function (" + cfg.Stage + ")"),
-			InlinePolicies: &map[string]awsiam.PolicyDocument{
-				"logs": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
-					awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-						Actions:   jsii.Strings("logs:CreateLogStream", "logs:PutLogEvents"),
-						Resources: &[]*string{logs.LogGroupArn()},
-					}),
-				}}),
-				"dynamodb": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
-					awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-						Actions:   jsii.Strings(perm.Actions...),
-						Resources: &resources,
-					}),
-				}}),
-			},
+			AssumedBy:      awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description:    jsii.String("abtest " + name + " function (" + cfg.Stage + ")"),
+			InlinePolicies: &inline,
 		})
 		env := map[string]*string{
 			config.EnvTable:    table.TableName(),
@@ -323,6 +386,9 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 		if name == routes.Authorizer {
 			for k, v := range cfg.Session.env() {
 				env[k] = jsii.String(v)
+			}
+			if sessionSecret != nil {
+				env[auth.EnvSessionSecretARN] = sessionSecret.SecretArn()
 			}
 		}
 		if !st.protect {
@@ -451,6 +517,13 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
 		Value: table.TableName(), Description: jsii.String("DynamoDB table (the functions' TABLE_NAME)"),
 	})
+	if sessionSecret != nil {
+		awscdk.NewCfnOutput(stack, jsii.String("SessionHs256SecretArn"), &awscdk.CfnOutputProps{
+			Value: sessionSecret.SecretArn(),
+			Description: jsii.String("Secrets Manager secret the authorizer verifies HS256 session tokens with; mint tokens with the value of " +
+				"aws secretsmanager get-secret-value --secret-id <this ARN> --query SecretString --output text"),
+		})
+	}
 	return stack, nil
 }
 

@@ -1,8 +1,9 @@
 package main
 
-// Stack tests. A full synth costs seconds, so each stage is synthesized once
-// (synth) and every check reads that one template: dev with the defaults,
-// prod with tracing, an alarm e-mail and CORS origins. When `make build` has
+// Stack tests. A full synth costs seconds, so each tested configuration is
+// synthesized once (synth) and every check reads that one template: dev with
+// the defaults, dev with the generated HS256 session secret, prod with
+// tracing, an alarm e-mail, CORS origins and a JWKS. When `make build` has
 // not run, the function binaries are placeholders in a temporary folder.
 
 import (
@@ -48,11 +49,16 @@ func tempDir(t *testing.T) string {
 	return d
 }
 
-// Test settings per stage.
+// Tested configurations, by name (synth's cache key); forEachStage runs a
+// check on each.
 var testConfigs = map[string]Config{
-	"dev":  {Stage: "dev"},
-	"prod": {Stage: "prod", Tracing: true, AlarmEmail: "ops@example.com", CorsOrigins: []string{"https://app.example.com"}},
+	"dev":       {Stage: "dev"},
+	"dev-hs256": {Stage: "dev", Session: SessionConfig{HS256: true}},
+	"prod": {Stage: "prod", Tracing: true, AlarmEmail: "ops@example.com", CorsOrigins: []string{"https://app.example.com"},
+		Session: SessionConfig{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example", Audience: "app"}},
 }
+
+var testConfigNames = []string{"dev", "dev-hs256", "prod"}
 
 var wantRetentionDays = map[string]float64{"dev": 7, "prod": 90}
 
@@ -104,16 +110,20 @@ func testBuildDir(t *testing.T) string {
 	return buildDir
 }
 
-// synth synthesizes a stage once per test binary. Annotations_FromStack goes
-// first: it forces a synth, which Template_FromStack and app.Synth reuse.
-func synth(t *testing.T, stage string) *synthesized {
+// synth synthesizes a tested configuration once per test binary.
+// Annotations_FromStack goes first: it forces a synth, which
+// Template_FromStack and app.Synth reuse.
+func synth(t *testing.T, name string) *synthesized {
 	t.Helper()
 	synthMu.Lock()
 	defer synthMu.Unlock()
-	if s, ok := synthCache[stage]; ok {
+	if s, ok := synthCache[name]; ok {
 		return s
 	}
-	cfg := testConfigs[stage]
+	cfg, ok := testConfigs[name]
+	if !ok {
+		t.Fatalf("no test configuration %q", name)
+	}
 	cfg.BuildDir = testBuildDir(t)
 	outdir := tempDir(t)
 	app := newApp(outdir, nil)
@@ -133,13 +143,14 @@ func synth(t *testing.T, stage string) *synthesized {
 		s.res[id] = r.(map[string]any)
 	}
 	s.outputs, _ = tmpl["Outputs"].(map[string]any)
-	synthCache[stage] = s
+	synthCache[name] = s
 	return s
 }
 
+// forEachStage runs f on every tested configuration.
 func forEachStage(t *testing.T, f func(t *testing.T, s *synthesized)) {
-	for _, stage := range []string{"dev", "prod"} {
-		t.Run(stage, func(t *testing.T) { f(t, synth(t, stage)) })
+	for _, name := range testConfigNames {
+		t.Run(name, func(t *testing.T) { f(t, synth(t, name)) })
 	}
 }
 
@@ -269,6 +280,24 @@ func TestMissingBinaryFailsSynthWithMakeBuildHint(t *testing.T) {
 	}
 }
 
+// NewStack itself refuses the session secret outside dev and next to a
+// JWKS, whoever fills the Config.
+func TestStackRefusesHS256OutsideDevOrWithJWKS(t *testing.T) {
+	jwks := SessionConfig{JWKSURL: "https://idp.example/jwks.json", Issuer: "https://idp.example", Audience: "app"}
+	withHS256 := jwks
+	withHS256.HS256 = true
+	for _, cfg := range []Config{
+		{Stage: "prod", Session: SessionConfig{HS256: true}},
+		{Stage: "dev", Session: withHS256},
+		{Stage: "dev", Session: SessionConfig{JWKSURL: jwks.JWKSURL}},
+	} {
+		cfg.BuildDir = testBuildDir(t)
+		if _, err := NewStack(newApp(t.TempDir(), nil), cfg); err == nil || !strings.Contains(err.Error(), "session") {
+			t.Errorf("%s with %+v: err = %v, want a refusal", cfg.Stage, cfg.Session, err)
+		}
+	}
+}
+
 // The default props point at what `make build` writes: build/<name>/bootstrap
 // under the repository root, wherever the app runs from.
 func TestDefaultBuildDirIsMakeBuildLayout(t *testing.T) {
@@ -335,9 +364,29 @@ func TestConfigFromContext(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(root, "cdk.json")); err != nil || json.Unmarshal(b, &f) != nil || f.App != "go run ./infra" {
 		t.Errorf("cdk.json app = %q, want go run ./infra (%v)", f.App, err)
 	}
+	// The generated HS256 secret: dev only, and nothing secret in the
+	// environment settings (the ARN is added by the stack).
+	for _, v := range []interface{}{"true", true} {
+		cfg, err = configFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"sessionHs256": v}}).Node())
+		if err != nil || !cfg.Session.HS256 || cfg.Stage != "dev" || len(cfg.Session.env()) != 0 {
+			t.Errorf("sessionHs256=%v: %+v, %v; want dev with HS256 and no plain session variables", v, cfg, err)
+		}
+	}
+	if cfg, err = configFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"sessionHs256": "false"}}).Node()); err != nil || cfg.Session.HS256 {
+		t.Errorf("sessionHs256=false: %+v, %v", cfg, err)
+	}
+	// The old plain-secret key is refused with the way forward, in any stage.
+	for _, stage := range []string{"dev", "prod"} {
+		_, err = configFromContext(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{"stage": stage, "sessionHs256Secret": "0123456789abcdef0123456789abcdef"}}).Node())
+		if err == nil || !strings.Contains(err.Error(), "sessionHs256=true") || strings.Contains(err.Error(), "0123456789abcdef") {
+			t.Errorf("%s: sessionHs256Secret: err = %v, want a refusal naming sessionHs256=true (and not the value)", stage, err)
+		}
+	}
 	for _, bad := range []map[string]interface{}{{"stage": "qa"}, {"tracing": "yes"}, {"throttleBurst": "-1"},
-		// A shared session secret in a function's environment: dev only.
-		{"stage": "prod", "sessionHs256Secret": "0123456789abcdef0123456789abcdef"},
+		// The shared session secret: dev only, never next to a JWKS.
+		{"stage": "prod", "sessionHs256": "true"},
+		{"sessionHs256": "true", "sessionJwksUrl": "https://idp.example/jwks.json", "sessionIssuer": "https://idp.example", "sessionAudience": "app"},
+		{"sessionHs256": "yes"},
 		// A JWKS without issuer and audience accepts other apps' tokens.
 		{"sessionJwksUrl": "https://idp.example/jwks.json"},
 		{"sessionJwksUrl": "https://idp.example/jwks.json", "sessionIssuer": "https://idp.example"},
@@ -401,8 +450,19 @@ func TestFunctions(t *testing.T) {
 			} else {
 				check("TracingConfig", p["TracingConfig"], nil)
 			}
-			_, hasEndpoint := path(p, "Environment", "Variables").(map[string]any)[config.EnvEndpoint]
+			vars := path(p, "Environment", "Variables").(map[string]any)
+			_, hasEndpoint := vars[config.EnvEndpoint]
 			check("declares "+config.EnvEndpoint+" (for sam local)", hasEndpoint, s.cfg.Stage == "dev")
+			// No secret in any environment: the authorizer gets the session
+			// secret's ARN, and only with -c sessionHs256=true.
+			for k := range vars {
+				if strings.Contains(strings.ToUpper(k), "SECRET") && k != auth.EnvSessionSecretARN {
+					t.Errorf("%s: environment variable %s", name, k)
+				}
+			}
+			wantARN := name == routes.Authorizer && s.cfg.Session.HS256
+			_, hasARN := vars[auth.EnvSessionSecretARN]
+			check("declares "+auth.EnvSessionSecretARN, hasARN, wantARN)
 			logGroup := refID(path(p, "LoggingConfig", "LogGroup"))
 			check("log group retention", path(props(s.res[logGroup]), "RetentionInDays"), wantRetentionDays[s.cfg.Stage])
 		}
@@ -525,8 +585,19 @@ func TestIAMLeastPrivilege(t *testing.T) {
 				!reflect.DeepEqual(asStrings(path(logs[0], "Action")), []string{"logs:CreateLogStream", "logs:PutLogEvents"}) {
 				t.Errorf("%s: logs statements %v", name, logs)
 			}
-			if len(policies) != 2 {
-				t.Errorf("%s: inline policies %v, want dynamodb and logs", name, policies)
+			// Secrets Manager: the authorizer, with -c sessionHs256=true, may
+			// read the session secret and nothing else.
+			wantPolicies := 2
+			if name == routes.Authorizer && s.cfg.Session.HS256 {
+				wantPolicies = 3
+				sm, _ := policies["secretsmanager"].([]any)
+				if len(sm) != 1 || !reflect.DeepEqual(asStrings(path(sm[0], "Action")), []string{"secretsmanager:GetSecretValue"}) ||
+					!reflect.DeepEqual(path(sm[0], "Resource"), ref(s.sessionSecretID(t))) || path(sm[0], "Effect") != "Allow" {
+					t.Errorf("%s: secretsmanager statements %v, want GetSecretValue on the session secret only", name, sm)
+				}
+			}
+			if len(policies) != wantPolicies {
+				t.Errorf("%s: inline policies %v, want dynamodb and logs (and secretsmanager for the authorizer with sessionHs256)", name, policies)
 			}
 		}
 		// No statement anywhere on "*", except X-Ray's (no resource-level
@@ -545,6 +616,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			for _, a := range actions {
 				if strings.Contains(a, "*") {
 					t.Errorf("wildcard action %q", a)
+				}
+				if strings.HasPrefix(a, "secretsmanager:") && a != "secretsmanager:GetSecretValue" {
+					t.Errorf("secretsmanager action %q", a)
 				}
 			}
 			for _, r := range asStrings(path(st, "Resource")) {
@@ -712,6 +786,9 @@ func TestApiStageLogsCorsOutputs(t *testing.T) {
 				t.Errorf("no output %s", out)
 			}
 		}
+		if got, want := s.outputs["SessionHs256SecretArn"] != nil, s.cfg.Session.HS256; got != want {
+			t.Errorf("output SessionHs256SecretArn present = %v, want %v", got, want)
+		}
 	})
 }
 
@@ -760,6 +837,74 @@ func TestSamEnvFromDevTemplate(t *testing.T) {
 	if len(vars) != len(functionNames()) {
 		t.Errorf("%d env entries, want %d", len(vars), len(functionNames()))
 	}
+}
+
+// sessionSecretID is the logical id of the one AWS::SecretsManager::Secret.
+func (s *synthesized) sessionSecretID(t *testing.T) string {
+	t.Helper()
+	secrets := s.ofType("AWS::SecretsManager::Secret")
+	if len(secrets) != 1 {
+		t.Fatalf("%d secrets, want 1", len(secrets))
+	}
+	for id := range secrets {
+		return id
+	}
+	return ""
+}
+
+// With -c sessionHs256=true the HS256 secret is generated by Secrets Manager
+// (no value in the template), its ARN is the authorizer's only secret-related
+// variable and an output, and nothing else may read it. Without it there is
+// no secret at all. In no configuration does SESSION_HS256_SECRET appear.
+func TestSessionSecret(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		b, err := os.ReadFile(filepath.Join(s.outdir, *s.stack.TemplateFile()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), `"`+auth.EnvSessionSecret+`"`) {
+			t.Errorf("the template names %s", auth.EnvSessionSecret)
+		}
+		generated := s.template.FindResources(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
+			"Properties": assertions.Match_ObjectLike(&map[string]any{
+				"GenerateSecretString": assertions.Match_ObjectLike(&map[string]any{
+					"PasswordLength": sessionSecretLength, "ExcludePunctuation": true,
+				}),
+				"SecretString": assertions.Match_Absent(),
+			}),
+		})
+		if !s.cfg.Session.HS256 {
+			if n := len(s.ofType("AWS::SecretsManager::Secret")); n != 0 {
+				t.Errorf("%d secrets without sessionHs256", n)
+			}
+			return
+		}
+		id := s.sessionSecretID(t)
+		if generated == nil || len(*generated) != 1 || (*generated)[id] == nil {
+			t.Fatalf("secret %s: %v, want a GenerateSecretString of %d characters without punctuation and no SecretString", id, props(s.res[id]), sessionSecretLength)
+		}
+		authz := props(s.res[s.functionID(t, routes.Authorizer)])
+		if got := path(authz, "Environment", "Variables", auth.EnvSessionSecretARN); !reflect.DeepEqual(got, ref(id)) {
+			t.Errorf("authorizer %s = %v, want the secret's ARN", auth.EnvSessionSecretARN, got)
+		}
+		out, _ := s.outputs["SessionHs256SecretArn"].(map[string]any)
+		if !reflect.DeepEqual(out["Value"], ref(id)) || !strings.Contains(fmt.Sprint(out["Description"]), "aws secretsmanager get-secret-value --secret-id") {
+			t.Errorf("output SessionHs256SecretArn %v", out)
+		}
+		// Only the authorizer's role mentions the secret; no resource policy.
+		for rid, r := range s.res {
+			if rid == id || rid == s.functionID(t, routes.Authorizer) {
+				continue
+			}
+			if r["Type"] == "AWS::SecretsManager::ResourcePolicy" {
+				t.Errorf("resource policy %s on the secret", rid)
+			}
+			j, _ := json.Marshal(r)
+			if strings.Contains(string(j), `"`+id+`"`) && rid != getAttID(authz["Role"]) {
+				t.Errorf("%s (%v) refers to the session secret", rid, r["Type"])
+			}
+		}
+	})
 }
 
 // nagFindings formats annotations for the error messages.

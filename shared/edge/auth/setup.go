@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,12 +11,17 @@ import (
 // Session token settings (the authorizer's environment), documented in the
 // README.
 const (
-	EnvSessionSecret   = "SESSION_HS256_SECRET"
-	EnvSessionJWKSURL  = "SESSION_JWKS_URL"
-	EnvSessionJWKSJSON = "SESSION_JWKS_JSON"
-	EnvSessionIssuer   = "SESSION_ISSUER"
-	EnvSessionAudience = "SESSION_AUDIENCE"
-	EnvSessionLeeway   = "SESSION_LEEWAY" // Go duration, default 30s
+	// EnvSessionSecret holds the HS256 secret itself: local development
+	// only (make run); the deployed stack never sets it.
+	EnvSessionSecret = "SESSION_HS256_SECRET"
+	// EnvSessionSecretARN names the Secrets Manager secret holding it: what
+	// the stack sets (-c sessionHs256=true, dev stage); read at cold start.
+	EnvSessionSecretARN = "SESSION_HS256_SECRET_ARN"
+	EnvSessionJWKSURL   = "SESSION_JWKS_URL"
+	EnvSessionJWKSJSON  = "SESSION_JWKS_JSON"
+	EnvSessionIssuer    = "SESSION_ISSUER"
+	EnvSessionAudience  = "SESSION_AUDIENCE"
+	EnvSessionLeeway    = "SESSION_LEEWAY" // Go duration, default 30s
 )
 
 // SessionFromEnv reads how session tokens are verified.
@@ -35,6 +41,39 @@ func SessionFromEnv() (SessionConfig, error) {
 		}
 		c.Leeway = d
 	}
+	return c, nil
+}
+
+// SecretReader reads a deployed secret's value by its ARN (secrets.FromAWS:
+// AWS Secrets Manager). Tests pass a fake.
+type SecretReader func(ctx context.Context, arn string) (string, error)
+
+// SessionFromEnvAndSecrets is SessionFromEnv at a deployed function's cold
+// start: when SESSION_HS256_SECRET_ARN is set, the HS256 secret is read
+// through read, once, and SESSION_HS256_SECRET must not be set too. Without
+// the ARN it is SessionFromEnv and read is not called. A failed read or an
+// empty value is an error (the cold start fails); errors name the ARN,
+// never the value.
+func SessionFromEnvAndSecrets(ctx context.Context, read SecretReader) (SessionConfig, error) {
+	c, err := SessionFromEnv()
+	if err != nil {
+		return c, err
+	}
+	arn := os.Getenv(EnvSessionSecretARN)
+	if arn == "" {
+		return c, nil
+	}
+	if c.HS256Secret != "" {
+		return c, fmt.Errorf("auth: set %s or %s, not both", EnvSessionSecretARN, EnvSessionSecret)
+	}
+	v, err := read(ctx, arn)
+	if err != nil {
+		return c, fmt.Errorf("auth: session secret from %s: %w", EnvSessionSecretARN, err)
+	}
+	if v == "" {
+		return c, fmt.Errorf("auth: session secret from %s: %s has an empty value", EnvSessionSecretARN, arn)
+	}
+	c.HS256Secret = v
 	return c, nil
 }
 
