@@ -27,8 +27,15 @@ dynamodb-local: ## download DynamoDB Local into .cache/ (once)
 	@bash scripts/dynamodb-local.sh "$(DDB_LOCAL_DIR)"
 
 .PHONY: run
+# Built and exec'd rather than `go run`: on Ctrl-C `go run` exits 1 even when
+# the program exits 0, and make would report "Error 1". The program exits 0 on
+# Ctrl-C (SIGINT) or SIGTERM, so make reports nothing.
 run: dynamodb-local ## start DynamoDB Local and every function behind a local gateway on 127.0.0.1:3000
-	go run ./cmd/local
+	@mkdir -p $(dir $(LOCAL_BIN))
+	go build -o $(LOCAL_BIN) ./cmd/local
+	exec $(LOCAL_BIN)
+
+LOCAL_BIN ?= build/local
 
 .PHONY: test
 test: dynamodb-local ## run every test (unit, conformance, DynamoDB Local integration, stack)

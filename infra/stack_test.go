@@ -33,7 +33,13 @@ import (
 var tempDirs []string
 
 func TestMain(m *testing.M) {
+	cleanup, err := privateJSIICache()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "jsii package cache:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
+	cleanup()
 	for _, d := range tempDirs {
 		os.RemoveAll(d)
 	}

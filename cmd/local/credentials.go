@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,26 +26,73 @@ type localCreds struct {
 	Secret     string
 }
 
-// issueCredentials creates an admin and a client key, and session tokens
-// for two demo users when the service is the token issuer (HS256).
-func issueCredentials(ctx context.Context, st *store.Store, s settings) (localCreds, error) {
+// loadOrIssueCredentials reuses the keys of the credentials file a
+// previous run wrote when both are still in the table, unrevoked and of
+// their role (a table kept with LOCAL_DB_PATH, or in a DynamoDB Local the
+// user runs), and then also its session secret unless SESSION_* settings
+// name one: tokens minted before keep working. Otherwise it creates an admin
+// and a client key (and uses the run's secret). Either way it mints fresh
+// session tokens for two demo users when the service is the token issuer
+// (HS256). reused reports which.
+func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c localCreds, reused bool, err error) {
 	now := time.Now()
-	c := localCreds{Secret: s.Session.HS256Secret}
-	var err error
-	if c.AdminKey, _, err = keys.Issue(ctx, st, "local admin", apikey.RoleAdmin, "make run", now); err != nil {
-		return c, err
+	c = localCreds{Secret: s.Session.HS256Secret}
+	prev, err := readCredentials(s.Credentials)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return c, false, err
+	default:
+		if reused, err = keysStillWork(ctx, st, prev); err != nil {
+			return c, false, err
+		}
 	}
-	if c.ClientKey, _, err = keys.Issue(ctx, st, "local client", apikey.RoleClient, "make run", now); err != nil {
-		return c, err
+	if reused {
+		c.AdminKey, c.ClientKey = prev.AdminKey, prev.ClientKey
+		if s.SecretGenerated && prev.Secret != "" {
+			c.Secret = prev.Secret
+		}
+	} else {
+		if c.AdminKey, _, err = keys.Issue(ctx, st, "local admin", apikey.RoleAdmin, "make run", now); err != nil {
+			return c, false, err
+		}
+		if c.ClientKey, _, err = keys.Issue(ctx, st, "local client", apikey.RoleClient, "make run", now); err != nil {
+			return c, false, err
+		}
 	}
 	if c.Secret == "" {
-		return c, nil // tokens come from the configured identity provider
+		return c, reused, nil // tokens come from the configured identity provider
 	}
 	if c.AliceToken, err = auth.MintHS256(c.Secret, "alice", 24*time.Hour, now); err != nil {
-		return c, err
+		return c, false, err
 	}
 	c.BobToken, err = auth.MintHS256(c.Secret, "bob", 24*time.Hour, now)
-	return c, err
+	return c, reused, err
+}
+
+// keysStillWork reports whether c's admin and client keys are in the table,
+// match their stored hashes, are not revoked and have their roles.
+func keysStillWork(ctx context.Context, st *store.Store, c localCreds) (bool, error) {
+	for _, k := range []struct {
+		key  string
+		role apikey.Role
+	}{{c.AdminKey, apikey.RoleAdmin}, {c.ClientKey, apikey.RoleClient}} {
+		id, ok := apikey.ParseKeyID(k.key)
+		if !ok {
+			return false, nil
+		}
+		stored, err := st.GetAPIKey(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("check the keys of the credentials file: %w", err)
+		}
+		if !apikey.Matches(k.key, stored.Hash) || stored.Revoked() || apikey.Role(stored.Role) != k.role {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // write saves the credentials as shell variables, readable only by the user.
@@ -51,7 +100,8 @@ func (c localCreds) write(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("write credentials: %w", err)
 	}
-	body := fmt.Sprintf("# Written by make run; valid while it runs (tokens for 24 h).\n"+
+	body := fmt.Sprintf("# Written by make run: keys valid while the table keeps them (across runs with\n"+
+		"# LOCAL_DB_PATH, which then reuses them and the secret), tokens for 24 h.\n"+
 		"ABTEST_URL=%s\nABTEST_ADMIN_KEY=%s\nABTEST_CLIENT_KEY=%s\nABTEST_SESSION_ALICE=%s\nABTEST_SESSION_BOB=%s\nSESSION_HS256_SECRET=%s\n",
 		c.URL, c.AdminKey, c.ClientKey, c.AliceToken, c.BobToken, c.Secret)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {

@@ -45,6 +45,8 @@ type local struct {
 	base  string
 	out   *syncBuffer
 	creds localCreds
+	// stop ends the server and waits for run to return (also at cleanup).
+	stop func()
 }
 
 const testSecret = "test-secret-of-at-least-thirty-two-bytes"
@@ -53,22 +55,31 @@ const testSecret = "test-secret-of-at-least-thirty-two-bytes"
 // DynamoDB Local.
 func startLocal(t *testing.T) local {
 	t.Helper()
+	return startWith(t, settings{
+		Addr: "127.0.0.1:0", Table: "local-" + strings.ToLower(t.Name()), Endpoint: dltest.Endpoint(),
+		Credentials: filepath.Join(t.TempDir(), "credentials.env"),
+		Session:     auth.SessionConfig{HS256Secret: testSecret},
+	})
+}
+
+// startWith runs the local server with s until the test ends or stop.
+func startWith(t *testing.T, s settings) local {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	s := settings{
-		Addr: "127.0.0.1:0", Table: "local-" + strings.ToLower(t.Name()), Endpoint: dltest.Endpoint(),
-		Credentials: filepath.Join(t.TempDir(), "credentials.env"),
-		Session:     auth.SessionConfig{HS256Secret: testSecret},
-	}
 	go func() { done <- run(ctx, s, slog.New(slog.NewTextHandler(io.Discard, nil)), out, ready) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case base := <-ready:
 		creds, err := readCredentials(s.Credentials)
@@ -78,10 +89,10 @@ func startLocal(t *testing.T) local {
 		if creds.URL != base {
 			t.Fatalf("credentials file names %q, server is %q", creds.URL, base)
 		}
-		return local{table: s.Table, base: base, out: out, creds: creds}
+		return local{table: s.Table, base: base, out: out, creds: creds, stop: stop}
 	case err := <-done:
 		t.Fatalf("run ended early: %v", err)
-	case <-time.After(60 * time.Second):
+	case <-time.After(90 * time.Second): // liveness only: DynamoDB Local starts in seconds
 		t.Fatal("local server not ready")
 	}
 	return local{}

@@ -2,7 +2,11 @@
 // table, a demo experiment, and every function behind a local HTTP gateway
 // that hands them the same API Gateway v2 events Lambda does.
 //
-//	go run ./cmd/local        (or: make run)
+//	go run ./cmd/local        (or: make run, which builds build/local and execs it)
+//
+// Ctrl-C (SIGINT) or SIGTERM stops the gateway and DynamoDB Local, and the
+// command exits 0 (go run itself would then report exit status 1, which is
+// why make run builds the binary and execs it).
 //
 // Settings (environment): LOCAL_ADDR (default 127.0.0.1:3000), TABLE_NAME
 // (default abtest-local), AWS_ENDPOINT_URL_DYNAMODB (use a DynamoDB Local
@@ -10,11 +14,13 @@
 // data in this folder across runs; default in memory), LOCAL_CREDENTIALS_FILE
 // (default .local/credentials.env), and the SESSION_* settings of the
 // authorizer (default: a fresh HS256 secret, with tokens minted for the demo
-// users alice and bob).
+// users alice and bob). When the keys in the credentials file still work in
+// the table (kept with LOCAL_DB_PATH), they and the file's secret are reused.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -32,6 +38,11 @@ func main() {
 		os.Exit(1)
 	}
 	if err := run(ctx, cfg, logger, os.Stdout, nil); err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			// Ctrl-C while starting: a stop asked for, not a failure.
+			fmt.Fprintln(os.Stderr, "local: stopped before it was ready")
+			return
+		}
 		fmt.Fprintln(os.Stderr, "local:", err)
 		os.Exit(1)
 	}

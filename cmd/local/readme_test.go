@@ -4,13 +4,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
 
+// walkthroughWants are in the output of a walkthrough that ran to its end.
+var walkthroughWants = []string{`"status":"active"`, `"variant":`, `"accepted":1`, `"z_score"`, `"action":"pause"`}
+
 // TestREADMEWalkthrough runs the README's walkthrough block with bash and
-// curl against a local server, exactly as a reader pastes it: every command
-// uses curl -f, so any non-2xx answer fails the block.
+// curl against a local server, as a reader pastes it into bash: with no
+// options of its own, so the block's set -e is what stops it, and every
+// request is curl -fsS, so a non-2xx answer fails the block and curl says
+// why. It runs with a KEY, twice more with the default key (a new
+// experiment each time), and once more with the first KEY, which must stop
+// at the 409 with the error shown and nothing run after it.
 func TestREADMEWalkthrough(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
@@ -22,8 +30,17 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 	_, block, _ := strings.Cut(after, "```sh\n")
 	block, _, _ = strings.Cut(block, "```")
-	if !strings.Contains(block, "source .local/credentials.env") {
-		t.Fatalf("walkthrough does not start from the credentials file:\n%s", block)
+	if !strings.HasPrefix(block, "set -eu\n") || !strings.Contains(block, "source .local/credentials.env") {
+		t.Fatalf("walkthrough does not start with set -eu and the credentials file:\n%s", block)
+	}
+	curls := regexp.MustCompile(`curl( +-\S+)*`).FindAllString(block, -1)
+	for _, c := range curls {
+		if !strings.HasPrefix(c, "curl -fsS") {
+			t.Errorf("walkthrough runs %q: every request must be curl -fsS (fail on HTTP errors, and show them)", c)
+		}
+	}
+	if len(curls) < 10 {
+		t.Fatalf("walkthrough has %d curl commands:\n%s", len(curls), block)
 	}
 
 	l := startLocal(t)
@@ -34,15 +51,45 @@ func TestREADMEWalkthrough(t *testing.T) {
 	if err := l.creds.write(filepath.Join(dir, ".local", "credentials.env")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("bash", "-euo", "pipefail", "-c", block)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("walkthrough failed: %v\n%s", err, out)
-	}
-	for _, want := range []string{`"status":"active"`, `"variant":`, `"accepted":1`, `"z_score"`, `"action":"pause"`} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("walkthrough output lacks %s:\n%s", want, out)
+	walk := func(key string) (string, error) {
+		cmd := exec.Command("bash", "-c", block)
+		cmd.Dir = dir
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "KEY=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
 		}
+		if key != "" {
+			cmd.Env = append(cmd.Env, "KEY="+key)
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	const key = "walkthrough_test"
+	for i, k := range []string{key, "", ""} {
+		out, err := walk(k)
+		if err != nil {
+			t.Fatalf("walkthrough run %d (KEY=%q) failed: %v\n%s", i+1, k, err, out)
+		}
+		for _, want := range walkthroughWants {
+			if !strings.Contains(out, want) {
+				t.Errorf("walkthrough run %d output lacks %s:\n%s", i+1, want, out)
+			}
+		}
+		if strings.Contains(out, "}{") {
+			t.Errorf("walkthrough run %d: two JSON answers on one line (no trailing newline):\n%s", i+1, out)
+		}
+	}
+
+	out, err := walk(key)
+	if err == nil {
+		t.Fatalf("walkthrough with an existing KEY succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, "error: 409") {
+		t.Errorf("walkthrough with an existing KEY does not show the 409:\n%s", out)
+	}
+	if strings.Contains(out, `"status":"active"`) || strings.Contains(out, `"action":"pause"`) {
+		t.Errorf("walkthrough went on after the 409:\n%s", out)
 	}
 }

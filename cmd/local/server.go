@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/abtest/abtest/shared/config"
@@ -34,6 +35,9 @@ type settings struct {
 	DBPath      string
 	Credentials string // where the keys and session secret are written
 	Session     auth.SessionConfig
+	// SecretGenerated: Session.HS256Secret was made up for this run (no
+	// SESSION_* setting), so the credentials file's secret may replace it.
+	SecretGenerated bool
 	// AuthorizerCacheTTL caches authorizer answers like API Gateway does
 	// (60 s deployed); 0 locally, so a revoked key stops at once.
 	AuthorizerCacheTTL time.Duration
@@ -53,13 +57,15 @@ func settingsFromEnv() (settings, error) {
 		return s, err
 	}
 	if session.HS256Secret == "" && session.JWKSURL == "" && session.JWKSJSON == "" {
-		// Locally the service plays the identity provider: a fresh secret
-		// per run, written to the credentials file with the tokens.
+		// Locally the service plays the identity provider: a fresh secret,
+		// unless the credentials file's keys still work (issueCredentials),
+		// written to the credentials file with the tokens.
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {
 			return s, err
 		}
 		session.HS256Secret = hex.EncodeToString(b[:])
+		s.SecretGenerated = true
 	}
 	s.Session = session
 	if v := os.Getenv("LOCAL_ADDR"); v != "" {
@@ -87,6 +93,13 @@ const DemoExperiment = "checkout_button_v2"
 // run serves until ctx ends. ready, if set, receives the gateway's base URL
 // once it accepts requests (tests).
 func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, ready chan<- string) error {
+	// The port first: a taken one fails at once, before DynamoDB Local
+	// starts. Connections wait in the backlog until the gateway serves.
+	ln, err := listen(s.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	endpoint := s.Endpoint
 	if endpoint == "" {
 		fmt.Fprintln(out, "starting DynamoDB Local ...")
@@ -120,17 +133,17 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 		return err
 	}
 
-	creds, err := issueCredentials(ctx, deps.Store, s)
+	creds, reused, err := loadOrIssueCredentials(ctx, deps.Store, s)
 	if err != nil {
 		return err
 	}
+	if reused {
+		fmt.Fprintf(out, "reusing the keys and session secret in %s (still valid in table %s)\n", s.Credentials, s.Table)
+	}
+	s.Session.HS256Secret = creds.Secret
 	gw, err := allroutes.Gateway(deps, s.Session, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: s.AuthorizerCacheTTL, CORSOrigins: s.CORSOrigins})
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.Addr, err)
 	}
 	url := "http://" + ln.Addr().String()
 	creds.URL = url
@@ -158,6 +171,26 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 		return err
 	}
 	return nil
+}
+
+// listen binds the gateway's address; a taken port names LOCAL_ADDR and
+// suggests a free one.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("LOCAL_ADDR %s: %w", addr, err)
+	}
+	suggestion := "another host:port"
+	if host, _, herr := net.SplitHostPort(addr); herr == nil {
+		if free, ferr := net.Listen("tcp", net.JoinHostPort(host, "0")); ferr == nil {
+			suggestion = free.Addr().String()
+			free.Close()
+		}
+	}
+	return nil, fmt.Errorf("LOCAL_ADDR %s is in use: set LOCAL_ADDR=%s (a free port now), or stop what listens there", addr, suggestion)
 }
 
 // seedDemo creates the demo experiment unless it exists already.

@@ -7,12 +7,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,7 +28,7 @@ const (
 	EnvLogLevel          = "LOG_LEVEL"           // debug, info, warn, error
 	// EnvDynamoTimeout bounds one DynamoDB HTTP attempt (Go duration,
 	// default 2s) and EnvDynamoAttempts the attempts per call (default 3),
-	// so a call gives up well inside the function's 10 s timeout.
+	// so a call gives up inside the function's 10 s timeout (see Retryer).
 	EnvDynamoTimeout  = "DYNAMODB_TIMEOUT"
 	EnvDynamoAttempts = "DYNAMODB_MAX_ATTEMPTS"
 	// EnvEndpoint is the SDK's own variable; when set (DynamoDB Local) the
@@ -48,6 +51,10 @@ type Config struct {
 const (
 	DefaultDynamoTimeout  = 2 * time.Second
 	DefaultDynamoAttempts = 3
+	// DynamoMaxBackoff is the longest wait before a retry. With the
+	// defaults a call takes at most 3 x 2 s + 2 x 1 s = 8 s, inside the
+	// function's 10 s timeout.
+	DynamoMaxBackoff = time.Second
 )
 
 // FromEnv reads the settings; defaults fill what is not set.
@@ -108,11 +115,50 @@ func (c Config) DynamoDB(ctx context.Context) (*dynamodb.Client, error) {
 	}
 	return dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		o.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
-		o.RetryMaxAttempts = attempts
+		o.Retryer = Retryer(attempts)
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 			// DynamoDB Local omits x-amz-crc32 on errors.
 			o.DisableValidateResponseChecksum = true
 		}
 	}), nil
+}
+
+// Retryer is the DynamoDB client's retry policy: the SDK's standard retryer
+// (throttling, 5xx, timeouts and connection errors are retried) with
+//
+//   - attempts attempts per call;
+//   - full-jitter backoff: before each retry it waits a random time below
+//     DynamoMaxBackoff (1 s). The SDK's own backoff waits up to 2 s before
+//     the first retry and 4 s before the second (its ceiling is 20 s), which
+//     with 2 s attempts overruns the 10 s function timeout; and capped with
+//     retry.AddWithMaxBackoffDelay at 1 s or less it waits exactly the
+//     ceiling every time, with no jitter;
+//   - no client-side retry quota (ratelimit.None). The SDK's default quota is
+//     a 500-token bucket per client: a retry takes 5 tokens (10 after a
+//     timeout) and gives them back only if it succeeds, and each successful
+//     attempt adds 1. A Lambda instance keeps its client for its whole life
+//     and serves one request at a time, so about 50 retried timeouts (a few
+//     seconds of a DynamoDB incident) leave it making no retries at all
+//     until hundreds of later calls have refilled the bucket, just when
+//     retries matter. The load retries add is bounded per call instead: at
+//     most attempts-1 retries, spaced by the backoff, within the function
+//     timeout.
+func Retryer(attempts int) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = attempts
+		o.MaxBackoff = DynamoMaxBackoff
+		o.Backoff = fullJitter{max: DynamoMaxBackoff}
+		o.RateLimiter = ratelimit.None
+	})
+}
+
+// fullJitter waits a random time in [0, max) before any retry.
+type fullJitter struct{ max time.Duration }
+
+func (j fullJitter) BackoffDelay(int, error) (time.Duration, error) {
+	if j.max <= 0 {
+		return 0, nil
+	}
+	return time.Duration(rand.Int64N(int64(j.max))), nil
 }

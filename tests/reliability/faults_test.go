@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,9 @@ type outageLedger struct {
 	replies         []reply
 	failures        map[string]int // documented failure code -> count
 	firstDuplicates int            // fresh ids answered "duplicate"
+	// replayedExposures answered 200: an SDK retry of a write that had
+	// landed returns the stored exposure, whose id the server had made.
+	replayedExposures int
 }
 
 type answered struct{ variant, assignedAt string }
@@ -55,13 +59,14 @@ func (b eventBatch) body() string {
 	return `{"events":[` + strings.Join(parts, ",") + `]}`
 }
 
-// authorizerFailure is API Gateway's own answer when the authorizer fails.
+// authorizerFailure is API Gateway's own answer when the authorizer fails
+// (the local gateway ends JSON bodies with a newline).
 const authorizerFailure = `{"message":"Internal Server Error"}`
 
-// accept checks one answer: the expected success, or a documented 500 (the
-// route's code, or the authorizer's failure), within the liveness bound.
-// It reports whether the request succeeded.
-func (l *outageLedger) accept(t *testing.T, r reply, ok int, failCode string) bool {
+// accept checks one answer: an expected success (ok), or a documented 500
+// (the route's code, or the authorizer's failure), within the liveness
+// bound. It reports whether the request succeeded.
+func (l *outageLedger) accept(t *testing.T, r reply, failCode string, ok ...int) bool {
 	t.Helper()
 	l.mu.Lock()
 	l.replies = append(l.replies, r)
@@ -73,26 +78,30 @@ func (l *outageLedger) accept(t *testing.T, r reply, ok int, failCode string) bo
 	case r.err != nil:
 		t.Errorf("transport failure: %v", r)
 		return false
-	case r.status == ok:
+	case slices.Contains(ok, r.status):
 		return true
-	case r.status == http.StatusInternalServerError && (r.code() == failCode || r.raw == authorizerFailure):
+	case r.status == http.StatusInternalServerError && (r.code() == failCode || strings.TrimSuffix(r.raw, "\n") == authorizerFailure):
 		l.mu.Lock()
 		l.failures[r.code()]++
 		l.mu.Unlock()
 		return false
 	}
-	t.Errorf("undocumented answer (want %d, or 500 %s or the authorizer's 500): %v", ok, failCode, r)
+	t.Errorf("undocumented answer (want %v, or 500 %s or the authorizer's 500): %v", ok, failCode, r)
 	return false
 }
 
-// TestDynamoDBOutage SIGKILLs DynamoDB Local in the middle of a mixed
-// workload (8 workers sending assignments, exposures and event batches with
-// ids), and restarts it on the same port and data. While it is down every
-// request answers a documented 500 and none hangs past the gateway's timeout.
-// Afterwards every exposure answered 201 and every event answered
-// accepted/duplicate is stored exactly once and unchanged, no assignment
-// changed variant, retrying failed event batches with their ids stores
-// nothing twice, and the live counters equal a recount.
+// TestDynamoDBOutage stops DynamoDB Local in the middle of a mixed workload
+// (8 workers sending assignments, exposures and event batches with ids),
+// and restarts it 2.5 s later on the same port and data; see
+// runOutageWorkload for what is checked.
+//
+// It stops DynamoDB Local with SIGTERM, not SIGKILL: DynamoDB Local
+// acknowledges a TransactWriteItems before its commit reaches disk, and a
+// SIGKILL right after the answer lost 8 or 9 of 10 acknowledged transactions
+// in a probe (a plain PutItem was never lost). That is the emulator's
+// durability, not the service's: real DynamoDB answers a write once it is
+// durable. Requests still meet a DynamoDB that is gone (connections refused)
+// mid-workload. TestDynamoDBFrozen is the hard fault.
 func TestDynamoDBOutage(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -108,6 +117,40 @@ func TestDynamoDBOutage(t *testing.T) {
 	})
 	port := srv.Port()
 	e := newEnv(t, envOptions{endpoint: srv.Endpoint(), timeout: 500 * time.Millisecond, attempts: 2})
+	runOutageWorkload(t, e, func() (down, up time.Time, err error) {
+		srvMu.Lock()
+		if err := srv.Stop(); err != nil {
+			t.Logf("stop DynamoDB Local: %v", err)
+		}
+		srvMu.Unlock()
+		down = time.Now()
+		time.Sleep(2500 * time.Millisecond)
+		up = time.Now()
+		next, err := dynamolocal.Start(ctx, dynamolocal.Options{Port: port, DBPath: dir})
+		if err != nil {
+			return down, up, fmt.Errorf("restart DynamoDB Local on port %d: %w", port, err)
+		}
+		srvMu.Lock()
+		srv = next
+		srvMu.Unlock()
+		return down, up, nil
+	})
+}
+
+// runOutageWorkload runs 8 workers sending assignments, exposures and event
+// batches with ids, calls fault once every worker is well into the workload,
+// and lets each worker take 8 more steps after it returns. fault injects a
+// fault into DynamoDB and ends it, and says when DynamoDB was certainly
+// unusable: from down to up.
+//
+// Every answer must be the expected success or a documented 500 (the
+// route's code or the authorizer's failure), within the gateway's timeout;
+// every request between down and up must fail, and some must. Afterwards
+// every exposure answered 201 and every event answered accepted/duplicate is
+// stored exactly once and unchanged, no assignment changed variant, retrying
+// failed event batches with their ids stores nothing twice, and the live
+// counters equal a recount.
+func runOutageWorkload(t *testing.T, e *env, fault func() (down, up time.Time, err error)) {
 	exps := []string{"outage-a", "outage-b", "outage-c"}
 	for _, x := range exps {
 		e.createActive(x)
@@ -120,7 +163,7 @@ func TestDynamoDBOutage(t *testing.T) {
 	const workers = 8
 	var (
 		steps     atomic.Int64
-		restarted atomic.Bool
+		recovered atomic.Bool
 		stop      atomic.Bool
 		wg        sync.WaitGroup
 	)
@@ -128,9 +171,9 @@ func TestDynamoDBOutage(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			after := 0 // steps since the restart
+			after := 0 // steps since the fault ended
 			for i := 0; after < 8 && !stop.Load(); i++ {
-				if restarted.Load() {
+				if recovered.Load() {
 					after++
 				}
 				// Each worker has its own users: 4 users x 3 experiments,
@@ -151,29 +194,13 @@ func TestDynamoDBOutage(t *testing.T) {
 	for steps.Load() < workers*4 {
 		time.Sleep(10 * time.Millisecond)
 	}
-	// Stopped, not SIGKILLed: DynamoDB Local (SQLite underneath) can lose
-	// a write it already acknowledged when killed outright (seen here once
-	// in CI), which real DynamoDB never does; that would test the emulator's
-	// durability, not the service's. Requests still meet a DynamoDB that is
-	// gone, mid-workload.
-	srvMu.Lock()
-	if err := srv.Stop(); err != nil {
-		t.Logf("stop DynamoDB Local: %v", err)
-	}
-	srvMu.Unlock()
-	killed := time.Now()
-	time.Sleep(2500 * time.Millisecond)
-	restarting := time.Now()
-	next, err := dynamolocal.Start(ctx, dynamolocal.Options{Port: port, DBPath: dir})
+	down, up, err := fault()
 	if err != nil {
 		stop.Store(true)
 		wg.Wait()
-		t.Fatalf("restart DynamoDB Local on port %d: %v", port, err)
+		t.Fatal(err)
 	}
-	srvMu.Lock()
-	srv = next
-	srvMu.Unlock()
-	restarted.Store(true)
+	recovered.Store(true)
 	wg.Wait()
 
 	// Retrying the failed batches with their ids is safe: what a failure
@@ -187,7 +214,7 @@ func TestDynamoDBOutage(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 		}
 		if r.err != nil || r.status != http.StatusAccepted {
-			t.Fatalf("retry of a failed batch after the restart: %v", r)
+			t.Fatalf("retry of a failed batch after the fault: %v", r)
 		}
 		for i, res := range r.body["results"].([]any) {
 			ev, status := b.events[i], res.(map[string]any)["status"]
@@ -202,18 +229,18 @@ func TestDynamoDBOutage(t *testing.T) {
 		}
 	}
 
-	// While DynamoDB was certainly down, nothing succeeded.
+	// While DynamoDB was certainly unusable, nothing succeeded.
 	var during int
 	for _, r := range led.replies {
-		if !r.start.Before(killed) && !r.end.After(restarting) {
+		if !r.start.Before(down) && !r.end.After(up) {
 			during++
 			if r.status != http.StatusInternalServerError {
-				t.Errorf("answered while DynamoDB was down: %v", r)
+				t.Errorf("answered while DynamoDB was unusable: %v", r)
 			}
 		}
 	}
-	t.Logf("%d requests, %d while DynamoDB was down; failures %v; acknowledged %d assignments, %d exposures, %d events (%d fresh ids answered duplicate); %d batches retried",
-		len(led.replies), during, led.failures, len(led.assigned), len(led.exposures), len(led.events), led.firstDuplicates, len(led.failed))
+	t.Logf("%d requests, %d while DynamoDB was unusable; failures %v; acknowledged %d assignments, %d exposures (%d answered 200), %d events (%d fresh ids answered duplicate); %d batches retried",
+		len(led.replies), during, led.failures, len(led.assigned), len(led.exposures), led.replayedExposures, len(led.events), led.firstDuplicates, len(led.failed))
 	if during == 0 || len(led.failures) == 0 {
 		t.Fatal("no request met the outage: the test proved nothing")
 	}
@@ -228,7 +255,7 @@ func outageStep(t *testing.T, e *env, led *outageLedger, user, exp, step string)
 	pair := user + "/" + exp
 	as := e.asUser(user)
 	r := e.do("GET", "/v1/client/experiments/"+exp+"/assignment", as, "")
-	if !led.accept(t, r, http.StatusOK, "ASSIGNMENT_FAILED") {
+	if !led.accept(t, r, "ASSIGNMENT_FAILED", http.StatusOK) {
 		return
 	}
 	got := answered{r.str("variant"), r.str("assigned_at")}
@@ -245,13 +272,17 @@ func outageStep(t *testing.T, e *env, led *outageLedger, user, exp, step string)
 		body = fmt.Sprintf(`{"variant":%q}`, shown)
 	}
 	r = e.do("POST", "/v1/client/experiments/"+exp+"/exposure", as, body)
-	if led.accept(t, r, http.StatusCreated, "EXPOSURE_FAILED") {
+	// 200: the stored exposure, when the SDK retried a write that had landed.
+	if led.accept(t, r, "EXPOSURE_FAILED", http.StatusCreated, http.StatusOK) {
 		if r.str("variant") != shown || r.str("experiment") != exp || r.str("id") == "" {
 			t.Errorf("%s: exposure answered %v, showed %s", pair, r, shown)
 		}
 		led.mu.Lock()
 		if _, dup := led.exposures[r.str("id")]; dup {
 			t.Errorf("exposure id %s answered twice", r.str("id"))
+		}
+		if r.status == http.StatusOK {
+			led.replayedExposures++
 		}
 		led.exposures[r.str("id")] = exposure{user: user, exp: exp, shown: shown, assigned: got.variant, exposedAt: r.str("exposed_at")}
 		led.mu.Unlock()
@@ -265,7 +296,7 @@ func outageStep(t *testing.T, e *env, led *outageLedger, user, exp, step string)
 
 func sendEvents(t *testing.T, e *env, led *outageLedger, b eventBatch) {
 	r := e.do("POST", "/v1/client/events", e.asUser(b.user), b.body())
-	if !led.accept(t, r, http.StatusAccepted, "EVENTS_FAILED") {
+	if !led.accept(t, r, "EVENTS_FAILED", http.StatusAccepted) {
 		if r.status == http.StatusInternalServerError && r.code() == "EVENTS_FAILED" {
 			led.mu.Lock()
 			defer led.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -395,6 +396,14 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	}
 	for _, c := range resp.Cookies {
 		w.Header().Add("Set-Cookie", c)
+	}
+	// JSON bodies (application/json, or a +json type) end with a newline,
+	// so that curl's output and the shell prompt, or two answers in a row,
+	// land on separate lines.
+	if mt, _, err := mime.ParseMediaType(w.Header().Get("Content-Type")); err == nil &&
+		(mt == "application/json" || strings.HasSuffix(mt, "+json")) && len(body) > 0 && body[len(body)-1] != '\n' {
+		body = append(body[:len(body):len(body)], '\n')
+		w.Header().Del("Content-Length") // net/http counts the body itself
 	}
 	status := resp.StatusCode
 	if status == 0 {

@@ -91,6 +91,9 @@ func expectError(t *testing.T, w *httptest.ResponseRecorder, status int, code st
 	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("content-type = %q", ct)
 	}
+	if !bytes.HasSuffix(w.Body.Bytes(), []byte("}\n")) {
+		t.Errorf("error body does not end with a newline: %q", w.Body.String())
+	}
 	return e
 }
 
@@ -347,9 +350,50 @@ func TestResponses(t *testing.T) {
 				Headers:    map[string]string{"content-type": "application/json", "x-custom": "1"},
 				Body:       `{"ok":true}`,
 			},
+			// A JSON body ends with a newline (curl output, shell prompts).
 			wantStatus: http.StatusCreated,
-			wantBody:   []byte(`{"ok":true}`),
+			wantBody:   []byte("{\"ok\":true}\n"),
 			wantHeader: map[string][]string{"Content-Type": {"application/json"}, "X-Custom": {"1"}},
+		},
+		{
+			name: "json with parameters and a declared length gets one newline",
+			resp: httpapi.Response{
+				StatusCode: http.StatusOK,
+				Headers:    map[string]string{"Content-Type": "application/problem+json; charset=utf-8", "content-length": "2"},
+				Body:       `{}`,
+			},
+			wantStatus: http.StatusOK,
+			wantBody:   []byte("{}\n"),
+		},
+		{
+			name: "json already ending with a newline keeps one",
+			resp: httpapi.Response{
+				StatusCode: http.StatusOK,
+				Headers:    map[string]string{"content-type": "application/json"},
+				Body:       "[1]\n",
+			},
+			wantStatus: http.StatusOK,
+			wantBody:   []byte("[1]\n"),
+		},
+		{
+			name: "base64 json body gets the newline after decoding",
+			resp: httpapi.Response{
+				StatusCode:      http.StatusOK,
+				Headers:         map[string]string{"content-type": "application/json"},
+				Body:            base64.StdEncoding.EncodeToString([]byte(`{"b":1}`)),
+				IsBase64Encoded: true,
+			},
+			wantStatus: http.StatusOK,
+			wantBody:   []byte("{\"b\":1}\n"),
+		},
+		{
+			name: "empty json body stays empty",
+			resp: httpapi.Response{
+				StatusCode: http.StatusOK,
+				Headers:    map[string]string{"content-type": "application/json"},
+			},
+			wantStatus: http.StatusOK,
+			wantBody:   []byte{},
 		},
 		{
 			name: "multi-value headers and cookies",
@@ -386,7 +430,7 @@ func TestResponses(t *testing.T) {
 			name:       "bad base64 body",
 			resp:       httpapi.Response{StatusCode: http.StatusOK, Headers: map[string]string{"content-type": "image/png"}, Body: "!!!", IsBase64Encoded: true},
 			wantStatus: http.StatusBadGateway,
-			wantBody:   []byte(`{"message":"Internal Server Error"}`),
+			wantBody:   []byte("{\"message\":\"Internal Server Error\"}\n"),
 			wantHeader: map[string][]string{"Content-Type": {"application/json"}},
 		},
 		{

@@ -22,6 +22,13 @@ func Handler(logger *slog.Logger, agg *aggregator.Aggregator) func(context.Conte
 		if len(ev.Records) == 0 {
 			return resp, nil
 		}
+		if ev.ShardID == "" {
+			// The checkpoint is kept per stream shard: without its id the
+			// batch cannot be counted exactly once. The mapping must use
+			// tumbling windows (the stack sets them); fail loudly.
+			logger.ErrorContext(ctx, "stream event without a shard id: the event source mapping needs a tumbling window", "records", len(ev.Records))
+			return failed(ev.Records[0]), nil
+		}
 		b := aggregator.Batch{Shard: ev.ShardID, Records: make([]aggregator.Record, 0, len(ev.Records))}
 		for _, r := range ev.Records {
 			old, err := image(r.Change.OldImage)
