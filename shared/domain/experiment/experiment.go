@@ -114,8 +114,3 @@ func IsActive(e *Experiment) bool { return e.Status == Active }
 func HasVariant(key string) func(*Experiment) bool {
 	return func(e *Experiment) bool { _, ok := e.Variant(key); return ok }
 }
-
-// NewerThan: the definition is a later version than one already used.
-func NewerThan(version int64) func(*Experiment) bool {
-	return func(e *Experiment) bool { return e.Version > version }
-}
