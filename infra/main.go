@@ -10,6 +10,7 @@
 // default dev), tracing (true|false, default false), alarmEmail, alarmTopicArn,
 // corsOrigins (comma-separated origins or a JSON list; default none),
 // throttleRate and throttleBurst (override the stage's API throttling),
+// retentionDays (how long exposure and event items are kept, default 400),
 // sessionJwksUrl, sessionIssuer, sessionAudience, sessionLeeway, and
 // sessionHs256=true (dev only: a generated HS256 secret in Secrets Manager).
 //
@@ -180,6 +181,13 @@ func configFromContext(node constructs.Node) (Config, error) {
 			}
 			*t.dst = f
 		}
+	}
+	if v := get("retentionDays"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 36500 {
+			return cfg, fmt.Errorf("infra: -c retentionDays=%q: want a whole number of days from 1 to 36500", v)
+		}
+		cfg.RetentionDays = n
 	}
 	return cfg, nil
 }

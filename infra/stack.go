@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -59,6 +60,9 @@ type Config struct {
 	BuildDir string
 	// Session says how the authorizer verifies end-user session tokens.
 	Session SessionConfig
+	// RetentionDays keeps exposure and event items this long (DynamoDB TTL);
+	// 0 means store.DefaultRetentionDays.
+	RetentionDays int
 }
 
 // SessionConfig is the authorizer's session settings (context keys
@@ -265,6 +269,9 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 		RemovalPolicy:      removal,
 		// The aggregator keeps the counters from this stream.
 		Stream: awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES,
+		// Exposure and event items expire (RETENTION_DAYS); the deletions
+		// reach the stream but change no counter (they are not assignments).
+		TimeToLiveAttribute: jsii.String(store.AttrExpiresAt),
 	})
 	for _, ix := range tableIndexes {
 		table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
@@ -382,6 +389,9 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 		env := map[string]*string{
 			config.EnvTable:    table.TableName(),
 			config.EnvLogLevel: jsii.String(st.logLevel),
+		}
+		if cfg.RetentionDays > 0 {
+			env[config.EnvRetentionDays] = jsii.String(strconv.Itoa(cfg.RetentionDays))
 		}
 		if name == routes.Authorizer {
 			for k, v := range cfg.Session.env() {

@@ -337,7 +337,7 @@ func TestDefaultBuildDirIsMakeBuildLayout(t *testing.T) {
 func TestConfigFromContext(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]interface{}{
 		"stage": "prod", "tracing": "true", "alarmEmail": "a@example.com",
-		"corsOrigins": "https://a.example.com, https://b.example.com", "throttleRate": "7",
+		"corsOrigins": "https://a.example.com, https://b.example.com", "throttleRate": "7", "retentionDays": "90",
 		"sessionJwksUrl": "https://idp.example/.well-known/jwks.json", "sessionIssuer": "https://idp.example", "sessionAudience": "app",
 	}})
 	cfg, err := configFromContext(app.Node())
@@ -345,7 +345,7 @@ func TestConfigFromContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{Stage: "prod", Tracing: true, AlarmEmail: "a@example.com",
-		CorsOrigins: []string{"https://a.example.com", "https://b.example.com"}, ThrottleRate: 7,
+		CorsOrigins: []string{"https://a.example.com", "https://b.example.com"}, ThrottleRate: 7, RetentionDays: 90,
 		Session: SessionConfig{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example", Audience: "app"}}
 	if env := cfg.Session.env(); env[auth.EnvSessionJWKSURL] != want.Session.JWKSURL || env[auth.EnvSessionAudience] != "app" || len(env) != 3 {
 		t.Errorf("authorizer environment %v", env)
@@ -388,7 +388,7 @@ func TestConfigFromContext(t *testing.T) {
 			t.Errorf("%s: sessionHs256Secret: err = %v, want a refusal naming sessionHs256=true (and not the value)", stage, err)
 		}
 	}
-	for _, bad := range []map[string]interface{}{{"stage": "qa"}, {"tracing": "yes"}, {"throttleBurst": "-1"},
+	for _, bad := range []map[string]interface{}{{"stage": "qa"}, {"tracing": "yes"}, {"throttleBurst": "-1"}, {"retentionDays": "0"}, {"retentionDays": "a year"},
 		// The shared session secret: dev only, never next to a JWKS.
 		{"stage": "prod", "sessionHs256": "true"},
 		{"sessionHs256": "true", "sessionJwksUrl": "https://idp.example/jwks.json", "sessionIssuer": "https://idp.example", "sessionAudience": "app"},
@@ -684,8 +684,9 @@ func TestTable(t *testing.T) {
 		if path(p, "PointInTimeRecoverySpecification", "PointInTimeRecoveryEnabled") != true {
 			t.Error("point-in-time recovery off")
 		}
-		if p["TimeToLiveSpecification"] != nil || p["TableName"] != nil {
-			t.Errorf("TTL %v / physical name %v: want neither", p["TimeToLiveSpecification"], p["TableName"])
+		// TTL is the retention of exposures and events (TestAggregatorStream).
+		if p["TableName"] != nil {
+			t.Errorf("physical name %v: CloudFormation names the table", p["TableName"])
 		}
 		prod := s.cfg.Stage == "prod"
 		wantPolicy := map[bool]string{true: "Retain", false: "Delete"}[prod]
@@ -965,6 +966,10 @@ func TestAggregatorStream(t *testing.T) {
 		for _, tbl := range s.ofType("AWS::DynamoDB::Table") {
 			if v := path(props(tbl), "StreamSpecification", "StreamViewType"); v != "NEW_AND_OLD_IMAGES" {
 				t.Errorf("table stream view %v", v)
+			}
+			// Exposure and event items expire (retention).
+			if ttl := path(props(tbl), "TimeToLiveSpecification"); path(ttl, "AttributeName") != store.AttrExpiresAt || path(ttl, "Enabled") != true {
+				t.Errorf("table TTL %v", ttl)
 			}
 		}
 		esms := s.ofType("AWS::Lambda::EventSourceMapping")

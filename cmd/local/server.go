@@ -42,6 +42,8 @@ type settings struct {
 	// (60 s deployed); 0 locally, so a revoked key stops at once.
 	AuthorizerCacheTTL time.Duration
 	CORSOrigins        []string
+	// RetentionDays keeps exposure and event items this long (0: default).
+	RetentionDays int
 }
 
 func settingsFromEnv() (settings, error) {
@@ -51,6 +53,10 @@ func settingsFromEnv() (settings, error) {
 	}
 	if v := os.Getenv("LOCAL_CREDENTIALS_FILE"); v != "" {
 		s.Credentials = v
+	}
+	var err error
+	if s.RetentionDays, err = config.RetentionDaysFromEnv(); err != nil {
+		return s, err
 	}
 	session, err := auth.SessionFromEnv()
 	if err != nil {
@@ -119,7 +125,7 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	if err := store.CreateTable(ctx, db, s.Table); err != nil {
 		return err
 	}
-	deps := lambdafn.New(logger, db, config.Config{Table: s.Table, DefinitionsMaxAge: snapshot.DefaultMaxAge})
+	deps := lambdafn.New(logger, db, config.Config{Table: s.Table, DefinitionsMaxAge: snapshot.DefaultMaxAge, RetentionDays: s.RetentionDays})
 	// The counters come from the table's stream, as on AWS; locally a poller
 	// stands in for Lambda's event source mapping.
 	poller, err := aggregator.NewPoller(ctx, db, dynamolocal.NewStreamsClient(endpoint), s.Table, aggregator.New(deps.Store), logger)

@@ -26,6 +26,9 @@ const (
 	EnvTable             = "TABLE_NAME"
 	EnvDefinitionsMaxAge = "DEFINITIONS_MAX_AGE" // Go duration, e.g. "3s"; "0" keeps no snapshot (shared/data/snapshot)
 	EnvLogLevel          = "LOG_LEVEL"           // debug, info, warn, error
+	// EnvRetentionDays is how many days exposure and event items are kept
+	// (DynamoDB TTL); aggregates and assignments stay.
+	EnvRetentionDays = "RETENTION_DAYS"
 	// EnvDynamoTimeout bounds one DynamoDB HTTP attempt (Go duration,
 	// default 2s) and EnvDynamoAttempts the attempts per call (default 3),
 	// so a call gives up inside the function's 10 s timeout (see Retryer).
@@ -45,6 +48,8 @@ type Config struct {
 	// DynamoTimeout and DynamoAttempts: zero means the defaults.
 	DynamoTimeout  time.Duration
 	DynamoAttempts int
+	// RetentionDays: zero means store.DefaultRetentionDays.
+	RetentionDays int
 }
 
 // Defaults of the DynamoDB client.
@@ -72,6 +77,10 @@ func FromEnv(defaultTTL time.Duration) (Config, error) {
 			return c, fmt.Errorf("config: %s=%q is not a non-negative duration", EnvDefinitionsMaxAge, v)
 		}
 		c.DefinitionsMaxAge = d
+	}
+	var err error
+	if c.RetentionDays, err = RetentionDaysFromEnv(); err != nil {
+		return c, err
 	}
 	if v := os.Getenv(EnvDynamoTimeout); v != "" {
 		d, err := time.ParseDuration(v)
@@ -161,4 +170,17 @@ func (j fullJitter) BackoffDelay(int, error) (time.Duration, error) {
 		return 0, nil
 	}
 	return time.Duration(rand.Int64N(int64(j.max))), nil
+}
+
+// RetentionDaysFromEnv reads EnvRetentionDays (0 when unset: the default).
+func RetentionDaysFromEnv() (int, error) {
+	v := os.Getenv(EnvRetentionDays)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 36500 {
+		return 0, fmt.Errorf("config: %s=%q must be a whole number of days from 1 to 36500", EnvRetentionDays, v)
+	}
+	return n, nil
 }

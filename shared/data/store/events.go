@@ -63,7 +63,7 @@ func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignmen
 	}
 	put := &types.Put{
 		TableName:                           aws.String(s.table),
-		Item:                                encodeEvent(ev),
+		Item:                                s.encodeEvent(ev),
 		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
 		ExpressionAttributeNames:            map[string]string{"#pk": AttrPK},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -188,7 +188,7 @@ func refreshFromCancellation(err error, used []*experiment.Assignment, updateAt 
 	return refreshed
 }
 
-func encodeEvent(ev *experiment.Event) item {
+func (s *Store) encodeEvent(ev *experiment.Event) item {
 	it := item{
 		AttrPK:        avS(userPK(ev.UserID)),
 		AttrSK:        avS(eventSK(ev.ID)),
@@ -197,6 +197,7 @@ func encodeEvent(ev *experiment.Event) item {
 		"name":        avS(ev.Name),
 		"timestamp":   avT(ev.Timestamp),
 		"received_at": avT(ev.ReceivedAt),
+		AttrExpiresAt: s.expiresAt(ev.ReceivedAt),
 	}
 	if len(ev.Properties) > 0 {
 		it["properties"] = avS(string(ev.Properties))

@@ -50,6 +50,7 @@ func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, sh
 			"variant":          avS(x.Variant),
 			"assigned_variant": avS(x.AssignedVariant),
 			"exposed_at":       avT(x.ExposedAt),
+			AttrExpiresAt:      s.expiresAt(x.ExposedAt),
 		},
 		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
 		ExpressionAttributeNames:            map[string]string{"#pk": AttrPK},

@@ -11,6 +11,9 @@ const (
 	AttrGSI1SK = "gsi1sk"
 	AttrGSI2PK = "gsi2pk"
 	AttrGSI2SK = "gsi2sk"
+	// AttrExpiresAt is the table's TTL attribute (epoch seconds), set on
+	// exposure and event items only.
+	AttrExpiresAt = "expires_at"
 	// GSI1 lists experiments newest first (gsi1pk = "EXPERIMENTS") and the
 	// assignments of one experiment (gsi1pk = "ASG#<key>") for recounts.
 	GSI1 = "gsi1"

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
@@ -30,14 +32,39 @@ type DynamoDB interface {
 
 // Store reads and writes the service's table.
 type Store struct {
-	db    DynamoDB
-	table string
-	now   func() time.Time
+	db        DynamoDB
+	table     string
+	now       func() time.Time
+	retention time.Duration
 }
+
+// DefaultRetentionDays is how long exposure and event items are kept.
+const DefaultRetentionDays = 400
 
 // New returns a Store on table.
 func New(db DynamoDB, table string) *Store {
-	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }}
+	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }, retention: DefaultRetentionDays * 24 * time.Hour}
+}
+
+// WithRetention returns a copy of s that keeps exposure and event items for
+// days (0: the default). Items carry AttrExpiresAt, the table's TTL
+// attribute: DynamoDB deletes them some time after (within days). The
+// counters and assignments stay; a recount can only rebuild from what is
+// left.
+func (s *Store) WithRetention(days int) *Store {
+	c := *s
+	if days > 0 {
+		c.retention = time.Duration(days) * 24 * time.Hour
+	}
+	return &c
+}
+
+// RetentionDays is how long exposure and event items are kept.
+func (s *Store) RetentionDays() int { return int(s.retention / (24 * time.Hour)) }
+
+// expiresAt is the TTL value of a raw item made at t.
+func (s *Store) expiresAt(t time.Time) types.AttributeValue {
+	return avN(t.Add(s.retention).Unix())
 }
 
 // WithClock returns a copy of s that reads time from now (tests).

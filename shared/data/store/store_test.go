@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -239,5 +240,52 @@ func TestExposureCountsDistinctUsers(t *testing.T) {
 	a, err := st.GetAssignment(ctx, "exp", "u0", true)
 	if err != nil || !a.Exposed() {
 		t.Fatalf("u0 not marked exposed: %+v %v", a, err)
+	}
+}
+
+// TestRawItemsExpire: exposure and event items carry the table's TTL
+// attribute at their time plus the retention; assignments and counters do
+// not expire.
+func TestRawItemsExpire(t *testing.T) {
+	ctx := context.Background()
+	base, db, table := storetest.New(t)
+	st := base.WithRetention(30)
+	if st.RetentionDays() != 30 || base.RetentionDays() != store.DefaultRetentionDays {
+		t.Fatalf("retention %d / %d", st.RetentionDays(), base.RetentionDays())
+	}
+	if err := st.CreateExperiment(ctx, newExperiment("exp", experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := st.CreateAssignment(ctx, "exp", "u1", "control")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _, err := st.RecordExposure(ctx, a, "control", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &experiment.Event{ID: "e1", UserID: "u1", Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
+	if _, err := st.RecordEvent(ctx, ev, []*experiment.Assignment{a}, storetest.CountAll); err != nil {
+		t.Fatal(err)
+	}
+	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range out.Items {
+		sk := it["sk"].(*types.AttributeValueMemberS).Value
+		exp, has := it[store.AttrExpiresAt].(*types.AttributeValueMemberN)
+		switch {
+		case strings.HasPrefix(sk, "EXPO#"):
+			if !has || exp.Value != fmt.Sprint(x.ExposedAt.Add(30*24*time.Hour).Unix()) {
+				t.Errorf("exposure expires_at %v", it[store.AttrExpiresAt])
+			}
+		case strings.HasPrefix(sk, "EVT#"):
+			if !has || exp.Value != fmt.Sprint(ev.ReceivedAt.Add(30*24*time.Hour).Unix()) {
+				t.Errorf("event expires_at %v", it[store.AttrExpiresAt])
+			}
+		case has:
+			t.Errorf("item %s expires", sk)
+		}
 	}
 }

@@ -28,7 +28,7 @@ type Deps struct {
 
 // New builds Deps on a DynamoDB client.
 func New(logger *slog.Logger, db store.DynamoDB, cfg config.Config) Deps {
-	st := store.New(db, cfg.Table)
+	st := store.New(db, cfg.Table).WithRetention(cfg.RetentionDays)
 	return Deps{Logger: logger, Store: st, Definitions: snapshot.New(st, cfg.DefinitionsMaxAge), Now: time.Now}
 }
 

@@ -34,6 +34,7 @@ const (
 type Store interface {
 	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
 	Recount(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error)
+	RetentionDays() int
 }
 
 // Definitions reads one definition as it is now.
@@ -157,6 +158,11 @@ type Recounted struct {
 	Matched    bool   `json:"matched"`
 	Before     Counts `json:"before"`
 	After      Counts `json:"after"`
+	// RetentionDays is how long the raw items a recount reads are kept:
+	// exposures and events older than that are gone, and a recount cannot
+	// count them (Note says so).
+	RetentionDays int    `json:"retention_days"`
+	Note          string `json:"note"`
 }
 
 // Counts are counters without the zero ones.
@@ -189,7 +195,11 @@ func (s *Service) Recount(ctx context.Context, key string, dryRun bool) (Recount
 		return Recounted{}, err
 	}
 	b, a := counts(before), counts(after)
-	return Recounted{Experiment: key, Written: !dryRun, Matched: reflect.DeepEqual(b, a), Before: b, After: a}, nil
+	days := s.store.RetentionDays()
+	return Recounted{
+		Experiment: key, Written: !dryRun, Matched: reflect.DeepEqual(b, a), Before: b, After: a, RetentionDays: days,
+		Note: fmt.Sprintf("rebuilt from the stored exposures and events, which are kept %d days: counts of older ones are only in the live counters", days),
+	}, nil
 }
 
 func counts(g experiment.Aggregates) Counts {
