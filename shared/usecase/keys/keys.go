@@ -20,9 +20,6 @@ const (
 	CodeFailed      = "ADMIN_FAILED"
 )
 
-// MaxNameLen bounds a key's name.
-const MaxNameLen = experiment.MaxNameLen
-
 // Creator stores new keys: all that issuing needs.
 type Creator interface {
 	CreateAPIKey(ctx context.Context, k *store.APIKey) error
