@@ -513,8 +513,15 @@ func TestRoutes(t *testing.T) {
 			if got, want := getAttID(ip["IntegrationUri"]), s.functionID(t, r.Function); got != want {
 				t.Errorf("%s: integrated with %s, want %s (function %s)", r.Key(), got, want, r.Function)
 			}
-			// No route without the authorizer, and the one keyed on the
-			// route's identity sources (client: key + session; admin: key).
+			// No route without the authorizer but the public health check,
+			// and the one keyed on the route's identity sources (client:
+			// key + session; admin: key).
+			if r.Public {
+				if got := p["AuthorizationType"]; got != "NONE" || p["AuthorizerId"] != nil {
+					t.Errorf("%s: public route has authorization %v %v", r.Key(), got, p["AuthorizerId"])
+				}
+				continue
+			}
 			if got := p["AuthorizationType"]; got != "CUSTOM" {
 				t.Errorf("%s: AuthorizationType %v, want CUSTOM", r.Key(), got)
 			}
@@ -743,6 +750,35 @@ func TestAlarms(t *testing.T) {
 	})
 }
 
+// The dashboard draws every alarm (and so each alarm's metric).
+func TestDashboard(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		boards := s.ofType("AWS::CloudWatch::Dashboard")
+		if len(boards) != 1 {
+			t.Fatalf("%d dashboards, want 1", len(boards))
+		}
+		var body []byte
+		for _, b := range boards {
+			body, _ = json.Marshal(props(b)["DashboardBody"])
+		}
+		alarms := s.ofType("AWS::CloudWatch::Alarm")
+		for id := range alarms {
+			ref, _ := json.Marshal(map[string]any{"Fn::GetAtt": []string{id, "Arn"}})
+			if !strings.Contains(string(body), string(ref)) {
+				t.Errorf("dashboard lacks alarm %s", id)
+			}
+		}
+		if n := strings.Count(string(body), `\"alarms\":`); n != len(alarms) {
+			t.Errorf("dashboard has %d alarm widgets, want %d", n, len(alarms))
+		}
+		for _, name := range functionNames() {
+			if !strings.Contains(string(body), name+" p99") {
+				t.Errorf("dashboard lacks the duration of %s", name)
+			}
+		}
+	})
+}
+
 func asAny(v any) []any { l, _ := v.([]any); return l }
 
 func TestApiStageLogsCorsOutputs(t *testing.T) {
@@ -937,9 +973,10 @@ func TestPermissionTableIsExact(t *testing.T) {
 		routes.Assignment: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
 		routes.Exposure:   {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Events:     {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
-		routes.Admin: {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+		routes.Admin: {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 			Indexes: []string{store.GSI1, store.GSI2}},
 		routes.Results:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.Health:     {Actions: []string{"dynamodb:GetItem"}},
 		routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 		routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
 	}

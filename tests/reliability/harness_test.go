@@ -457,6 +457,8 @@ func documentedKey(pk, sk string) bool {
 		return sk == "KEY"
 	case pk == "DEPLOYMENT":
 		return sk == "STATUS_COUNTS"
+	case pk == "AUDIT#ERASURE":
+		return true
 	}
 	return false
 }

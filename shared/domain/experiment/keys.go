@@ -82,3 +82,24 @@ func ValidID(id string) bool {
 	}
 	return true
 }
+
+// MaxUnitIDLen bounds unit ids (bytes): they are part of DynamoDB keys.
+const MaxUnitIDLen = 256
+
+// ValidUnitID is the one rule for unit ids (a user id, the session's
+// subject): 1-256 bytes of valid UTF-8 with no control character (Unicode
+// category Cc: C0, DEL, C1 such as NUL, "\n", U+0085) and no format character
+// (category Cf: invisible or reordering characters such as U+200B, U+202E,
+// U+FEFF, U+00AD), so that ids that look alike in logs and consoles are
+// alike.
+func ValidUnitID(id string) bool {
+	if id == "" || len(id) > MaxUnitIDLen || !utf8.ValidString(id) {
+		return false
+	}
+	for _, r := range id {
+		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
+}

@@ -35,6 +35,9 @@ const (
 	TooLarge
 	// Unprocessable: well-formed, but the stored definition cannot serve it (422).
 	Unprocessable
+	// Unavailable: a dependency did not answer; try again later (503). The
+	// message is the service's own, never the dependency's text.
+	Unavailable
 )
 
 // Error is a failure with a stable code.

@@ -12,6 +12,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
 	"github.com/abtest/abtest/shared/edge/api/exposureapi"
+	"github.com/abtest/abtest/shared/edge/api/healthapi"
 	"github.com/abtest/abtest/shared/edge/api/resultsapi"
 	"github.com/abtest/abtest/shared/edge/auth"
 	"github.com/abtest/abtest/shared/edge/gateway"
@@ -28,6 +29,7 @@ var Functions = map[string]lambdafn.Wire{
 	routes.Events:     eventsapi.Wire,
 	routes.Admin:      adminapi.Wire,
 	routes.Results:    resultsapi.Wire,
+	routes.Health:     healthapi.Wire,
 }
 
 // Gateway serves every route on d behind the authorizer built from session.

@@ -134,7 +134,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel = context.WithTimeout(ctx, g.opts.Timeout)
 		defer cancel()
 	}
-	if g.authorize != nil {
+	if g.authorize != nil && !rt.Public {
 		if refusal, ok := g.runAuthorizer(ctx, rt.Route, &ev); !ok {
 			writeResponse(w, refusal)
 			return

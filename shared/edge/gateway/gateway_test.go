@@ -665,3 +665,31 @@ func TestCORS(t *testing.T) {
 		t.Fatalf("foreign origin: %d %v", w.Code, w.Header())
 	}
 }
+
+// A public route (the health check) reaches its handler without any
+// identity source and without the authorizer running; it still gets a
+// request id.
+func TestPublicRouteSkipsTheAuthorizer(t *testing.T) {
+	g := gateway.New(gateway.Options{})
+	authorized := 0
+	g.Authorize(func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		authorized++
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, nil
+	})
+	g.Handle(routes.Route{Method: "GET", Path: "/v1/health", Function: "health", Public: true}, func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+	})
+	g.Handle(routes.Route{Method: "GET", Path: "/v1/admin/things", Function: "f"}, func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+	})
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, httptest.NewRequest("GET", "/v1/health", nil))
+	if w.Code != 200 || authorized != 0 || w.Header().Get("X-Request-Id") == "" {
+		t.Fatalf("health: status %d, authorizer ran %d times, request id %q", w.Code, authorized, w.Header().Get("X-Request-Id"))
+	}
+	w = httptest.NewRecorder()
+	g.ServeHTTP(w, httptest.NewRequest("GET", "/v1/admin/things", nil))
+	if w.Code != 401 {
+		t.Fatalf("an authorized route without a key answered %d", w.Code)
+	}
+}

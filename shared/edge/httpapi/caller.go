@@ -2,10 +2,9 @@ package httpapi
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 )
 
@@ -28,7 +27,7 @@ const (
 )
 
 // MaxUserIDLen bounds user ids (bytes): they are part of DynamoDB keys.
-const MaxUserIDLen = 256
+const MaxUserIDLen = experiment.MaxUnitIDLen
 
 // Authorize returns the caller of req if it may act in role; otherwise 401
 // UNAUTHENTICATED (no or bad credentials) or 403 FORBIDDEN (wrong role).
@@ -68,20 +67,6 @@ func WrongRoleMessage(role apikey.Role) string {
 	return "this route needs " + article + " " + string(role) + " key"
 }
 
-// ValidUserID is the one rule for user ids (the session's subject): the
-// accepted form is 1-256 bytes of valid UTF-8 with no control character
-// (Unicode category Cc: C0, DEL, C1 such as NUL, "\n", U+0085) and no format
-// character (category Cf: invisible or reordering characters such as U+200B,
-// U+202E, U+FEFF, U+00AD), so that ids that look alike in logs and consoles
-// are alike. User ids are part of DynamoDB keys.
-func ValidUserID(id string) bool {
-	if id == "" || len(id) > MaxUserIDLen || !utf8.ValidString(id) {
-		return false
-	}
-	for _, r := range id {
-		if unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) {
-			return false
-		}
-	}
-	return true
-}
+// ValidUserID is the one rule for user ids (the session's subject):
+// experiment.ValidUnitID.
+func ValidUserID(id string) bool { return experiment.ValidUnitID(id) }

@@ -3,8 +3,10 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -42,27 +44,67 @@ type Func func(ctx context.Context, req Request, caller Caller) (Result, error)
 // failCode, its text logged and never sent. The returned error is always nil so API Gateway sees our
 // response.
 func Endpoint(logger *slog.Logger, failCode string, role apikey.Role, fn Func) Handler {
+	return serve(logger, failCode, func(ctx context.Context, req Request) (Result, error) {
+		return authorized(ctx, req, role, fn)
+	})
+}
+
+// PublicFunc is the logic of a route that has no caller (routes.Route.Public).
+type PublicFunc func(ctx context.Context, req Request) (Result, error)
+
+// PublicEndpoint is Endpoint for a public route: no authorization.
+func PublicEndpoint(logger *slog.Logger, failCode string, fn PublicFunc) Handler {
+	return serve(logger, failCode, fn)
+}
+
+// serve runs fn and logs exactly one line per request: route, request id,
+// status, error code and latency, the fields an operator filters on, and
+// for a failure its cause (which the body never carries).
+func serve(logger *slog.Logger, failCode string, fn PublicFunc) Handler {
 	return func(ctx context.Context, req Request) (resp Response, _ error) {
+		start := time.Now()
+		var code, cause string
 		defer func() {
 			if p := recover(); p != nil {
-				logger.ErrorContext(ctx, "handler panic", "panic", p, "route", req.RouteKey, "request_id", req.RequestContext.RequestID)
-				resp = errorResponse(fault.Failed(failCode, nil), req.RequestContext.RequestID)
+				f := fault.Failed(failCode, nil)
+				resp, code, cause = errorResponse(f, req.RequestContext.RequestID), f.Code, fmt.Sprint("panic: ", p)
 			}
+			attrs := []any{"route", req.RouteKey, "request_id", req.RequestContext.RequestID,
+				"status", resp.StatusCode, "code", code, "latency_ms", float64(time.Since(start).Microseconds()) / 1000}
+			level := slog.LevelInfo
+			if resp.StatusCode >= 500 {
+				level = slog.LevelError
+				attrs = append(attrs, "error", cause)
+			}
+			logger.Log(ctx, level, "request", attrs...)
 		}()
-		res, err := authorized(ctx, req, role, fn)
+		res, err := fn(ctx, req)
 		if err != nil {
 			f := asFault(err, failCode)
-			status := Status(f.Kind)
-			level := slog.LevelInfo
-			if status >= 500 {
-				level = slog.LevelError
-			}
-			logger.Log(ctx, level, "request failed", "route", req.RouteKey, "request_id", req.RequestContext.RequestID,
-				"status", status, "code", f.Code, "error", err.Error())
+			code, cause = f.Code, err.Error()
 			return errorResponse(f, req.RequestContext.RequestID), nil
+		}
+		if raw, ok := res.Body.(Raw); ok {
+			return raw.response(res.Status), nil
 		}
 		return JSON(res.Status, res.Body), nil
 	}
+}
+
+// Raw is a result body sent as it is rather than as JSON: an export in CSV
+// or JSON lines. Headers are added to the response's.
+type Raw struct {
+	ContentType string
+	Body        string
+	Headers     map[string]string
+}
+
+func (r Raw) response(status int) Response {
+	h := map[string]string{"content-type": r.ContentType, "cache-control": "no-store"}
+	for k, v := range r.Headers {
+		h[k] = v
+	}
+	return Response{StatusCode: status, Headers: h, Body: r.Body}
 }
 
 // NoContent is the result of a route that answers 204.

@@ -171,7 +171,7 @@ func TestEndpoint(t *testing.T) {
 			wantStatus:  http.StatusInternalServerError,
 			wantCode:    failCode,
 			wantDetails: map[string]any{},
-			wantLog:     []string{"handler panic", secret},
+			wantLog:     []string{"panic: ", secret},
 			wantLevel:   "ERROR",
 		},
 	}
@@ -193,8 +193,18 @@ func TestEndpoint(t *testing.T) {
 				if resp.Body != tc.wantBody {
 					t.Errorf("body = %s, want %s", resp.Body, tc.wantBody)
 				}
-				if buf.Len() != 0 {
-					t.Errorf("success logged: %s", buf.String())
+				// One access line: JSON with the fields an operator filters on.
+				var line map[string]any
+				if err := json.Unmarshal(buf.Bytes(), &line); err != nil || strings.Count(buf.String(), "\n") != 1 {
+					t.Fatalf("want one JSON log line, got %q (%v)", buf.String(), err)
+				}
+				for _, k := range []string{"route", "request_id", "status", "code", "latency_ms"} {
+					if _, ok := line[k]; !ok {
+						t.Errorf("log line lacks %q: %v", k, line)
+					}
+				}
+				if line["status"] != float64(tc.wantStatus) || line["level"] != "INFO" || line["request_id"] != "req-123" {
+					t.Errorf("log line = %v", line)
 				}
 				return
 			}

@@ -12,6 +12,7 @@ const (
 	Events     = "events"
 	Admin      = "admin"
 	Results    = "results"
+	Health     = "health"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -19,6 +20,9 @@ type Route struct {
 	Method   string
 	Path     string // API Gateway syntax: {name} is a path parameter
 	Function string
+	// Public routes skip the authorizer: only the health check, which
+	// load balancers and uptime probes call without a key.
+	Public bool
 }
 
 // IdentitySources are the headers the route's authorizer is keyed on (and
@@ -26,6 +30,9 @@ type Route struct {
 // with 401 before the authorizer runs; the local gateway does the same.
 // Client routes act for an end user, so they need a session too.
 func (r Route) IdentitySources() []string {
+	if r.Public {
+		return nil
+	}
 	if strings.HasPrefix(r.Path, "/v1/client/") {
 		return []string{"X-Api-Key", "Authorization"}
 	}
@@ -42,27 +49,32 @@ const (
 
 // The routes, by name, for the handlers that dispatch on the route key.
 var (
-	ClientAssignment = Route{"GET", "/v1/client/experiments/{key}/assignment", Assignment}
-	ClientExposure   = Route{"POST", "/v1/client/experiments/{key}/exposure", Exposure}
-	ClientEvents     = Route{"POST", "/v1/client/events", Events}
+	ClientAssignment = Route{Method: "GET", Path: "/v1/client/experiments/{key}/assignment", Function: Assignment}
+	ClientExposure   = Route{Method: "POST", Path: "/v1/client/experiments/{key}/exposure", Function: Exposure}
+	ClientEvents     = Route{Method: "POST", Path: "/v1/client/events", Function: Events}
 
-	AdminCreate  = Route{"POST", experiments, Admin}
-	AdminList    = Route{"GET", experiments, Admin}
-	AdminGet     = Route{"GET", experiment, Admin}
-	AdminUpdate  = Route{"PATCH", experiment, Admin}
-	AdminArchive = Route{"DELETE", experiment, Admin}
-	AdminStart   = Route{"POST", experiment + "/start", Admin}
-	AdminPause   = Route{"POST", experiment + "/pause", Admin}
-	AdminResume  = Route{"POST", experiment + "/resume", Admin}
-	AdminEnd     = Route{"POST", experiment + "/end", Admin}
-	AdminHistory = Route{"GET", experiment + "/history", Admin}
+	AdminCreate  = Route{Method: "POST", Path: experiments, Function: Admin}
+	AdminList    = Route{Method: "GET", Path: experiments, Function: Admin}
+	AdminGet     = Route{Method: "GET", Path: experiment, Function: Admin}
+	AdminUpdate  = Route{Method: "PATCH", Path: experiment, Function: Admin}
+	AdminArchive = Route{Method: "DELETE", Path: experiment, Function: Admin}
+	AdminStart   = Route{Method: "POST", Path: experiment + "/start", Function: Admin}
+	AdminPause   = Route{Method: "POST", Path: experiment + "/pause", Function: Admin}
+	AdminResume  = Route{Method: "POST", Path: experiment + "/resume", Function: Admin}
+	AdminEnd     = Route{Method: "POST", Path: experiment + "/end", Function: Admin}
+	AdminHistory = Route{Method: "GET", Path: experiment + "/history", Function: Admin}
 
-	AdminResults = Route{"GET", experiment + "/results", Results}
-	AdminRecount = Route{"POST", experiment + "/recount", Results}
+	AdminResults = Route{Method: "GET", Path: experiment + "/results", Function: Results}
+	AdminRecount = Route{Method: "POST", Path: experiment + "/recount", Function: Results}
+	AdminExport  = Route{Method: "GET", Path: experiment + "/export", Function: Results}
 
-	AdminCreateKey = Route{"POST", "/v1/admin/api-keys", Admin}
-	AdminListKeys  = Route{"GET", "/v1/admin/api-keys", Admin}
-	AdminRevokeKey = Route{"DELETE", "/v1/admin/api-keys/{id}", Admin}
+	AdminEraseUnit = Route{Method: "DELETE", Path: "/v1/admin/units/{id}", Function: Admin}
+
+	AdminCreateKey = Route{Method: "POST", Path: "/v1/admin/api-keys", Function: Admin}
+	AdminListKeys  = Route{Method: "GET", Path: "/v1/admin/api-keys", Function: Admin}
+	AdminRevokeKey = Route{Method: "DELETE", Path: "/v1/admin/api-keys/{id}", Function: Admin}
+
+	HealthCheck = Route{Method: "GET", Path: "/v1/health", Function: Health, Public: true}
 )
 
 // Functions that serve no route: the authorizer in front of every route,
@@ -77,8 +89,10 @@ var All = []Route{
 	ClientAssignment, ClientExposure, ClientEvents,
 	AdminCreate, AdminList, AdminGet, AdminUpdate, AdminArchive,
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
-	AdminResults, AdminRecount,
+	AdminResults, AdminRecount, AdminExport,
+	AdminEraseUnit,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
+	HealthCheck,
 }
 
 // Functions lists the function names in route order, each once.

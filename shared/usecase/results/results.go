@@ -26,6 +26,7 @@ const (
 	CodeEventNotDeclared = "EVENT_NOT_DECLARED"
 	CodeResultsFailed    = "RESULTS_FAILED"
 	CodeRecountFailed    = "RECOUNT_FAILED"
+	CodeExportFailed     = "EXPORT_FAILED"
 	// CodeRecountConflict: writes kept racing the recount; nothing written.
 	CodeRecountConflict = "RECOUNT_CONFLICT"
 )
@@ -35,6 +36,8 @@ type Store interface {
 	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
 	Recount(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error)
 	RetentionDays() int
+	// ExperimentAssignments is one page of an experiment's assignments (export).
+	ExperimentAssignments(ctx context.Context, key string, limit int, cursor string) (store.Page[*experiment.Assignment], error)
 }
 
 // Definitions reads one definition as it is now.

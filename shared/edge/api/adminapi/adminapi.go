@@ -16,13 +16,15 @@ import (
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
 	"github.com/abtest/abtest/shared/edge/routes"
+	"github.com/abtest/abtest/shared/usecase/erasure"
 	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/keys"
 )
 
 type edge struct {
-	exps *experiments.Service
-	keys *keys.Service
+	exps  *experiments.Service
+	keys  *keys.Service
+	erase *erasure.Service
 }
 
 // endpoint is one admin route; admin is the caller's key id, which the
@@ -30,8 +32,8 @@ type edge struct {
 type endpoint func(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error)
 
 // New returns the admin function's handler.
-func New(logger *slog.Logger, exps *experiments.Service, ks *keys.Service) httpapi.Handler {
-	e := &edge{exps: exps, keys: ks}
+func New(logger *slog.Logger, exps *experiments.Service, ks *keys.Service, er *erasure.Service) httpapi.Handler {
+	e := &edge{exps: exps, keys: ks, erase: er}
 	byRoute := map[string]endpoint{
 		routes.AdminCreate.Key():  e.create,
 		routes.AdminList.Key():    e.list,
@@ -47,6 +49,8 @@ func New(logger *slog.Logger, exps *experiments.Service, ks *keys.Service) httpa
 		routes.AdminCreateKey.Key(): e.createKey,
 		routes.AdminListKeys.Key():  e.listKeys,
 		routes.AdminRevokeKey.Key(): e.revokeKey,
+
+		routes.AdminEraseUnit.Key(): e.eraseUnit,
 	}
 	return httpapi.Endpoint(logger, experiments.CodeFailed, apikey.RoleAdmin, func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
 		ep, ok := byRoute[req.RouteKey]
@@ -195,5 +199,15 @@ func cursorOf(next string) *string {
 
 // Wire builds the handler of the admin function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now))
+	return New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now), erasure.New(d.Store, d.Now))
+}
+
+// eraseUnit deletes every item of the unit in the path; the answer counts
+// them. The request id goes into the audit entry beside the caller.
+func (e *edge) eraseUnit(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
+	r, err := e.erase.Erase(ctx, req.PathParameters["id"], admin, req.RequestContext.RequestID)
+	if err != nil {
+		return httpapi.Result{}, err
+	}
+	return httpapi.OK(r), nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
 	"github.com/abtest/abtest/shared/edge/routes"
+	"github.com/abtest/abtest/shared/usecase/erasure"
 	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/keys"
 )
@@ -48,6 +49,12 @@ type fzStore struct {
 	history  map[string][]store.Change
 	keys     map[string]*store.APIKey
 }
+
+// The fuzzed store holds no unit items: an erasure finds nothing.
+func (s *fzStore) EraseUnit(context.Context, string) (store.Erased, error) {
+	return store.Erased{}, nil
+}
+func (s *fzStore) RecordErasure(context.Context, *store.ErasureAudit) error { return nil }
 
 func fzExp(key string, status experiment.Status, version int64, payload string) *experiment.Experiment {
 	e := &experiment.Experiment{Key: key, Name: "Name of " + key, Status: status, Coverage: 1, Version: version,
@@ -302,7 +309,7 @@ func fzServe(t *testing.T, req httpapi.Request) (httpapi.Response, *fzStore) {
 	t.Helper()
 	st := newFzStore(t)
 	now := func() time.Time { return fzNow }
-	h := New(slog.New(slog.NewTextHandler(io.Discard, nil)), experiments.New(snapshot.New(st, 0), st, now), keys.New(st, now))
+	h := New(slog.New(slog.NewTextHandler(io.Discard, nil)), experiments.New(snapshot.New(st, 0), st, now), keys.New(st, now), erasure.New(st, now))
 	resp, err := h(context.Background(), req)
 	if err != nil {
 		t.Fatalf("handler returned an error: %v", err)

@@ -1,5 +1,6 @@
 // Package resultsapi is the HTTP edge of the results function: GET
-// .../results?event= and POST .../recount?dry_run= (shared/usecase/results).
+// .../results?event=, POST .../recount?dry_run= and GET .../export
+// (shared/usecase/results).
 package resultsapi
 
 import (
@@ -46,8 +47,14 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 			}
 			return httpapi.OK(r), nil
 		})
+	exp := httpapi.Endpoint(logger, results.CodeExportFailed, apikey.RoleAdmin,
+		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			return export(ctx, uc, req)
+		})
 	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		switch req.RouteKey {
+		case routes.AdminExport.Key():
+			return exp(ctx, req)
 		case routes.AdminRecount.Key():
 			return recount(ctx, req)
 		case routes.AdminResults.Key():

@@ -1,0 +1,77 @@
+// Package erasure is the use case "forget this unit" (the right to be
+// forgotten): delete every item of one unit (assignments, exposures,
+// events), let the counters follow exactly, and keep an audit entry that
+// says who erased how many items when, but not whose.
+package erasure
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
+)
+
+// Codes of this use case.
+const (
+	CodeInvalidUnitID = "INVALID_UNIT_ID"
+	// CodeUnitBusy: the unit kept writing through every round; what was
+	// found is gone, and erasing again finishes.
+	CodeUnitBusy = "UNIT_BUSY"
+	CodeFailed   = "ERASURE_FAILED"
+)
+
+// Store is what an erasure needs from the data layer.
+type Store interface {
+	EraseUnit(ctx context.Context, unitID string) (store.Erased, error)
+	RecordErasure(ctx context.Context, a *store.ErasureAudit) error
+}
+
+// Report is the answer to an erasure.
+type Report struct {
+	Erased  store.Erased `json:"erased"`
+	AuditID string       `json:"audit_id"`
+	At      string       `json:"at"`
+}
+
+// Service erases units.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// New returns the use case; now is the clock.
+func New(st Store, now func() time.Time) *Service { return &Service{store: st, now: now} }
+
+// Erase deletes every item of unitID. by is the caller (an API key id),
+// requestID the request's, both kept in the audit entry. Erasing a unit
+// with no items succeeds and deletes nothing, so a retry is always safe.
+//
+// Whatever was deleted is audited, also when the erasure stops part way
+// (a DynamoDB failure, or UNIT_BUSY): what is gone is gone, and the counters
+// have followed it exactly, so a partial erasure is a smaller erasure, not a
+// broken state.
+func (s *Service) Erase(ctx context.Context, unitID, by, requestID string) (Report, error) {
+	if !experiment.ValidUnitID(unitID) {
+		return Report{}, fault.New(fault.Invalid, CodeInvalidUnitID,
+			"unit id must be 1-256 bytes of UTF-8 without control or format characters")
+	}
+	erased, eraseErr := s.store.EraseUnit(ctx, unitID)
+	audit := &store.ErasureAudit{By: by, At: s.now().UTC(), RequestID: requestID, Erased: erased, Complete: eraseErr == nil}
+	if eraseErr == nil || erased.Total() > 0 {
+		if err := s.store.RecordErasure(ctx, audit); err != nil {
+			return Report{}, fault.Failed(CodeFailed, errors.Join(eraseErr, err))
+		}
+	}
+	if errors.Is(eraseErr, store.ErrUnitBusy) {
+		return Report{}, fault.New(fault.Conflict, CodeUnitBusy,
+			"the unit kept writing new items during the erasure; what was found is erased, erase again to finish").
+			With(map[string]any{"erased": erased, "audit_id": audit.ID})
+	}
+	if eraseErr != nil {
+		return Report{}, fault.Failed(CodeFailed, eraseErr)
+	}
+	return Report{Erased: erased, AuditID: audit.ID, At: audit.At.Format(time.RFC3339Nano)}, nil
+}
