@@ -103,13 +103,13 @@ var opCodes = map[string]opCode{
 
 type operator struct {
 	code     opCode
-	scalar   any      // $eq, $ne
-	bound    bound    // $lt, $lte, $gt, $gte
-	set      *set     // $in, $nin, $ini, $nini
+	scalar   any            // $eq, $ne
+	bound    bound          // $lt, $lte, $gt, $gte
+	set      *set           // $in, $nin, $ini, $nini
 	re       *regexp.Regexp // $regex, $regexi
-	text     string   // $type's name, a saved group's id, a padded version
-	flag     bool     // $exists
-	match    *matcher // $not, $size, $elemMatch on an operator object
+	text     string         // $type's name, a saved group's id, a padded version
+	flag     bool           // $exists
+	match    *matcher       // $not, $size, $elemMatch on an operator object
 	matchers []*matcher
 	node     *node // $elemMatch on a condition
 }

@@ -519,7 +519,7 @@ func compareUTF16[A, B ~string | ~[]byte](a A, b B) int {
 	}
 	ra := decodeRune(a, i)
 	rb := decodeRune(b, i)
-	return cmp.Compare(firstUnit(ra), firstUnit(rb))
+	return cmp.Compare(unitKey(ra), unitKey(rb))
 }
 
 func decodeRune[S ~string | ~[]byte](s S, i int) rune {
@@ -529,12 +529,13 @@ func decodeRune[S ~string | ~[]byte](s S, i int) rune {
 	return r
 }
 
-// firstUnit is the first UTF-16 code unit of r; distinct runes with the same
-// high surrogate compare by rune, which orders the low surrogates the same.
-func firstUnit(r rune) rune {
+// unitKey orders runes by their UTF-16 code units: the first unit (a high
+// surrogate above U+FFFF), then, between runes sharing a high surrogate,
+// the rest of the rune, which orders the low surrogates alike.
+func unitKey(r rune) int64 {
 	if r >= 0x10000 {
 		hi, _ := utf16.EncodeRune(r)
-		return hi<<16 | r&0xFFFF // same high surrogate: fall back to rune order
+		return int64(hi)<<32 | int64(r)
 	}
-	return r << 16
+	return int64(r) << 32
 }
