@@ -95,7 +95,7 @@ func TestOperators(t *testing.T) {
 			{`{"ua":{"$regex":"(Mobile|Tablet)"}}`, `{"ua":"Android Mobile"}`, true},
 			{`{"ua":{"$regex":"mobile"}}`, `{"ua":"Android Mobile"}`, false},
 			{`{"ua":{"$regexi":"MOBILE"}}`, `{"ua":"Android Mobile"}`, true},
-			{`{"x":{"$regex":"^nu"}}`, `{}`, true},              // test(null) reads "null"
+			{`{"x":{"$regex":"^nu"}}`, `{}`, true},               // test(null) reads "null"
 			{`{"x":{"$regex":"^1e\\+21$"}}`, `{"x":1e21}`, true}, // String(1e21)
 			{`{"x":{"$regex":"a.c"}}`, `{"x":"a\rc"}`, false},    // "." stops at \r as in JavaScript
 			{`{"x":{"$regex":"^\\s$"}}`, `{"x":"\u00a0"}`, true}, // JavaScript's \s is Unicode-wide
@@ -108,15 +108,15 @@ func TestOperators(t *testing.T) {
 		runEval(t, nil, []evalCase{
 			{`{"c":{"$in":["US","CA"]}}`, `{"c":"CA"}`, true},
 			{`{"c":{"$in":["US","CA"]}}`, `{"c":"ca"}`, false},
-			{`{"c":{"$in":[1]}}`, `{"c":"1"}`, false},                 // includes() does not coerce
-			{`{"t":{"$in":["a","b"]}}`, `{"t":["x","b"]}`, true},      // arrays intersect
-			{`{"c":{"$in":[null]}}`, `{}`, true},                      // missing is null
+			{`{"c":{"$in":[1]}}`, `{"c":"1"}`, false},                                    // includes() does not coerce
+			{`{"t":{"$in":["a","b"]}}`, `{"t":["x","b"]}`, true},                         // arrays intersect
+			{`{"c":{"$in":[null]}}`, `{}`, true},                                         // missing is null
 			{`{"c":{"$in":["a","b","c","d","e","f","g","h","US"]}}`, `{"c":"US"}`, true}, // indexed
 			{`{"c":{"$nin":["US"]}}`, `{}`, true},
 			{`{"t":{"$nin":["a"]}}`, `{"t":[]}`, true},
 			{`{"c":{"$ini":["us"]}}`, `{"c":"US"}`, true},
 			{`{"c":{"$ini":["i̇stanbul"]}}`, `{"c":"İSTANBUL"}`, true}, // İ lowers to i + U+0307
-			{`{"c":{"$ini":["οδος"]}}`, `{"c":"ΟΔΟΣ"}`, true},         // final sigma
+			{`{"c":{"$ini":["οδος"]}}`, `{"c":"ΟΔΟΣ"}`, true},          // final sigma
 			{`{"c":{"$ini":["οδοσ"]}}`, `{"c":"ΟΔΟΣ"}`, false},
 			{`{"c":{"$nini":["us"]}}`, `{"c":"US"}`, false},
 		})
@@ -182,7 +182,7 @@ func TestOperators(t *testing.T) {
 			{`{"$or":[{"a":1},{"b":2}]}`, `{"a":0,"b":2}`, true},
 			{`{"$or":[]}`, `{}`, true},
 			{`{"$nor":[{"a":1}]}`, `{"a":2}`, true},
-			{`{"$nor":[]}`, `{}`, false}, // GrowthBook's evalOr is true when empty
+			{`{"$nor":[]}`, `{}`, false},                                          // GrowthBook's evalOr is true when empty
 			{`{"$groups":{"$elemMatch":{"$eq":"a"}}}`, `{"$groups":["a"]}`, true}, // other $ keys are attribute names
 		})
 	})
