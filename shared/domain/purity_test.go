@@ -42,3 +42,27 @@ func TestDomainIsPure(t *testing.T) {
 		}
 	}
 }
+
+// clockFree are the domain packages whose answers depend on their inputs
+// alone: their own code may not read files, the clock or randomness (the
+// standard library may, below them: fmt imports os).
+var clockFree = []string{"./bucketing", "./conditions"}
+
+// clockFreeForbidden are the imports that would break that.
+var clockFreeForbidden = []string{"os", "time", "math/rand", "crypto/rand", "net", "syscall"}
+
+func TestClockFreePackages(t *testing.T) {
+	for _, pkg := range clockFree {
+		out, err := exec.Command("go", "list", "-f", "{{join .Imports \" \"}}", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", pkg, err)
+		}
+		for _, imp := range strings.Fields(string(out)) {
+			for _, f := range clockFreeForbidden {
+				if imp == f || strings.HasPrefix(imp, f+"/") {
+					t.Errorf("%s imports %s; it must not read files, the clock or randomness", pkg, imp)
+				}
+			}
+		}
+	}
+}
