@@ -47,6 +47,13 @@ bench: build ## micro-benchmarks and the load driver; the report goes to build/b
 	go test -run '^$$' -bench . -benchmem -count 3 ./shared/domain/bucketing ./shared/domain/stats | tee build/bench-micro.txt
 	go run ./cmd/loadgen -n $(BENCH_N) -c $(BENCH_C) -results-users $(BENCH_RESULTS_USERS) | tee build/bench.md
 
+.PHONY: bench-recount
+bench-recount: dynamodb-local ## the recount at RECOUNT_UNITS units (default 1,000,000): time, calls and peak memory; report in build/bench-recount.md
+	@mkdir -p build
+	go run ./cmd/recountbench -units $(RECOUNT_UNITS) | tee build/bench-recount.md
+
+RECOUNT_UNITS ?= 1000000
+
 BENCH_N ?= 2000
 BENCH_C ?= 16
 BENCH_RESULTS_USERS ?= 100000

@@ -5,199 +5,345 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 
 	"github.com/abtest/abtest/shared/domain/experiment"
 )
 
-// recountWorkers bounds the per-user queries a recount runs at once.
-const recountWorkers = 8
+// RecountSegments is how many parallel scan segments a recount runs.
+const RecountSegments = 8
 
-// Recount rebuilds an experiment's counters from the stored items
-// themselves — assignments, exposure items and event items — ignoring the
-// live counters and the marks on assignments. With write, it replaces the
-// live counter shards with the result in one transaction.
-//
-// It reads every assignment of the experiment (through gsi1) and queries each
-// user's exposures and events, so its cost grows with the experiment's users:
-// an operator's repair tool, not a request path. Writes that land while it
-// runs may be missed; run it on a paused or ended experiment to be exact.
-func (s *Store) Recount(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error) {
-	for attempt := 1; ; attempt++ {
-		g, err := s.recountOnce(ctx, key, events, write)
-		if errors.Is(err, ErrRecountConflict) && attempt < recountAttempts {
-			continue
-		}
-		return g, err
-	}
-}
+// recountAttempts bounds how often a recount whose swap was refused starts
+// again within one call.
+const recountAttempts = 3
 
 // ErrRecountConflict: counters kept changing while a recount ran, so it
 // wrote nothing. Pausing the experiment first makes a recount settle.
 var ErrRecountConflict = errors.New("counters changed during the recount")
 
-const recountAttempts = 3
+// ErrRecountBusy: another call is running the same recount right now.
+var ErrRecountBusy = errors.New("another call is running this recount")
 
-func (s *Store) recountOnce(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error) {
-	// The shards' versions before reading any item: a write that lands
-	// after this bumps a version and makes the swap below refuse.
-	before, err := s.readShards(ctx, key)
-	if err != nil {
-		return experiment.Aggregates{}, err
+// RecountProgress says how far a recount has come.
+type RecountProgress struct {
+	Done         bool
+	Segments     int
+	SegmentsDone int
+	Units        int64 // the experiment's assignments counted so far
+	Scanned      int64 // items read so far
+	StartedAt    time.Time
+	// Totals are the recounted counters, once Done.
+	Totals experiment.Aggregates
+}
+
+// Recount rebuilds an experiment's counters from the stored items
+// themselves (assignments, exposure items, event items), ignoring the live
+// counters and the marks on assignments, running RecountStep until it is
+// done. With write, it replaces the live counters with the result.
+func (s *Store) Recount(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error) {
+	for {
+		p, err := s.RecountStep(ctx, key, events, write, time.Time{})
+		if err != nil {
+			return experiment.Aggregates{}, err
+		}
+		if p.Done {
+			return p.Totals, nil
+		}
 	}
-	assignments, err := s.experimentAssignments(ctx, key)
-	if err != nil {
-		return experiment.Aggregates{}, err
+}
+
+// RecountStep advances the experiment's recount until until (the zero time:
+// to the end) and says how far it is. The recount is a job kept in the
+// table: a parallel scan in RecountSegments segments, each checkpointed
+// after every page with its position and partial counts, so memory stays
+// bounded (one page and one unit per segment) and a call that stops or
+// dies is resumed by the next call where its last checkpoint left it.
+// Calls for a dry run and for a write are separate jobs. A lease on the job
+// keeps two calls from running it at once (ErrRecountBusy).
+//
+// Once every segment is done, a write replaces the 16 counter shards in one
+// transaction on condition that none moved since the job started (else it
+// starts the job again, up to recountAttempts times in one call, then
+// ErrRecountConflict); the job's items are then deleted.
+//
+// Marks: with write, a unit whose stored events convert on a declared name
+// its assignment is not marked with (a name declared after its events
+// arrived) gets the mark, which the aggregator counts when the stream
+// delivers it. The swap therefore writes the recount minus those new marks'
+// contributions, so the counters equal the recount whether the stream
+// delivers the marks before the swap (the swap is refused, the recount
+// starts again and finds them marked) or after it.
+func (s *Store) RecountStep(ctx context.Context, key string, events []string, write bool, until time.Time) (RecountProgress, error) {
+	for attempt := 1; ; attempt++ {
+		p, err := s.recountStep(ctx, key, events, write, until)
+		if errors.Is(err, ErrRecountConflict) && attempt < recountAttempts && (until.IsZero() || time.Now().Before(until)) {
+			continue
+		}
+		return p, err
 	}
-	shards := make([]experiment.Aggregates, AggregateShards)
-	for i := range shards {
-		shards[i] = experiment.NewAggregates()
+}
+
+func (s *Store) recountStep(ctx context.Context, key string, events []string, write bool, until time.Time) (RecountProgress, error) {
+	job, err := s.leaseRecount(ctx, key, events, write, until)
+	if err != nil {
+		return RecountProgress{}, err
+	}
+	segs, err := s.recountSegments(ctx, job)
+	if err != nil {
+		return RecountProgress{}, err
 	}
 	var (
+		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
-		wg       sync.WaitGroup
-		work     = make(chan *experiment.Assignment)
 	)
-	for w := 0; w < recountWorkers; w++ {
+	for _, seg := range segs {
+		if seg.Done {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for a := range work {
-				exposed, converted, err := s.recountUser(ctx, a, events, write)
-				if err == nil && write {
-					err = s.markConversions(ctx, a, converted)
-				}
+			if err := s.scanSegment(ctx, job, seg, until); err != nil {
 				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				g := shards[shardOf(a.UserID)]
-				g.Assigned[a.Variant]++
-				if exposed {
-					g.Exposed[a.Variant]++
-					for name := range converted {
-						g.AddConverted(a.Variant, name, 1)
-					}
-				}
+				firstErr = cmpErr(firstErr, err)
 				mu.Unlock()
 			}
 		}()
 	}
-	for _, a := range assignments {
-		work <- a
-	}
-	close(work)
 	wg.Wait()
 	if firstErr != nil {
-		return experiment.Aggregates{}, fmt.Errorf("recount %q: %w", key, firstErr)
+		return RecountProgress{}, fmt.Errorf("recount %q: %w", key, firstErr)
 	}
-	total := experiment.NewAggregates()
-	for _, g := range shards {
-		total.Add(g)
+	if err := ctx.Err(); err != nil {
+		return RecountProgress{}, err
+	}
+	p := RecountProgress{Segments: job.Segments, StartedAt: job.StartedAt}
+	totals, marked := make([]experiment.Aggregates, AggregateShards), make([]experiment.Aggregates, AggregateShards)
+	for i := range totals {
+		totals[i], marked[i] = experiment.NewAggregates(), experiment.NewAggregates()
+	}
+	for _, seg := range segs {
+		p.Units += seg.Units
+		p.Scanned += seg.Scanned
+		if seg.Done {
+			p.SegmentsDone++
+		}
+		for i := range totals {
+			totals[i].Add(seg.Totals[i].aggregates())
+			marked[i].Add(seg.Marked[i].aggregates())
+		}
+	}
+	if p.SegmentsDone < p.Segments {
+		return p, s.releaseRecount(ctx, job)
+	}
+	p.Done = true
+	p.Totals = experiment.NewAggregates()
+	for _, g := range totals {
+		p.Totals.Add(g)
 	}
 	if write {
-		if err := s.replaceShards(ctx, key, shards, before); err != nil {
-			return experiment.Aggregates{}, err
+		swap := make([]experiment.Aggregates, AggregateShards)
+		for i := range swap {
+			swap[i] = experiment.NewAggregates()
+			swap[i].Add(totals[i])
+			swap[i].Add(negate(marked[i]))
 		}
-	}
-	return total, nil
-}
-
-// experimentAssignments pages through gsi1 for every assignment of key.
-func (s *Store) experimentAssignments(ctx context.Context, key string) ([]*experiment.Assignment, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(GSI1),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(assignmentsOfExperiment(key))},
-	}
-	var out []*experiment.Assignment
-	for {
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("assignments of experiment %q: %w", key, err)
-		}
-		for _, it := range page.Items {
-			out = append(out, decodeAssignment(it))
-		}
-		if page.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
-}
-
-// recountUser reads one user's exposure and event items for an assignment,
-// and which of the declared events converted the user. An unexposed user's
-// conversions count for nothing yet: they are read only to be marked
-// (marking).
-func (s *Store) recountUser(ctx context.Context, a *experiment.Assignment, events []string, marking bool) (exposed bool, converted map[string]bool, err error) {
-	x, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :x)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": avS(userPK(a.UserID)), ":x": avS(exposurePrefix(a.Experiment)),
-		},
-		Select:         types.SelectCount,
-		Limit:          aws.Int32(1),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return false, nil, fmt.Errorf("exposures of %q: %w", a.UserID, err)
-	}
-	exposed = x.Count > 0
-	converted = map[string]bool{}
-	if !exposed && !marking {
-		return false, converted, nil
-	}
-	in := &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :e)"),
-		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": avS(userPK(a.UserID)), ":e": avS(eventSK("")),
-		},
-		ConsistentRead: aws.Bool(true),
-	}
-	for {
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return false, nil, fmt.Errorf("events of %q: %w", a.UserID, err)
-		}
-		for _, it := range page.Items {
-			if ev := decodeEvent(it); experiment.Converts(a, ev) && slices.Contains(events, ev.Name) {
-				converted[ev.Name] = true
+		if err := s.replaceShards(ctx, key, swap, job.before()); err != nil {
+			if errors.Is(err, ErrRecountConflict) {
+				// Start over: what moved the counters is then included.
+				if derr := s.deleteRecount(ctx, job); derr != nil {
+					return p, errors.Join(err, derr)
+				}
 			}
+			return p, err
 		}
+	}
+	return p, s.deleteRecount(ctx, job)
+}
+
+func cmpErr(first, err error) error {
+	if first != nil {
+		return first
+	}
+	return err
+}
+
+func negate(g experiment.Aggregates) experiment.Aggregates {
+	n := experiment.NewAggregates()
+	for v, c := range g.Assigned {
+		n.Assigned[v] = -c
+	}
+	for v, c := range g.Exposed {
+		n.Exposed[v] = -c
+	}
+	for v, m := range g.Converted {
+		for e, c := range m {
+			n.AddConverted(v, e, -c)
+		}
+	}
+	return n
+}
+
+// scanSegment reads one segment page by page from its checkpoint, folding
+// each unit's items into the segment's partial counts, and checkpoints
+// after every page. It stops at the end of the segment, or after the first
+// page that ends past until (so every call makes progress).
+//
+// A scan returns the items of one partition (one unit) together and in
+// sort key order (ASG# < EVT# < EXPO#), so a unit's assignment comes before
+// its events and exposures; the unit in progress at a page's end is kept in
+// the checkpoint. (DynamoDB stores a partition's items together, sorted by
+// sort key, and a scan reads them in that order; the recount equality tests
+// would fail if DynamoDB Local did otherwise.)
+func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSegment, until time.Time) error {
+	in := &dynamodb.ScanInput{
+		TableName:        aws.String(s.table),
+		Segment:          aws.Int32(int32(seg.Index)),
+		TotalSegments:    aws.Int32(int32(job.Segments)),
+		ConsistentRead:   aws.Bool(true),
+		FilterExpression: aws.String("begins_with(#pk, :user) AND (#sk = :asg OR begins_with(#sk, :expo) OR begins_with(#sk, :evt))"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": AttrPK, "#sk": AttrSK, "#name": "name", "#ts": "timestamp",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":user": avS(userPK("")), ":asg": avS(assignmentSK(job.Key)), ":expo": avS(exposurePrefix(job.Key)), ":evt": avS(eventSK("")),
+		},
+		ProjectionExpression: aws.String("#pk, #sk, experiment, user_id, variant, assigned_at, first_exposed_at, conversions, #name, #ts, received_at, evaluated"),
+	}
+	in.Limit = aws.Int32(recountPageItems)
+	if err := s.writeMarks(ctx, job, seg); err != nil { // a call that stopped after its checkpoint
+		return err
+	}
+	for pages := 0; !seg.Done; pages++ {
+		if pages > 0 && !until.IsZero() && time.Now().After(until) {
+			return nil
+		}
+		start, err := decodeStartKey(seg.Start)
+		if err != nil {
+			return err
+		}
+		in.ExclusiveStartKey = start
+		page, err := s.db.Scan(ctx, in)
+		if err != nil {
+			return fmt.Errorf("scan segment %d: %w", seg.Index, err)
+		}
+		for _, it := range page.Items {
+			s.foldItem(job, seg, it)
+		}
+		seg.Scanned += int64(page.ScannedCount)
 		if page.LastEvaluatedKey == nil {
-			return exposed, converted, nil
+			s.finishUnit(job, seg)
+			seg.Done = true
 		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+		seg.Start = encodeStartKey(page.LastEvaluatedKey)
+		// The checkpoint first, then the page's marks: a call that stops in
+		// between leaves them pending in the checkpoint for the next call,
+		// and a call that stops before the checkpoint wrote none of them,
+		// so every mark is counted in Marked exactly once.
+		if err := s.checkpointSegment(ctx, job, seg); err != nil {
+			return err
+		}
+		if err := s.writeMarks(ctx, job, seg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recountPageItems bounds the items of one scan page, and so the marks a
+// checkpoint may hold pending. A variable so tests can make pages small.
+var recountPageItems int32 = 1000
+
+// writeMarks writes the segment's pending conversion marks.
+func (s *Store) writeMarks(ctx context.Context, job *recountJob, seg *recountSegment) error {
+	for _, m := range seg.Pending {
+		a := &experiment.Assignment{Experiment: job.Key, UserID: m.Unit}
+		if err := s.markConversions(ctx, a, m.Names); err != nil {
+			return err
+		}
+	}
+	seg.Pending = nil
+	return nil
+}
+
+// foldItem adds one scanned item to the unit in progress, finishing the
+// previous unit when the partition changes.
+func (s *Store) foldItem(job *recountJob, seg *recountSegment, it item) {
+	pk, sk := getS(it, AttrPK), getS(it, AttrSK)
+	if seg.Unit == nil || seg.Unit.PK != pk {
+		s.finishUnit(job, seg)
+		seg.Unit = &unitTally{PK: pk}
+	}
+	u := seg.Unit
+	switch {
+	case sk == assignmentSK(job.Key):
+		a := decodeAssignment(it)
+		u.Assigned, u.Variant, u.AssignedAt, u.Marks = true, a.Variant, a.AssignedAt, a.Conversions
+	case strings.HasPrefix(sk, exposurePrefix(job.Key)):
+		u.Exposed = true
+	case strings.HasPrefix(sk, eventSK("")):
+		if !u.Assigned { // no assignment in this experiment: its events cannot convert for it
+			return
+		}
+		ev := decodeEvent(it)
+		a := &experiment.Assignment{Experiment: job.Key, AssignedAt: u.AssignedAt}
+		if slices.Contains(job.Events, ev.Name) && !slices.Contains(u.Converted, ev.Name) && experiment.Converts(a, ev) {
+			u.Converted = append(u.Converted, ev.Name)
+		}
+	}
+}
+
+// finishUnit counts the unit in progress, and with write queues the marks
+// of conversions the recount found that its assignment lacks.
+func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
+	u := seg.Unit
+	seg.Unit = nil
+	if u == nil || !u.Assigned {
+		return
+	}
+	user := strings.TrimPrefix(u.PK, userPK(""))
+	shard := shardOf(user)
+	t := &seg.Totals[shard]
+	t.add(u.Variant, "", 1, 0)
+	if u.Exposed {
+		t.add(u.Variant, "", 0, 1)
+		for _, name := range u.Converted {
+			t.add(u.Variant, name, 0, 0)
+		}
+	}
+	seg.Units++
+	if !job.Write {
+		return
+	}
+	var missing []string
+	for _, name := range u.Converted {
+		if !slices.Contains(u.Marks, name) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	seg.Pending = append(seg.Pending, pendingMarks{Unit: user, Names: missing})
+	if u.Exposed { // the aggregator counts these when the stream delivers the marks
+		for _, name := range missing {
+			seg.Marked[shard].add(u.Variant, name, 0, 0)
+		}
 	}
 }
 
 // markConversions adds to an assignment the conversion marks a recount
 // found and live counting never made (a name declared after its events
 // arrived), so the unit's next event of that name is not counted again.
-// A recount that then fails to swap its counters leaves these units counted
-// short until the next recount, which is what its 409 asks for.
-func (s *Store) markConversions(ctx context.Context, a *experiment.Assignment, converted map[string]bool) error {
-	var missing []string
-	for name := range converted {
-		if !a.Converted(name) {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
+func (s *Store) markConversions(ctx context.Context, a *experiment.Assignment, missing []string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
@@ -206,6 +352,10 @@ func (s *Store) markConversions(ctx context.Context, a *experiment.Assignment, c
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#conv": "conversions"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: missing}},
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // erased meanwhile: nothing to mark
+	}
 	if err != nil {
 		return fmt.Errorf("mark conversions of %q: %w", a.UserID, err)
 	}
@@ -261,4 +411,14 @@ func (s *Store) replaceShards(ctx context.Context, key string, shards []experime
 		return fmt.Errorf("replace counters of %q: %w", key, err)
 	}
 	return nil
+}
+
+// newJobID names a recount job; its segments carry it, so the checkpoints
+// of an abandoned job are never mixed into a new one.
+func newJobID() (string, error) {
+	u, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("recount job id: %w", err)
+	}
+	return u.String(), nil
 }

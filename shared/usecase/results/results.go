@@ -29,12 +29,14 @@ const (
 	CodeExportFailed     = "EXPORT_FAILED"
 	// CodeRecountConflict: writes kept racing the recount; nothing written.
 	CodeRecountConflict = "RECOUNT_CONFLICT"
+	// CodeRecountRunning: another call is advancing the same recount.
+	CodeRecountRunning = "RECOUNT_RUNNING"
 )
 
 // Store is what results need from the data layer.
 type Store interface {
 	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
-	Recount(ctx context.Context, key string, events []string, write bool) (experiment.Aggregates, error)
+	RecountStep(ctx context.Context, key string, events []string, write bool, until time.Time) (store.RecountProgress, error)
 	RetentionDays() int
 	// ExperimentAssignments is one page of an experiment's assignments (export).
 	ExperimentAssignments(ctx context.Context, key string, limit int, cursor string) (store.Page[*experiment.Assignment], error)
@@ -154,18 +156,31 @@ func Compute(exp *experiment.Experiment, agg experiment.Aggregates, event string
 
 func ptr(f float64) *float64 { return &f }
 
-// Recounted compares the live counters with the recounted ones.
+// Recounted compares the live counters with the recounted ones. While the
+// recount is still running (Status "running"), only Progress is set; a
+// recount counts progress in units read and items scanned.
 type Recounted struct {
-	Experiment string `json:"experiment"`
-	Written    bool   `json:"written"`
-	Matched    bool   `json:"matched"`
-	Before     Counts `json:"before"`
-	After      Counts `json:"after"`
+	Experiment string    `json:"experiment"`
+	Status     string    `json:"status"` // "done" or "running"
+	Progress   *Progress `json:"progress,omitempty"`
+	Written    bool      `json:"written"`
+	Matched    bool      `json:"matched"`
+	Before     Counts    `json:"before"`
+	After      Counts    `json:"after"`
 	// RetentionDays is how long the raw items a recount reads are kept:
 	// exposures and events older than that are gone, and a recount cannot
 	// count them (Note says so).
 	RetentionDays int    `json:"retention_days"`
 	Note          string `json:"note"`
+}
+
+// Progress is how far a running recount has come.
+type Progress struct {
+	Segments     int    `json:"segments"`
+	SegmentsDone int    `json:"segments_done"`
+	Units        int64  `json:"units"`
+	Scanned      int64  `json:"scanned_items"`
+	StartedAt    string `json:"started_at"`
 }
 
 // Counts are counters without the zero ones.
@@ -175,8 +190,11 @@ type Counts struct {
 	Converted map[string]map[string]int64 `json:"converted"`
 }
 
-// Recount rebuilds experiment key's counters from the stored items; with
-// dryRun it only compares.
+// Recount advances the rebuilding of experiment key's counters from the
+// stored items (with dryRun it only compares) for as long as the request
+// may run, and answers with the comparison once it is done, or with its
+// progress: calling again goes on where it stopped, also after a call
+// that failed or was cut off.
 func (s *Service) Recount(ctx context.Context, key string, dryRun bool) (Recounted, error) {
 	if err := experiment.CheckKey(key); err != nil {
 		return Recounted{}, err
@@ -189,20 +207,46 @@ func (s *Service) Recount(ctx context.Context, key string, dryRun bool) (Recount
 	if err != nil {
 		return Recounted{}, err
 	}
-	after, err := s.store.Recount(ctx, key, exp.Events, !dryRun)
-	if errors.Is(err, store.ErrRecountConflict) {
+	p, err := s.store.RecountStep(ctx, key, exp.Events, !dryRun, recountUntil(ctx, time.Now()))
+	switch {
+	case errors.Is(err, store.ErrRecountConflict):
 		return Recounted{}, fault.New(fault.Conflict, CodeRecountConflict,
-			"the counters kept changing during the recount, which wrote nothing; pause the experiment and retry")
-	}
-	if err != nil {
+			"the counters kept changing during the recount, which wrote nothing; pause the experiment, let results catch up, and retry")
+	case errors.Is(err, store.ErrRecountBusy):
+		return Recounted{}, fault.New(fault.Conflict, CodeRecountRunning,
+			"another call is running this recount; call again in a few seconds")
+	case err != nil:
 		return Recounted{}, err
 	}
-	b, a := counts(before), counts(after)
 	days := s.store.RetentionDays()
+	progress := &Progress{Segments: p.Segments, SegmentsDone: p.SegmentsDone, Units: p.Units, Scanned: p.Scanned,
+		StartedAt: p.StartedAt.UTC().Format(time.RFC3339Nano)}
+	if !p.Done {
+		return Recounted{Experiment: key, Status: "running", RetentionDays: days, Progress: progress,
+			Note: "the recount goes on where it stopped each time it is called: call again until status is done"}, nil
+	}
+	b, a := counts(before), counts(p.Totals)
 	return Recounted{
-		Experiment: key, Written: !dryRun, Matched: reflect.DeepEqual(b, a), Before: b, After: a, RetentionDays: days,
+		Experiment: key, Status: "done", Progress: progress, Written: !dryRun, Matched: reflect.DeepEqual(b, a), Before: b, After: a, RetentionDays: days,
 		Note: fmt.Sprintf("rebuilt from the stored exposures and events, which are kept %d days: counts of older ones are only in the live counters", days),
 	}, nil
+}
+
+// RecountBudget is how long one recount call works when its context sets
+// no deadline; with one (Lambda's), it stops RecountMargin before it.
+const (
+	RecountBudget = 8 * time.Second
+	RecountMargin = 2 * time.Second
+)
+
+func recountUntil(ctx context.Context, now time.Time) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		if until := d.Add(-RecountMargin); until.After(now) {
+			return until
+		}
+		return now.Add(d.Sub(now) / 2)
+	}
+	return now.Add(RecountBudget)
 }
 
 func counts(g experiment.Aggregates) Counts {

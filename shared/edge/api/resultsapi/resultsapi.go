@@ -6,6 +6,7 @@ package resultsapi
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strconv"
 
 	"github.com/abtest/abtest/shared/domain/apikey"
@@ -44,6 +45,9 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 			r, err := uc.Recount(ctx, key, dry)
 			if err != nil {
 				return httpapi.Result{}, err
+			}
+			if r.Status == "running" {
+				return httpapi.Result{Status: http.StatusAccepted, Body: r}, nil // call again to go on
 			}
 			return httpapi.OK(r), nil
 		})

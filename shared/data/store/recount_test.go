@@ -1,0 +1,145 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/data/store/storetest"
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
+
+// seedUnits stores n units of experiment key: every unit assigned, every
+// second one exposed, every third one sending a "purchase" and a "signup".
+func seedUnits(t *testing.T, st *store.Store, key string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.CreateExperiment(ctx, newExperiment(key, experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		user := fmt.Sprintf("%s-u%04d", key, i)
+		variant := []string{"control", "treatment"}[i%2]
+		a, _, err := st.CreateAssignment(ctx, key, user, variant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%4 < 2 {
+			if _, _, err := st.RecordExposure(ctx, a, variant, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%3 == 0 {
+			asg, _ := st.UserAssignments(ctx, user)
+			for _, name := range []string{"purchase", "signup"} {
+				now := time.Now().UTC()
+				ev := &experiment.Event{ID: user + name, UserID: user, Name: name, Timestamp: now, ReceivedAt: now}
+				counted := storetest.CountAll // only purchase is declared when they arrive
+				if name == "signup" {
+					counted = func(string) bool { return false }
+				}
+				if _, err := st.RecordEvent(ctx, ev, asg, counted); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+// dyingScans fails every Scan from the nth on, as a call cut off would.
+type dyingScans struct {
+	store.DynamoDB
+	n, calls atomic.Int64
+}
+
+func (d *dyingScans) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	if d.calls.Add(1) >= d.n.Load() {
+		return nil, errors.New("injected: the call died")
+	}
+	return d.DynamoDB.Scan(ctx, in, o...)
+}
+
+// A recount cut off part way, then run in short steps, goes on from its
+// checkpoints and ends with the same counts as one run from scratch; a
+// second caller meanwhile is refused, not run twice.
+func TestRecountResumes(t *testing.T) {
+	ctx := context.Background()
+	defer store.SetRecountPageItems(16)()
+	st, db, table := storetest.New(t)
+	seedUnits(t, st, "resume", 240)
+	storetest.Drain(t, table)
+	live, err := st.ReadAggregates(ctx, "resume")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dying := &dyingScans{DynamoDB: db}
+	dying.n.Store(12)
+	cut := store.New(dying, table)
+	if _, err := cut.RecountStep(ctx, "resume", []string{"purchase"}, false, time.Time{}); err == nil {
+		t.Fatal("the injected failure did not stop the recount")
+	}
+	// The dead call's lease runs out; meanwhile a second call is refused.
+	if _, err := st.RecountStep(ctx, "resume", []string{"purchase"}, false, time.Time{}); !errors.Is(err, store.ErrRecountBusy) {
+		t.Fatalf("a recount under a live lease: %v, want ErrRecountBusy", err)
+	}
+	clock := st.WithClock(func() time.Time { return time.Now().Add(2 * time.Hour) }) // past the lease
+	var p store.RecountProgress
+	steps := 0
+	for !p.Done {
+		if p, err = clock.RecountStep(ctx, "resume", []string{"purchase"}, false, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		steps++
+		if steps > 500 {
+			t.Fatal("the recount makes no progress")
+		}
+	}
+	if steps < 2 {
+		t.Errorf("the recount finished in %d step(s) with no time: steps do not stop", steps)
+	}
+	if !reflect.DeepEqual(p.Totals.NonZero(), live.NonZero()) || p.Units != 240 {
+		t.Fatalf("resumed recount %+v (%d units), live %+v", p.Totals, p.Units, live)
+	}
+	whole, err := st.Recount(ctx, "resume", []string{"purchase"}, false)
+	if err != nil || !reflect.DeepEqual(whole.NonZero(), p.Totals.NonZero()) {
+		t.Fatalf("a recount from scratch %+v %v, resumed %+v", whole, err, p.Totals)
+	}
+}
+
+// A name declared after its events arrived: the recount counts it and marks
+// the assignments, and the counters end up equal to the recount once the
+// stream has delivered the marks (not counted twice), then stay so.
+func TestRecountBackfillsADeclaredEventOnce(t *testing.T) {
+	ctx := context.Background()
+	st, _, table := storetest.New(t)
+	seedUnits(t, st, "late", 60)
+	storetest.Drain(t, table)
+	live, _ := st.ReadAggregates(ctx, "late")
+	if n := live.Converted["control"]["signup"] + live.Converted["treatment"]["signup"]; n != 0 {
+		t.Fatalf("signup counted before it was declared: %d", n)
+	}
+	recounted, err := st.Recount(ctx, "late", []string{"purchase", "signup"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := recounted.Converted["control"]["signup"] + recounted.Converted["treatment"]["signup"]; n == 0 {
+		t.Fatal("the recount found no signup conversions")
+	}
+	storetest.Drain(t, table) // the marks reach the aggregator
+	after, _ := st.ReadAggregates(ctx, "late")
+	if !reflect.DeepEqual(after.NonZero(), recounted.NonZero()) {
+		t.Fatalf("counters after the marks %+v, recount %+v", after.NonZero(), recounted.NonZero())
+	}
+	again, err := st.Recount(ctx, "late", []string{"purchase", "signup"}, false)
+	if err != nil || !reflect.DeepEqual(again.NonZero(), recounted.NonZero()) {
+		t.Fatalf("second recount %+v %v", again, err)
+	}
+}
