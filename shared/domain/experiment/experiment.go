@@ -6,6 +6,8 @@ package experiment
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/abtest/abtest/shared/domain/conditions"
 )
 
 // Status is where an experiment is in its lifecycle.
@@ -56,9 +58,19 @@ type Experiment struct {
 	// or a unit's assignment item: other events are stored, not counted
 	// (a recount backfills a name declared later).
 	Events []string
-	// Coverage is the share of users enrolled, in [0,1]. The API keeps it at
-	// 1 for now; bucketing already honours it so traffic ramps plug in later.
-	Coverage  float64
+	// Coverage is the share of targeted units enrolled, 0 < coverage <= 1:
+	// raising it enrols more units without moving anyone (bucketing).
+	Coverage float64
+	// Condition targets units by their attributes (GrowthBook's condition
+	// language, compiled once); nil enrols everyone.
+	Condition *conditions.Condition
+	// Unit is what is bucketed and counted: the user (default) or device.
+	Unit Unit
+	// Layer is the experiment's slice of a layer; nil: no layer.
+	Layer *LayerSlice
+	// Overrides force a variant on listed units (QA): nothing is stored
+	// for them and nothing counted.
+	Overrides map[string]string
 	Version   int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
