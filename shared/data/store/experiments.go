@@ -124,6 +124,7 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 		}
 		it["events"] = &types.AttributeValueMemberL{Value: names}
 	}
+	encodeTargeting(it, e)
 	if e.Status != experiment.Archived {
 		it[AttrGSI1PK] = avS(gsiAllExps)
 		it[AttrGSI1SK] = avS(created + "#" + e.Key)
@@ -152,6 +153,9 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 				e.Events = append(e.Events, n.Value)
 			}
 		}
+	}
+	if err := decodeTargeting(it, e); err != nil {
+		return nil, fmt.Errorf("decode experiment %q: %w", e.Key, err)
 	}
 	list, ok := it["variants"].(*types.AttributeValueMemberL)
 	if !ok {

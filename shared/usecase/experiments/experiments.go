@@ -13,12 +13,20 @@ import (
 	"time"
 
 	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/conditions"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 )
 
-// CodeFailed is the code of a dependency failure.
-const CodeFailed = "ADMIN_FAILED"
+// Codes of this use case.
+const (
+	// CodeFailed is the code of a dependency failure.
+	CodeFailed = "ADMIN_FAILED"
+	// CodeUnitLocked: the unit of a started experiment cannot change.
+	CodeUnitLocked = "UNIT_LOCKED"
+	// CodeLayerRangeLocked: a started experiment's layer slice is locked.
+	CodeLayerRangeLocked = "LAYER_RANGE_LOCKED"
+)
 
 // Store is what managing experiments needs from the data layer.
 type Store interface {
@@ -55,19 +63,68 @@ type NewInput struct {
 	Variants    []experiment.Variant // the first is the control
 	Events      []string             // the conversion events counted
 	Status      experiment.Status    // draft ("" too) or active
+	Targeting   Targeting
+}
+
+// definition is the experiment in describes, with defaults filled in.
+func (in NewInput) definition() *experiment.Experiment {
+	e := &experiment.Experiment{
+		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events,
+		Status: in.Status, Coverage: 1,
+	}
+	if e.Status == "" {
+		e.Status = experiment.Draft
+	}
+	in.Targeting.applyTo(e, map[string]any{})
+	return e
+}
+
+// CheckNew returns every problem of a definition to be created.
+func CheckNew(in NewInput) experiment.Problems { return experiment.CheckNew(in.definition()) }
+
+// Targeting is who an experiment enrols. In a create, nil fields take their
+// defaults (no condition, coverage 1, unit user_id, no layer, no
+// overrides); in a patch they stay as they are, and the Clear flags remove
+// a condition or a layer.
+type Targeting struct {
+	Condition      *conditions.Condition
+	ClearCondition bool
+	Coverage       *float64
+	Unit           *experiment.Unit
+	Layer          *experiment.LayerSlice
+	ClearLayer     bool
+	Overrides      *map[string]string
+}
+
+func (t Targeting) empty() bool {
+	return t.Condition == nil && !t.ClearCondition && t.Coverage == nil && t.Unit == nil &&
+		t.Layer == nil && !t.ClearLayer && t.Overrides == nil
+}
+
+// applyTo sets t's fields on e and records them in changed (the audit).
+func (t Targeting) applyTo(e *experiment.Experiment, changed map[string]any) {
+	if t.Condition != nil || t.ClearCondition {
+		e.Condition, changed["condition"] = t.Condition, t.Condition
+	}
+	if t.Coverage != nil {
+		e.Coverage, changed["coverage"] = *t.Coverage, *t.Coverage
+	}
+	if t.Unit != nil {
+		e.Unit, changed["unit"] = *t.Unit, *t.Unit
+	}
+	if t.Layer != nil || t.ClearLayer {
+		e.Layer, changed["layer"] = t.Layer, t.Layer
+	}
+	if t.Overrides != nil {
+		e.Overrides, changed["overrides"] = *t.Overrides, len(*t.Overrides)
+	}
 }
 
 // Create stores a new experiment, made by the admin key by.
 func (s *Service) Create(ctx context.Context, by string, in NewInput) (*experiment.Experiment, error) {
 	now := s.now()
-	e := &experiment.Experiment{
-		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events,
-		Status: in.Status, Coverage: 1, Version: 1,
-		CreatedAt: now, UpdatedAt: now, CreatedBy: by, UpdatedBy: by,
-	}
-	if e.Status == "" {
-		e.Status = experiment.Draft
-	}
+	e := in.definition()
+	e.Version, e.CreatedAt, e.UpdatedAt, e.CreatedBy, e.UpdatedBy = 1, now, now, by, by
 	if p := experiment.CheckNew(e); len(p) > 0 {
 		return nil, fault.Validation(p)
 	}
@@ -100,6 +157,7 @@ type Patch struct {
 	Description *string
 	Variants    []VariantPatch // the full new list of variants; nil: unchanged
 	Events      *[]string      // the full new list of conversion events
+	Targeting   Targeting
 }
 
 // VariantPatch is one variant of a patch's list, merged by key with the
@@ -195,6 +253,15 @@ func (s *Service) Update(ctx context.Context, by, key string, p Patch) (*experim
 	if p.Events != nil {
 		next.Events, changed["events"] = *p.Events, *p.Events
 	}
+	if err := lockedAfterStart(prev, p.Targeting); err != nil {
+		return nil, err
+	}
+	p.Targeting.applyTo(&next, changed)
+	problems := experiment.Problems{}
+	experiment.CheckTargeting(problems, &next)
+	if len(problems) > 0 {
+		return nil, fault.Validation(problems)
+	}
 	return &next, s.save(ctx, &next, prev, by, "update", changed)
 }
 
@@ -220,10 +287,34 @@ func CheckPatch(p Patch) experiment.Problems {
 	if p.Events != nil {
 		experiment.CheckEvents(problems, "events", *p.Events)
 	}
-	if p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil {
-		problems["name"] = "name, description, variants or events must change"
+	if p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil && p.Targeting.empty() {
+		problems["name"] = "name, description, variants, events or targeting must change"
 	}
 	return problems
+}
+
+// lockedAfterStart refuses, once an experiment has started, the targeting
+// changes that would change what its stored assignments mean: the unit
+// (assignments are per user or per device) and the layer slice (other
+// experiments of the layer rely on it staying disjoint).
+func lockedAfterStart(prev *experiment.Experiment, t Targeting) error {
+	if prev.Status == experiment.Draft {
+		return nil
+	}
+	if t.Unit != nil && *t.Unit != prev.UnitOf() {
+		return fault.New(fault.Conflict, CodeUnitLocked, "a started experiment's unit cannot change: its assignments are per "+string(prev.UnitOf()))
+	}
+	if (t.Layer != nil || t.ClearLayer) && !sameSlice(prev.Layer, t.Layer) {
+		return fault.New(fault.Conflict, CodeLayerRangeLocked, "a started experiment's layer slice is locked; it is freed when the experiment ends or is archived")
+	}
+	return nil
+}
+
+func sameSlice(a, b *experiment.LayerSlice) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // Transition moves an experiment through its lifecycle.

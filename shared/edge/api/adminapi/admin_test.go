@@ -289,7 +289,7 @@ func TestCreateValidation(t *testing.T) {
 		{"status archived", `{"key":"exp","name":"N","variants":` + two + `,"status":"archived"}`, []string{"status"}},
 		{"status unknown", `{"key":"exp","name":"N","variants":` + two + `,"status":"running"}`, []string{"status"}},
 		{"status not a string", `{"key":"exp","name":"N","variants":` + two + `,"status":1}`, []string{"status"}},
-		{"unknown top-level field", `{"key":"exp","name":"N","variants":` + two + `,"coverage":0.5}`, []string{"coverage"}},
+		{"unknown top-level field", `{"key":"exp","name":"N","variants":` + two + `,"colour":"blue"}`, []string{"colour"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

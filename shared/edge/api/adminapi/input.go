@@ -173,7 +173,7 @@ func invalidJSON() error {
 
 func parseCreate(body []byte) (experiments.NewInput, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, "key", "name", "description", "variants", "events", "status")
+	f, ok := newForm(body, "", errs, append([]string{"key", "name", "description", "variants", "events", "status"}, targetingFields...)...)
 	if !ok {
 		return experiments.NewInput{}, invalidJSON()
 	}
@@ -189,14 +189,13 @@ func parseCreate(body []byte) (experiments.NewInput, error) {
 	if s, ok := f.str("status", false); ok {
 		in.Status = experiment.Status(s)
 	}
-	return in, problems(errs, experiment.CheckNew(&experiment.Experiment{
-		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events, Status: in.Status,
-	}))
+	in.Targeting = f.targeting(false)
+	return in, problems(errs, experiments.CheckNew(in))
 }
 
 func parsePatch(body []byte) (experiments.Patch, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, "version", "name", "description", "variants", "events")
+	f, ok := newForm(body, "", errs, append([]string{"version", "name", "description", "variants", "events"}, targetingFields...)...)
 	if !ok {
 		return experiments.Patch{}, invalidJSON()
 	}
@@ -216,8 +215,9 @@ func parsePatch(body []byte) (experiments.Patch, error) {
 			p.Events = &names
 		}
 	}
+	p.Targeting = f.targeting(true)
 	rules := experiments.CheckPatch(p)
-	if len(f.fields) > 1 && p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil {
+	if len(f.fields) > 1 && len(rules) > 0 && rules["name"] != "" && p.Name == nil {
 		// Every other field sent is unknown or undecodable, and says so.
 		delete(rules, "name")
 	}

@@ -16,11 +16,17 @@ type ExperimentView struct {
 	Status      experiment.Status `json:"status"`
 	Variants    []VariantView     `json:"variants"`
 	Events      []string          `json:"events"`
-	Version     int64             `json:"version"`
-	CreatedAt   string            `json:"created_at"`
-	CreatedBy   string            `json:"created_by"`
-	UpdatedAt   string            `json:"updated_at"`
-	UpdatedBy   string            `json:"updated_by"`
+	// Targeting: who is enrolled.
+	Condition json.RawMessage        `json:"condition"` // null: everyone
+	Coverage  float64                `json:"coverage"`
+	Unit      experiment.Unit        `json:"unit"`
+	Layer     *experiment.LayerSlice `json:"layer"`
+	Overrides map[string]string      `json:"overrides"`
+	Version   int64                  `json:"version"`
+	CreatedAt string                 `json:"created_at"`
+	CreatedBy string                 `json:"created_by"`
+	UpdatedAt string                 `json:"updated_at"`
+	UpdatedBy string                 `json:"updated_by"`
 }
 
 // VariantView is one variant; AssignedCount is shown on single reads.
@@ -39,6 +45,16 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 		UpdatedAt: e.UpdatedAt.UTC().Format(time.RFC3339Nano), UpdatedBy: e.UpdatedBy,
 	}
 	v.Events = append([]string{}, e.Events...)
+	v.Condition = json.RawMessage("null")
+	if e.Condition != nil {
+		if b, err := e.Condition.MarshalJSON(); err == nil {
+			v.Condition = b
+		}
+	}
+	v.Coverage, v.Unit, v.Layer, v.Overrides = e.Coverage, e.UnitOf(), e.Layer, e.Overrides
+	if v.Overrides == nil {
+		v.Overrides = map[string]string{}
+	}
 	for i, vr := range e.Variants {
 		payload := vr.Payload
 		if len(payload) == 0 {
