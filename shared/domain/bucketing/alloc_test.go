@@ -8,8 +8,11 @@ var (
 	allocIDs     = []string{"user-12345", "ü日本😀-user"}
 	allocWeights = []float64{1, 3, 6}
 	allocNS      = &Namespace{ID: "layer", Start: 0, End: 1}
-	sinkInt      int
-	sinkFloat    float64
+	// allocLongSeed is longer than the 32 bytes a concatenation may use on
+	// the stack.
+	allocLongSeed = "holdout-key-of-sixty-four-characters-at-most-0123456789abcdefghi"
+	sinkInt       int
+	sinkFloat     float64
 )
 
 // The assignment hot path must not allocate; counts are asserted, times never.
@@ -39,6 +42,11 @@ func TestZeroAllocations(t *testing.T) {
 		{"Hash v2", func() {
 			for _, id := range allocIDs {
 				sinkFloat, _ = Hash(allocKey, id, 2)
+			}
+		}},
+		{"HashPrefixed v2, long seed", func() {
+			for _, id := range allocIDs {
+				sinkFloat, _ = HashPrefixed("__holdout_", allocLongSeed, id, 2)
 			}
 		}},
 		{"InNamespace", func() {

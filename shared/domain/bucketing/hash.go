@@ -22,18 +22,36 @@ func Hash(seed, value string, version int) (float64, bool) {
 	return 0, false
 }
 
+// HashPrefixed is Hash(prefix+seed, value, version) without building the
+// seed, so it never allocates however long the strings (a concatenation
+// longer than 32 bytes would). The two agree whenever seed is valid UTF-8.
+func HashPrefixed(prefix, seed, value string, version int) (float64, bool) {
+	switch version {
+	case 1:
+		return v1Result(fnvAdd(fnvAdd(fnvAdd(fnvOffset32, value), prefix), seed)), true
+	case 2:
+		return v2Result(fnvAdd(fnvAdd(fnvAdd(fnvOffset32, prefix), seed), value)), true
+	}
+	return 0, false
+}
+
 // hashV1 is (fnv1a32(value + seed) % 1000) / 1000, hashing the two strings
 // in turn instead of concatenating them, which would allocate.
 func hashV1(seed, value string) float64 {
-	h := fnvAdd(fnvAdd(fnvOffset32, value), seed)
-	return float64(h%1000) / 1000
+	return v1Result(fnvAdd(fnvAdd(fnvOffset32, value), seed))
 }
 
-// hashV2 is (fnv1a32(decimal(fnv1a32(seed + value))) % 10000) / 10000. The
-// decimal digits are written into a stack array rather than via strconv so
-// nothing escapes to the heap.
+func v1Result(h uint32) float64 { return float64(h%1000) / 1000 }
+
+// hashV2 is (fnv1a32(decimal(fnv1a32(seed + value))) % 10000) / 10000.
 func hashV2(seed, value string) float64 {
-	h := fnvAdd(fnvAdd(fnvOffset32, seed), value)
+	return v2Result(fnvAdd(fnvAdd(fnvOffset32, seed), value))
+}
+
+// v2Result finishes hash version 2 from fnv1a32(seed + value). The decimal
+// digits are written into a stack array rather than via strconv so nothing
+// escapes to the heap.
+func v2Result(h uint32) float64 {
 	var buf [10]byte // max uint32 is 4294967295: 10 digits
 	i := len(buf)
 	for {

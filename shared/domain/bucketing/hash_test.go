@@ -130,3 +130,20 @@ func TestInNamespaceMatchesHash(t *testing.T) {
 		}
 	}
 }
+
+func TestHashPrefixedMatchesHash(t *testing.T) {
+	long := "a-key-longer-than-thirty-two-bytes-so-a-concatenation-would-allocate"
+	values := []string{"", "user-1", "ü日本😀-user", "\xff", "a\xc3"}
+	for _, prefix := range []string{"", "__holdout_", "ü", "😀", "\xc3"} {
+		for _, seed := range []string{"", "exp", long, "日本😀"} {
+			for _, v := range values {
+				for _, version := range []int{0, 1, 2, 3} {
+					want, wantOK := Hash(prefix+seed, v, version)
+					if got, ok := HashPrefixed(prefix, seed, v, version); got != want || ok != wantOK {
+						t.Errorf("HashPrefixed(%q, %q, %q, %d) = %v, %v; Hash(prefix+seed) = %v, %v", prefix, seed, v, version, got, ok, want, wantOK)
+					}
+				}
+			}
+		}
+	}
+}

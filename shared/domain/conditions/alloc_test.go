@@ -22,6 +22,8 @@ func TestEvalDoesNotAllocate(t *testing.T) {
 		`{"tags":{"$all":["vip"],"$size":2},"$or":[{"address.city":{"$regex":"^Mont"}},{"x":null}]}`,
 		`{"country":{"$inGroup":"staff"},"plan":{"$not":{"$in":["free"]}},"build":{"$vgt":2000}}`,
 		`{"$nor":[{"age":{"$type":"string"}},{"missing":{"$exists":true}}],"version":{"$vlt":"10.0.0"}}`,
+		// $regex on a missing attribute or a boolean reads "null", "true".
+		`{"missing":{"$regex":"^nu"},"flag":{"$regex":"^true$"},"country":{"$not":{"$regex":"^nu"}}}`,
 	} {
 		c, err := Compile(json.RawMessage(cond))
 		if err != nil {

@@ -55,8 +55,9 @@
 // then, with an *Error whose Path names the offending part
 // (condition.$and[1].country.$regex) for a 400 answer, and never at
 // evaluation: Eval cannot fail, and allocates nothing for attributes that
-// are strings, numbers, booleans or null. A compiled Condition is
-// immutable and safe for concurrent use.
+// are strings, numbers, booleans or null (but a number under $regex, whose
+// text regexp keeps). A compiled Condition is immutable and safe for
+// concurrent use.
 //
 // # Compatibility
 //

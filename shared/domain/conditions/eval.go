@@ -215,9 +215,19 @@ func relate(v any, b *bound) (c int, ok bool) {
 }
 
 func matchRegex(re *regexp.Regexp, v any) bool {
-	if s, ok := v.(string); ok {
-		return re.MatchString(s)
+	switch kindOf(v) {
+	case kindString:
+		return re.MatchString(v.(string))
+	case kindNull: // a missing attribute, the usual case: nothing to build
+		return re.MatchString("null")
+	case kindBool:
+		if v.(bool) {
+			return re.MatchString("true")
+		}
+		return re.MatchString("false")
 	}
+	// Numbers, arrays and objects: regexp keeps its input, so the text
+	// escapes; these allocate.
 	return re.Match(appendString(nil, v))
 }
 
