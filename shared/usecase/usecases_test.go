@@ -94,7 +94,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	wantCode(t, err, experiment.CodeExists)
 
 	// A draft enrols no one.
-	_, err = s.asg.Assign(ctx, "alice", "checkout")
+	_, err = s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true})
 	wantCode(t, err, experiment.CodeInactive)
 
 	if _, err := s.exps.Transition(ctx, "admin-1", "checkout", experiment.Start); err != nil {
@@ -103,11 +103,11 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	_, err = s.exps.Transition(ctx, "admin-1", "checkout", experiment.Resume)
 	wantCode(t, err, experiment.CodeInvalidTransition)
 
-	first, err := s.asg.Assign(ctx, "alice", "checkout")
+	first, err := s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true})
 	if err != nil || !first.Created {
 		t.Fatalf("first assignment: %+v %v", first, err)
 	}
-	again, err := s.asg.Assign(ctx, "alice", "checkout")
+	again, err := s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true})
 	if err != nil || again.Created || again.Variant != first.Variant || !again.AssignedAt.Equal(first.AssignedAt) {
 		t.Fatalf("repeat assignment: %+v %v, first %+v", again, err, first)
 	}
@@ -187,7 +187,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	wantCode(t, err, fault.CodeValidationFailed)
 	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: up.Version, Variants: append(reweight, experiments.VariantPatch{Key: "new"})})
 	wantCode(t, err, fault.CodeValidationFailed)
-	if again, err := s.asg.Assign(ctx, "alice", "checkout"); err != nil || again.Variant != first.Variant {
+	if again, err := s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true}); err != nil || again.Variant != first.Variant {
 		t.Fatalf("assignment flipped after re-weighting: %+v %v", again, err)
 	}
 
@@ -202,7 +202,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	if err := s.exps.Archive(ctx, "admin-1", "checkout"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.asg.Assign(ctx, "alice", "checkout")
+	_, err = s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true})
 	wantCode(t, err, experiment.CodeNotFound)
 	_, _, err = s.expo.Expose(ctx, "alice", "checkout", "", "")
 	wantCode(t, err, experiment.CodeNotFound)
@@ -210,7 +210,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	wantCode(t, err, experiment.CodeNotFound)
 	_, _, err = s.exps.Get(ctx, "checkout")
 	wantCode(t, err, experiment.CodeNotFound)
-	_, err = s.asg.Assign(ctx, "alice", "Not A Key")
+	_, err = s.asg.Assign(ctx, "Not A Key", assignment.Request{UnitID: "alice", Enroll: true})
 	wantCode(t, err, fault.CodeInvalidKey)
 }
 
@@ -256,7 +256,7 @@ func TestUndeclaredEventNamesCannotGrowItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"attacker", "victim"} {
-		if _, err := asg.Assign(ctx, u, "poison"); err != nil {
+		if _, err := asg.Assign(ctx, "poison", assignment.Request{UnitID: u, Enroll: true}); err != nil {
 			t.Fatal(err)
 		}
 		if _, _, err := expo.Expose(ctx, u, "poison", "", ""); err != nil {

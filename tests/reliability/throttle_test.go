@@ -196,7 +196,7 @@ func throttledThenServed(t *testing.T, e *env, target *url.URL, user, variant, a
 	}
 	var got assignmentapi.Response
 	httpapitest.Decode(t, resp, &got)
-	if resp.StatusCode != http.StatusOK || got.Variant != variant || got.AssignedAt != assignedAt {
+	if resp.StatusCode != http.StatusOK || got.Variant != variant || got.AssignedAt == nil || *got.AssignedAt != assignedAt {
 		t.Errorf("%s after 2 throttles: %d %s, want 200 %s at %s", user, resp.StatusCode, resp.Body, variant, assignedAt)
 	}
 	targets, tries := f.seenRequests()

@@ -90,11 +90,21 @@ func (s *Store) RecountStep(ctx context.Context, key string, events []string, wr
 	}
 }
 
-func (s *Store) recountStep(ctx context.Context, key string, events []string, write bool, until time.Time) (RecountProgress, error) {
+func (s *Store) recountStep(ctx context.Context, key string, events []string, write bool, until time.Time) (_ RecountProgress, err error) {
 	job, err := s.leaseRecount(ctx, key, events, write, until)
 	if err != nil {
 		return RecountProgress{}, err
 	}
+	defer func() {
+		// A call that fails frees the job for the next one at once (the job
+		// may be gone already: then there is nothing to free). One that dies
+		// holds it until its lease runs out.
+		if err != nil && !errors.Is(err, ErrRecountConflict) {
+			if rerr := s.releaseRecount(context.WithoutCancel(ctx), job); rerr != nil && !isConditionFailed(rerr) {
+				err = errors.Join(err, rerr)
+			}
+		}
+	}()
 	segs, err := s.recountSegments(ctx, job)
 	if err != nil {
 		return RecountProgress{}, err
@@ -169,6 +179,11 @@ func (s *Store) recountStep(ctx context.Context, key string, events []string, wr
 	return p, s.deleteRecount(ctx, job)
 }
 
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
 func cmpErr(first, err error) error {
 	if first != nil {
 		return first
@@ -194,8 +209,8 @@ func negate(g experiment.Aggregates) experiment.Aggregates {
 
 // scanSegment reads one segment page by page from its checkpoint, folding
 // each unit's items into the segment's partial counts, and checkpoints
-// after every page. It stops at the end of the segment, or after the first
-// page that ends past until (so every call makes progress).
+// after every page. It stops at the end of the segment, or when the next
+// page would likely end past until; every call reads at least one page.
 //
 // A scan returns the items of one partition (one unit) together and in
 // sort key order (ASG# < EVT# < EXPO#), so a unit's assignment comes before
@@ -222,10 +237,14 @@ func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSe
 	if err := s.writeMarks(ctx, job, seg); err != nil { // a call that stopped after its checkpoint
 		return err
 	}
+	var last time.Duration // how long the last page took, scan to checkpoint
 	for pages := 0; !seg.Done; pages++ {
-		if pages > 0 && !until.IsZero() && time.Now().After(until) {
+		// Stop when another page like the last would end past until: a
+		// checkpoint cut off by the function's timeout would lose the page.
+		if pages > 0 && !until.IsZero() && time.Now().Add(last).After(until) {
 			return nil
 		}
+		began := time.Now()
 		start, err := decodeStartKey(seg.Start)
 		if err != nil {
 			return err
@@ -254,6 +273,7 @@ func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSe
 		if err := s.writeMarks(ctx, job, seg); err != nil {
 			return err
 		}
+		last = time.Since(began)
 	}
 	return nil
 }

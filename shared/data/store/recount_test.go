@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,6 +54,28 @@ func seedUnits(t *testing.T, st *store.Store, key string, n int) {
 	}
 }
 
+// blockingScans holds the first Scan until release, then fails it (fail) or
+// lets it go on.
+type blockingScans struct {
+	store.DynamoDB
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+	fail    atomic.Bool
+}
+
+func (b *blockingScans) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	first := false
+	b.once.Do(func() { first = true; close(b.entered) })
+	if first {
+		<-b.release
+	}
+	if b.fail.Load() {
+		return nil, errors.New("injected: the call died")
+	}
+	return b.DynamoDB.Scan(ctx, in, o...)
+}
+
 // dyingScans fails every Scan from the nth on, as a call cut off would.
 type dyingScans struct {
 	store.DynamoDB
@@ -66,9 +89,9 @@ func (d *dyingScans) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func
 	return d.DynamoDB.Scan(ctx, in, o...)
 }
 
-// A recount cut off part way, then run in short steps, goes on from its
-// checkpoints and ends with the same counts as one run from scratch; a
-// second caller meanwhile is refused, not run twice.
+// A recount whose call failed part way, then run in short steps, goes on
+// from its checkpoints and ends with the same counts as one run from
+// scratch; a second caller while one runs is refused, not run twice.
 func TestRecountResumes(t *testing.T) {
 	ctx := context.Background()
 	defer store.SetRecountPageItems(16)()
@@ -86,15 +109,26 @@ func TestRecountResumes(t *testing.T) {
 	if _, err := cut.RecountStep(ctx, "resume", []string{"purchase"}, false, time.Time{}); err == nil {
 		t.Fatal("the injected failure did not stop the recount")
 	}
-	// The dead call's lease runs out; meanwhile a second call is refused.
+	// While a call runs the job, another is refused rather than run twice.
+	blocking := &blockingScans{DynamoDB: db, entered: make(chan struct{}), release: make(chan struct{})}
+	held := make(chan error, 1)
+	go func() {
+		_, err := store.New(blocking, table).RecountStep(ctx, "resume", []string{"purchase"}, false, time.Time{})
+		held <- err
+	}()
+	<-blocking.entered
 	if _, err := st.RecountStep(ctx, "resume", []string{"purchase"}, false, time.Time{}); !errors.Is(err, store.ErrRecountBusy) {
 		t.Fatalf("a recount under a live lease: %v, want ErrRecountBusy", err)
 	}
-	clock := st.WithClock(func() time.Time { return time.Now().Add(2 * time.Hour) }) // past the lease
+	blocking.fail.Store(true)
+	close(blocking.release)
+	if err := <-held; err == nil {
+		t.Fatal("the held call did not fail")
+	}
 	var p store.RecountProgress
 	steps := 0
 	for !p.Done {
-		if p, err = clock.RecountStep(ctx, "resume", []string{"purchase"}, false, time.Now()); err != nil {
+		if p, err = st.RecountStep(ctx, "resume", []string{"purchase"}, false, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		steps++

@@ -1,7 +1,8 @@
 // Package assignment is the use case "which variant is this unit in?": the
-// first call buckets the unit and stores the result; every later call returns
-// the stored variant, whatever has happened to the experiment's weights or
-// status since.
+// first call decides whether the unit is enrolled (targeting, layer,
+// coverage) and, if so, buckets it and stores the result; every later call
+// returns the stored variant, whatever has happened to the experiment's
+// weights, targeting or status since.
 package assignment
 
 import (
@@ -13,6 +14,8 @@ import (
 
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/bucketing"
+	"github.com/abtest/abtest/shared/domain/conditions"
+	"github.com/abtest/abtest/shared/domain/enrolment"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 )
@@ -32,39 +35,78 @@ type Definitions interface {
 	Get(ctx context.Context, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, error)
 }
 
+// Groups serves the saved groups conditions reference, from memory.
+type Groups interface {
+	All(ctx context.Context) (conditions.SavedGroups, error)
+}
+
 // Service assigns units to variants.
 type Service struct {
-	defs  Definitions
-	store Store
+	defs   Definitions
+	store  Store
+	groups Groups
 }
 
 // New returns the use case.
 func New(defs Definitions, st Store) *Service { return &Service{defs: defs, store: st} }
 
-// Result is a unit's variant in an experiment.
+// WithGroups returns a copy of s that evaluates $inGroup against groups.
+func (s *Service) WithGroups(groups Groups) *Service {
+	c := *s
+	c.groups = groups
+	return &c
+}
+
+// Result is a unit's variant in an experiment, and whether and why it is
+// in the experiment.
 type Result struct {
 	Experiment string
 	Variant    string
 	Payload    json.RawMessage // the variant's payload; "null" when it has none
-	AssignedAt time.Time
+	AssignedAt time.Time       // zero when the unit is not enrolled
 	// Created: this call made the assignment (false: it was stored before).
 	Created bool
+	// InExperiment: the unit is enrolled and counted. A unit that is not
+	// (Reason says why) gets the control and nothing is stored for it.
+	InExperiment bool
+	Reason       enrolment.Reason
 }
 
-// Assign returns userID's variant of experiment key, bucketing and storing
-// it on the first call.
-func (s *Service) Assign(ctx context.Context, userID, key string) (Result, error) {
+// Request is who asks and what is known of them.
+type Request struct {
+	UnitID     string
+	Attributes map[string]any // targeting attributes (id and user_id are set by the service)
+	// Enroll false only reads: a unit without an assignment gets the
+	// control with reason not_assigned, and nothing is stored.
+	Enroll bool
+}
+
+// Assign returns the unit's variant of experiment key. In order: an
+// override for the unit wins (not stored, not counted); a stored assignment
+// wins whatever has changed since (sticky); the experiment must be active;
+// then holdouts, the condition, the layer slice and coverage decide whether
+// the unit is enrolled (shared/domain/enrolment); if so its bucketed
+// variant is stored with a conditional put.
+func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, error) {
 	if err := experiment.CheckKey(key); err != nil {
 		return Result{}, err
 	}
 	// An eventually consistent read is enough: creating an assignment is
 	// conditional and returns the stored one anyway.
-	exp, a, err := s.current(ctx, userID, key, nil, false)
+	exp, a, err := s.current(ctx, r.UnitID, key, nil, false)
 	if err != nil {
 		return Result{}, err
 	}
+	if v, ok := exp.Overrides[r.UnitID]; ok {
+		if _, known := exp.Variant(v); known {
+			return notEnrolled(exp, v, enrolment.ReasonOverride), nil
+		}
+	}
 	if a != nil {
 		return result(exp, a, false), nil
+	}
+	if !r.Enroll {
+		return notEnrolled(exp, exp.Control(), enrolment.ReasonNotAssigned), nil
 	}
 	// Memory may lag a start or resume by a few seconds: the definition is
 	// read again before refusing.
@@ -74,11 +116,34 @@ func (s *Service) Assign(ctx context.Context, userID, key string) (Result, error
 	if exp.Status != experiment.Active {
 		return Result{}, experiment.ErrInactive(exp.Status)
 	}
-	a, created, err := s.bucketAndStore(ctx, exp, userID)
+	groups, err := s.savedGroups(ctx, exp)
+	if err != nil {
+		return Result{}, err
+	}
+	d, err := enrolment.Decide(exp, r.UnitID, enrolment.Attributes(r.Attributes, r.UnitID, r.UnitID, ""), groups, nil)
+	if errors.Is(err, bucketing.ErrNoPositiveWeight) || errors.Is(err, bucketing.ErrTooFewVariants) || errors.Is(err, bucketing.ErrInvalidWeight) {
+		return Result{}, fault.New(fault.Unprocessable, experiment.CodeNoValidVariants, "the experiment has no usable variant weights")
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("enrol in %q: %w", exp.Key, err)
+	}
+	if !d.InExperiment {
+		return notEnrolled(exp, exp.Variants[d.Variant].Key, d.Reason), nil
+	}
+	a, created, err := s.store.CreateAssignment(ctx, exp.Key, r.UnitID, exp.Variants[d.Variant].Key)
 	if err != nil {
 		return Result{}, err
 	}
 	return result(exp, a, created), nil
+}
+
+// savedGroups are the groups a condition may reference ($inGroup); none are
+// read for an experiment without a condition.
+func (s *Service) savedGroups(ctx context.Context, exp *experiment.Experiment) (conditions.SavedGroups, error) {
+	if exp.Condition == nil || s.groups == nil {
+		return nil, nil
+	}
+	return s.groups.All(ctx)
 }
 
 // Current returns experiment key's definition, read again if the one in
@@ -113,34 +178,24 @@ func (s *Service) current(ctx context.Context, userID, key string, want func(*ex
 	return exp, a, nil
 }
 
-// bucketAndStore chooses the unit's variant and stores it, or returns the
-// assignment a concurrent call stored first.
-func (s *Service) bucketAndStore(ctx context.Context, exp *experiment.Experiment, userID string) (*experiment.Assignment, bool, error) {
-	idx, err := bucketing.Choose(exp.Key, userID, exp.Weights(), coverage(exp), nil)
-	if errors.Is(err, bucketing.ErrNoPositiveWeight) || errors.Is(err, bucketing.ErrTooFewVariants) || errors.Is(err, bucketing.ErrInvalidWeight) {
-		return nil, false, fault.New(fault.Unprocessable, experiment.CodeNoValidVariants, "the experiment has no usable variant weights")
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("bucket %q: %w", exp.Key, err)
-	}
-	if idx < 0 {
-		// Coverage is 1 until traffic ramps land, so every unit is enrolled.
-		return nil, false, fmt.Errorf("bucket %q: unit not enrolled at coverage %v", exp.Key, exp.Coverage)
-	}
-	return s.store.CreateAssignment(ctx, exp.Key, userID, exp.Variants[idx].Key)
-}
-
-func coverage(exp *experiment.Experiment) float64 {
-	if exp.Coverage <= 0 {
-		return 1
-	}
-	return exp.Coverage
-}
-
 func result(exp *experiment.Experiment, a *experiment.Assignment, created bool) Result {
-	payload := json.RawMessage("null")
-	if v, ok := exp.Variant(a.Variant); ok && len(v.Payload) > 0 {
-		payload = v.Payload
+	reason := enrolment.ReasonSticky
+	if created {
+		reason = enrolment.ReasonAssigned
 	}
-	return Result{Experiment: a.Experiment, Variant: a.Variant, Payload: payload, AssignedAt: a.AssignedAt, Created: created}
+	return Result{Experiment: a.Experiment, Variant: a.Variant, Payload: payloadOf(exp, a.Variant), AssignedAt: a.AssignedAt,
+		Created: created, InExperiment: true, Reason: reason}
+}
+
+// notEnrolled is the answer for a unit that gets variant without being in
+// the experiment: nothing is stored and nothing counted.
+func notEnrolled(exp *experiment.Experiment, variant string, reason enrolment.Reason) Result {
+	return Result{Experiment: exp.Key, Variant: variant, Payload: payloadOf(exp, variant), Reason: reason}
+}
+
+func payloadOf(exp *experiment.Experiment, variant string) json.RawMessage {
+	if v, ok := exp.Variant(variant); ok && len(v.Payload) > 0 {
+		return v.Payload
+	}
+	return json.RawMessage("null")
 }

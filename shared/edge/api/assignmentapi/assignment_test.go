@@ -3,6 +3,7 @@ package assignmentapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
+	"github.com/abtest/abtest/shared/domain/conditions"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
@@ -83,8 +85,11 @@ func TestStickyAssignment(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || first.Experiment != "sticky" || first.Variant == "" {
 		t.Fatalf("first call: %d %s", resp.StatusCode, resp.Body)
 	}
-	if _, err := time.Parse(time.RFC3339, first.AssignedAt); err != nil {
-		t.Fatalf("assigned_at %q: %v", first.AssignedAt, err)
+	if first.AssignedAt == nil || !first.InExperiment || first.Reason != "assigned" {
+		t.Fatalf("first call: %+v", first)
+	}
+	if _, err := time.Parse(time.RFC3339, *first.AssignedAt); err != nil {
+		t.Fatalf("assigned_at %q: %v", *first.AssignedAt, err)
 	}
 	wantPayload := "null"
 	if first.Variant == "treatment" {
@@ -95,7 +100,7 @@ func TestStickyAssignment(t *testing.T) {
 	}
 	for i := 0; i < 5; i++ {
 		_, again := call(t, f, "sticky", "alice")
-		if again.Variant != first.Variant || again.AssignedAt != first.AssignedAt || string(again.Payload) != string(first.Payload) {
+		if again.Variant != first.Variant || *again.AssignedAt != *first.AssignedAt || string(again.Payload) != string(first.Payload) || again.Reason != "sticky" {
 			t.Fatalf("call %d: %+v, want %+v", i, again, first)
 		}
 	}
@@ -219,7 +224,7 @@ func TestConcurrentFirstCalls(t *testing.T) {
 			}
 			var r assignmentapi.Response
 			_ = json.Unmarshal([]byte(resp.Body), &r)
-			variants <- r.Variant + "@" + r.AssignedAt
+			variants <- r.Variant + "@" + *r.AssignedAt
 		}()
 	}
 	wg.Wait()
@@ -238,5 +243,202 @@ func TestConcurrentFirstCalls(t *testing.T) {
 	}
 	if agg.Assigned["control"]+agg.Assigned["treatment"] != 1 {
 		t.Fatalf("assigned %v, want 1 in total", agg.Assigned)
+	}
+}
+
+// callWith runs the route with query parameters.
+func callWith(t *testing.T, f fixture, key, user string, query map[string]string) (httpapi.Response, assignmentapi.Response) {
+	t.Helper()
+	req := httpapitest.Request(key, user, "")
+	req.QueryStringParameters = query
+	resp, err := f.handler(context.Background(), req)
+	if err != nil {
+		t.Fatalf("handler returned an error: %v", err)
+	}
+	var body assignmentapi.Response
+	if resp.StatusCode == http.StatusOK {
+		httpapitest.Decode(t, resp, &body)
+	}
+	return resp, body
+}
+
+func attrs(s string) map[string]string { return map[string]string{"attributes": s} }
+
+// stored reports whether the unit has an assignment item.
+func stored(t *testing.T, f fixture, key, user string) bool {
+	t.Helper()
+	_, err := f.store.GetAssignment(context.Background(), key, user, true)
+	if errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+func targeted(key, condition string, mutate func(*experiment.Experiment)) *experiment.Experiment {
+	e := exp(key, experiment.Active, 1, 1)
+	if condition != "" {
+		c, err := conditions.Compile([]byte(condition))
+		if err != nil {
+			panic(err)
+		}
+		e.Condition = c
+	}
+	if mutate != nil {
+		mutate(e)
+	}
+	return e
+}
+
+// The condition decides on the attributes; a unit that fails it gets the
+// control, is told why, and nothing is stored; the service's own id
+// attributes cannot be overridden.
+func TestTargetingCondition(t *testing.T) {
+	f := setup(t, 0, targeted("geo", `{"country":{"$in":["US","CA"]},"app.version":{"$vgte":"2.1.0"}}`, nil),
+		targeted("only-alice", `{"id":"alice"}`, nil))
+	_, in := callWith(t, f, "geo", "u-us", attrs(`{"country":"US","app":{"version":"2.10.0"}}`))
+	if !in.InExperiment || in.Reason != "assigned" || !stored(t, f, "geo", "u-us") {
+		t.Fatalf("targeted unit: %+v", in)
+	}
+	for _, a := range []string{`{"country":"FR","app":{"version":"3.0.0"}}`, `{"country":"US","app":{"version":"2.0.9"}}`, ""} {
+		_, out := callWith(t, f, "geo", "u-"+a, attrs(a))
+		if out.InExperiment || out.Reason != "not_targeted" || out.Variant != "control" || out.AssignedAt != nil || string(out.Payload) != "null" {
+			t.Fatalf("untargeted unit (%s): %+v", a, out)
+		}
+		if stored(t, f, "geo", "u-"+a) {
+			t.Fatalf("an untargeted unit was stored (%s)", a)
+		}
+	}
+	// Sticky beats targeting: the enrolled unit keeps its variant whatever
+	// it now sends.
+	_, again := callWith(t, f, "geo", "u-us", attrs(`{"country":"FR"}`))
+	if !again.InExperiment || again.Reason != "sticky" || again.Variant != in.Variant {
+		t.Fatalf("sticky unit: %+v", again)
+	}
+	// id is the caller's, whatever the attributes say.
+	_, bob := callWith(t, f, "only-alice", "bob", attrs(`{"id":"alice","user_id":"alice"}`))
+	if bob.InExperiment || bob.Reason != "not_targeted" {
+		t.Fatalf("bob posing as alice: %+v", bob)
+	}
+	_, alice := callWith(t, f, "only-alice", "alice", nil)
+	if !alice.InExperiment {
+		t.Fatalf("alice: %+v", alice)
+	}
+	// Bad attributes: 400, nothing stored.
+	for _, bad := range []string{`[1,2]`, `{"a":`, `"US"`, `{"a":"` + strings.Repeat("x", 8<<10) + `"}`} {
+		resp, _ := callWith(t, f, "geo", "u-bad", attrs(bad))
+		httpapitest.ExpectError(t, resp, http.StatusBadRequest, assignmentapi.CodeInvalidAttributes)
+	}
+	resp, _ := callWith(t, f, "geo", "u-bad", map[string]string{"enroll": "maybe"})
+	httpapitest.ExpectError(t, resp, http.StatusBadRequest, fault.CodeValidationFailed)
+	if stored(t, f, "geo", "u-bad") {
+		t.Fatal("a refused request stored an assignment")
+	}
+}
+
+// Ramping coverage up enrols more units without moving anyone; units
+// outside it are told so and not stored; ramping down stops new
+// enrolments and keeps enrolled units.
+func TestCoverageRamp(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, 0, targeted("ramp", "", func(e *experiment.Experiment) { e.Coverage = 0.3 }))
+	enrolled := map[string]string{}
+	const units = 200
+	for i := 0; i < units; i++ {
+		u := fmt.Sprintf("ramp-%03d", i)
+		_, r := call(t, f, "ramp", u)
+		switch {
+		case r.InExperiment:
+			enrolled[u] = r.Variant
+		case r.Reason != "not_in_coverage" || stored(t, f, "ramp", u):
+			t.Fatalf("%s: %+v", u, r)
+		}
+	}
+	if n := len(enrolled); n < units*15/100 || n > units*45/100 {
+		t.Fatalf("%d of %d enrolled at coverage 0.3", n, units)
+	}
+	setCoverage := func(c float64) {
+		t.Helper()
+		prev, _ := f.store.GetExperiment(ctx, "ramp")
+		next := *prev
+		next.Coverage, next.Version = c, prev.Version+1
+		if err := f.store.SaveExperiment(ctx, &next, prev, store.Change{Version: next.Version, Action: "update"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setCoverage(1)
+	for i := 0; i < units; i++ {
+		u := fmt.Sprintf("ramp-%03d", i)
+		_, r := call(t, f, "ramp", u)
+		if !r.InExperiment || (enrolled[u] != "" && r.Variant != enrolled[u]) {
+			t.Fatalf("%s after the ramp to 1: %+v (was %q)", u, r, enrolled[u])
+		}
+	}
+	setCoverage(0.01)
+	for u, v := range enrolled {
+		if _, r := call(t, f, "ramp", u); r.Variant != v || r.Reason != "sticky" {
+			t.Fatalf("%s after the ramp down: %+v", u, r)
+		}
+	}
+}
+
+// Experiments with disjoint slices of one layer never both enrol a unit.
+func TestLayerSlicesAreExclusive(t *testing.T) {
+	left := targeted("left", "", func(e *experiment.Experiment) { e.Layer = &experiment.LayerSlice{Key: "surface", Start: 0, End: 0.5} })
+	right := targeted("right", "", func(e *experiment.Experiment) { e.Layer = &experiment.LayerSlice{Key: "surface", Start: 0.5, End: 1} })
+	f := setup(t, 0, left, right)
+	inLeft, inRight := 0, 0
+	for i := 0; i < 200; i++ {
+		u := fmt.Sprintf("layer-%03d", i)
+		_, l := call(t, f, "left", u)
+		_, r := call(t, f, "right", u)
+		if l.InExperiment == r.InExperiment {
+			t.Fatalf("%s: left %+v, right %+v: a unit must be in exactly one", u, l, r)
+		}
+		for _, x := range []assignmentapi.Response{l, r} {
+			if !x.InExperiment && x.Reason != "not_in_layer" {
+				t.Fatalf("%s: %+v", u, x)
+			}
+		}
+		if l.InExperiment {
+			inLeft++
+		} else {
+			inRight++
+		}
+	}
+	if inLeft < 60 || inRight < 60 {
+		t.Fatalf("split %d/%d", inLeft, inRight)
+	}
+}
+
+// An override forces a variant whatever the status or targeting, is never
+// stored, and never counted.
+func TestOverrides(t *testing.T) {
+	e := targeted("qa", `{"country":"US"}`, func(e *experiment.Experiment) {
+		e.Overrides = map[string]string{"tester": "treatment"}
+		e.Status = experiment.Paused
+	})
+	f := setup(t, 0, e)
+	_, r := call(t, f, "qa", "tester")
+	if r.Variant != "treatment" || r.InExperiment || r.Reason != "override" || string(r.Payload) != `{"color":"green"}` || stored(t, f, "qa", "tester") {
+		t.Fatalf("override: %+v", r)
+	}
+	resp, _ := call(t, f, "qa", "someone")
+	httpapitest.ExpectError(t, resp, http.StatusConflict, experiment.CodeInactive)
+}
+
+// enroll=false reads without enrolling.
+func TestEnrollFalse(t *testing.T) {
+	f := setup(t, 0, exp("peek", experiment.Active, 1, 1))
+	_, r := callWith(t, f, "peek", "carol", map[string]string{"enroll": "false"})
+	if r.InExperiment || r.Reason != "not_assigned" || r.Variant != "control" || stored(t, f, "peek", "carol") {
+		t.Fatalf("peek before enrolment: %+v", r)
+	}
+	_, first := call(t, f, "peek", "carol")
+	_, again := callWith(t, f, "peek", "carol", map[string]string{"enroll": "false"})
+	if !again.InExperiment || again.Reason != "sticky" || again.Variant != first.Variant {
+		t.Fatalf("peek after enrolment: %+v, enrolled %+v", again, first)
 	}
 }

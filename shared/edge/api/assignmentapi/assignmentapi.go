@@ -1,5 +1,6 @@
 // Package assignmentapi is the HTTP edge of GET
-// /v1/client/experiments/{key}/assignment: the calling user's sticky variant
+// /v1/client/experiments/{key}/assignment?attributes=&enroll=: the calling
+// user's sticky variant, or why the user is not in the experiment
 // (shared/usecase/assignment).
 package assignmentapi
 
@@ -15,25 +16,42 @@ import (
 	"github.com/abtest/abtest/shared/usecase/assignment"
 )
 
-// Response is the body of a 200.
+// Response is the body of a 200. A unit that is not in the experiment
+// (InExperiment false; Reason says why) gets the variant to show, usually
+// the control, with AssignedAt null; nothing was stored for it.
 type Response struct {
-	Experiment string          `json:"experiment"`
-	Variant    string          `json:"variant"`
-	Payload    json.RawMessage `json:"payload"`
-	AssignedAt string          `json:"assigned_at"`
+	Experiment   string          `json:"experiment"`
+	Variant      string          `json:"variant"`
+	Payload      json.RawMessage `json:"payload"`
+	AssignedAt   *string         `json:"assigned_at"`
+	InExperiment bool            `json:"in_experiment"`
+	Reason       string          `json:"reason"`
 }
 
 // New returns the route's handler.
 func New(logger *slog.Logger, uc *assignment.Service) httpapi.Handler {
 	return httpapi.Endpoint(logger, assignment.CodeFailed, apikey.RoleClient,
 		func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
-			r, err := uc.Assign(ctx, caller.UserID, req.PathParameters["key"])
+			attrs, err := attributes(req)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			enrol, err := enroll(req)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			r, err := uc.Assign(ctx, req.PathParameters["key"], assignment.Request{UnitID: caller.UserID, Attributes: attrs, Enroll: enrol})
 			return httpapi.OK(responseOf(r)), err
 		})
 }
 
 func responseOf(r assignment.Result) Response {
-	return Response{Experiment: r.Experiment, Variant: r.Variant, Payload: r.Payload, AssignedAt: r.AssignedAt.UTC().Format(time.RFC3339Nano)}
+	resp := Response{Experiment: r.Experiment, Variant: r.Variant, Payload: r.Payload, InExperiment: r.InExperiment, Reason: string(r.Reason)}
+	if !r.AssignedAt.IsZero() {
+		at := r.AssignedAt.UTC().Format(time.RFC3339Nano)
+		resp.AssignedAt = &at
+	}
+	return resp
 }
 
 // Wire builds the handler of the assignment function.
