@@ -68,15 +68,7 @@ func exp(key string, status experiment.Status, weights ...float64) *experiment.E
 
 func call(t *testing.T, f fixture, key, user string) (httpapi.Response, assignmentapi.Response) {
 	t.Helper()
-	resp, err := f.handler(context.Background(), httpapitest.Request(key, user, ""))
-	if err != nil {
-		t.Fatalf("handler returned an error: %v", err)
-	}
-	var body assignmentapi.Response
-	if resp.StatusCode == http.StatusOK {
-		httpapitest.Decode(t, resp, &body)
-	}
-	return resp, body
+	return callWith(t, f, key, user, nil)
 }
 
 func TestStickyAssignment(t *testing.T) {
