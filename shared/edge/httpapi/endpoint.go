@@ -69,6 +69,14 @@ func serve(logger *slog.Logger, failCode string, fn PublicFunc) Handler {
 				f := fault.Failed(failCode, nil)
 				resp, code, cause = errorResponse(f, req.RequestContext.RequestID), f.Code, fmt.Sprint("panic: ", p)
 			}
+			// Every answer names its request, on AWS as behind the local
+			// gateway: the id the logs and error bodies carry.
+			if id := req.RequestContext.RequestID; id != "" {
+				if resp.Headers == nil {
+					resp.Headers = map[string]string{}
+				}
+				resp.Headers["x-request-id"] = id
+			}
 			attrs := []any{"route", req.RouteKey, "request_id", req.RequestContext.RequestID,
 				"status", resp.StatusCode, "code", code, "latency_ms", float64(time.Since(start).Microseconds()) / 1000}
 			level := slog.LevelInfo

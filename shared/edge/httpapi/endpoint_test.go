@@ -189,6 +189,9 @@ func TestEndpoint(t *testing.T) {
 				t.Fatalf("status = %d, want %d (%s)", resp.StatusCode, tc.wantStatus, resp.Body)
 			}
 			checkJSONHeaders(t, resp)
+			if resp.Headers["x-request-id"] != "req-123" {
+				t.Errorf("x-request-id header %q, want the request's id", resp.Headers["x-request-id"])
+			}
 			if tc.wantCode == "" {
 				if resp.Body != tc.wantBody {
 					t.Errorf("body = %s, want %s", resp.Body, tc.wantBody)
