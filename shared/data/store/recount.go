@@ -278,9 +278,12 @@ func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSe
 	return nil
 }
 
-// recountPageItems bounds the items of one scan page, and so the marks a
-// checkpoint may hold pending. A variable so tests can make pages small.
-var recountPageItems int32 = 1000
+// recountPageItems bounds the items of one scan page (DynamoDB also stops
+// a page at 1 MB, about 4,000 of these items), and so the marks a
+// checkpoint may hold pending. Fewer, larger pages matter on DynamoDB
+// Local, whose scan page costs grow with the table. A variable so tests
+// can make pages small.
+var recountPageItems int32 = 4000
 
 // writeMarks writes the segment's pending conversion marks.
 func (s *Store) writeMarks(ctx context.Context, job *recountJob, seg *recountSegment) error {
