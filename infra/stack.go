@@ -187,6 +187,8 @@ var permissions = map[string]permission{
 	// Create/SaveExperiment: transactions of Put and Update. GetExperiment,
 	// StatusCounts: GetItem. ReadAggregates: BatchGetItem. ListExperiments:
 	// Query on gsi1 (all) or gsi2 (by status). History: Query on the table.
+	// Layers: PutItem (create), GetItem, Query on gsi1 (list), UpdateItem
+	// (archive, and the allocation in experiments' transactions).
 	// API keys: PutItem (create), UpdateItem (revoke), Query on gsi1 (list).
 	// EraseUnit: Query on the table, BatchWriteItem (deletes); RecordErasure:
 	// PutItem.
