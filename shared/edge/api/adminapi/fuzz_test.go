@@ -22,6 +22,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/layer"
+	"github.com/abtest/abtest/shared/domain/savedgroup"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
 	"github.com/abtest/abtest/shared/edge/routes"
@@ -29,6 +30,7 @@ import (
 	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/keys"
 	"github.com/abtest/abtest/shared/usecase/layers"
+	"github.com/abtest/abtest/shared/usecase/savedgroups"
 )
 
 // The admin handler is fuzzed end to end against fzStore, an in-memory
@@ -51,6 +53,7 @@ type fzStore struct {
 	history  map[string][]store.Change
 	keys     map[string]*store.APIKey
 	layers   map[string]*layer.Layer
+	groups   map[string]*savedgroup.Group
 }
 
 // The fuzzed store holds no unit items: an erasure finds nothing.
@@ -86,6 +89,9 @@ func newFzStore(t testing.TB) *fzStore {
 		}
 	}
 	s.assigned["active-exp"] = map[string]int64{"control": 10, "treatment": 12}
+	s.groups = map[string]*savedgroup.Group{
+		"fz-group": {Key: "fz-group", Name: "Group", Values: []any{"u1", 2.0}, Size: 2, Version: 2, CreatedAt: fzNow, UpdatedAt: fzNow},
+	}
 	// draft-exp holds the upper half of fz-layer.
 	s.exps["draft-exp"].Layer = &experiment.LayerSlice{Key: "fz-layer", Start: 0.5, End: 1}
 	s.layers = map[string]*layer.Layer{
@@ -176,6 +182,70 @@ func (s *fzStore) writeLayers(writes []store.LayerWrite) error {
 		l := s.layers[w.Key]
 		l.Holders, l.Version = w.Holders, l.Version+1
 	}
+	return nil
+}
+
+func (s *fzStore) CreateSavedGroup(_ context.Context, g *savedgroup.Group) error {
+	s.checkGroup(g)
+	if _, ok := s.groups[g.Key]; ok {
+		return fmt.Errorf("create saved group %q: %w", g.Key, store.ErrExists)
+	}
+	c := *g
+	s.groups[g.Key] = &c
+	return nil
+}
+
+// checkGroup fails the test for a group the store would be asked to hold
+// against the documented limits.
+func (s *fzStore) checkGroup(g *savedgroup.Group) {
+	if _, p := savedgroup.New(g.Key, g.Name, g.Values); len(p) > 0 || g.Size != len(g.Values) {
+		s.t.Errorf("saved group written against the rules (%v): %+v", p, g.Key)
+	}
+}
+
+func (s *fzStore) GetSavedGroup(_ context.Context, key string) (*savedgroup.Group, error) {
+	g, ok := s.groups[key]
+	if !ok {
+		return nil, fmt.Errorf("get saved group %q: %w", key, store.ErrNotFound)
+	}
+	c := *g
+	return &c, nil
+}
+
+func (s *fzStore) ListSavedGroups(_ context.Context, limit int, cursor string) (store.Page[*savedgroup.Group], error) {
+	if err := s.checkPage(limit, cursor); err != nil {
+		return store.Page[*savedgroup.Group]{}, err
+	}
+	var out store.Page[*savedgroup.Group]
+	for _, g := range s.groups {
+		if len(out.Items) < limit {
+			c := *g
+			c.Values = nil
+			out.Items = append(out.Items, &c)
+		}
+	}
+	return out, nil
+}
+
+func (s *fzStore) SaveSavedGroup(_ context.Context, g *savedgroup.Group, prev int64) error {
+	s.checkGroup(g)
+	cur, ok := s.groups[g.Key]
+	switch {
+	case !ok:
+		return &store.SavedGroupConflictError{}
+	case cur.Version != prev || g.Version != prev+1:
+		return &store.SavedGroupConflictError{Current: cur.Version}
+	}
+	c := *g
+	s.groups[g.Key] = &c
+	return nil
+}
+
+func (s *fzStore) DeleteSavedGroup(_ context.Context, key string) error {
+	if _, ok := s.groups[key]; !ok {
+		return fmt.Errorf("delete saved group %q: %w", key, store.ErrNotFound)
+	}
+	delete(s.groups, key)
 	return nil
 }
 
@@ -376,6 +446,7 @@ var (
 	_ experiments.Store = (*fzStore)(nil)
 	_ keys.Store        = (*fzStore)(nil)
 	_ layers.Store      = (*fzStore)(nil)
+	_ savedgroups.Store = (*fzStore)(nil)
 )
 
 // LiveExperiments serves the definitions snapshot.
@@ -399,7 +470,7 @@ func fzServe(t *testing.T, req httpapi.Request) (httpapi.Response, *fzStore) {
 	st := newFzStore(t)
 	now := func() time.Time { return fzNow }
 	h := New(slog.New(slog.NewTextHandler(io.Discard, nil)), experiments.New(snapshot.New(st, 0), st, now), keys.New(st, now), erasure.New(st, now),
-		Targeting{Layers: layers.New(st, now)})
+		Targeting{Layers: layers.New(st, now), Groups: savedgroups.New(st, now)})
 	resp, err := h(context.Background(), req)
 	if err != nil {
 		t.Fatalf("handler returned an error: %v", err)
@@ -767,10 +838,10 @@ func FuzzAdminAPIKeys(f *testing.F) {
 // lifecycle, archive), and unknown route keys, with any {key}.
 func FuzzAdminRoutes(f *testing.F) {
 	perKey := []routes.Route{routes.AdminGet, routes.AdminArchive, routes.AdminStart, routes.AdminPause, routes.AdminResume, routes.AdminEnd, routes.AdminHistory,
-		routes.AdminGetLayer, routes.AdminArchiveLayer}
+		routes.AdminGetLayer, routes.AdminArchiveLayer, routes.AdminGetSavedGroup, routes.AdminDeleteSavedGroup}
 	other := uint8(len(perKey))
 	for op := uint8(0); op < other; op++ {
-		for _, k := range []string{"draft-exp", "active-exp", "paused-exp", "ended-exp", "archived-exp", "fz-layer", "gone-layer", "missing", "", "-x", "a b"} {
+		for _, k := range []string{"draft-exp", "active-exp", "paused-exp", "ended-exp", "archived-exp", "fz-layer", "gone-layer", "fz-group", "missing", "", "-x", "a b"} {
 			f.Add(op, k, "")
 		}
 	}
