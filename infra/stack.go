@@ -176,6 +176,8 @@ type permission struct {
 // calls each function makes; keep both in step.
 var permissions = map[string]permission{
 	// Definitions: the snapshot (Query on gsi1) and single reads (GetItem).
+	// Saved groups (snapshot.Groups): SavedGroupsRevision (GetItem) and
+	// AllSavedGroups (Query on the table).
 	// GetAssignment: GetItem. CreateAssignment: a conditional PutItem.
 	routes.Assignment: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
 	// Definitions as above. GetAssignment: GetItem. RecordExposure: PutItem
@@ -187,10 +189,14 @@ var permissions = map[string]permission{
 	// Create/SaveExperiment: transactions of Put and Update. GetExperiment,
 	// StatusCounts: GetItem. ReadAggregates: BatchGetItem. ListExperiments:
 	// Query on gsi1 (all) or gsi2 (by status). History: Query on the table.
+	// Layers: PutItem (create), GetItem, Query on gsi1 (list), UpdateItem
+	// (archive, and the allocation in experiments' transactions).
+	// Saved groups: transactions of Put, Delete (chunks, deletion) and
+	// Update (the revision); GetItem and Query on the table (read, list).
 	// API keys: PutItem (create), UpdateItem (revoke), Query on gsi1 (list).
 	// EraseUnit: Query on the table, BatchWriteItem (deletes); RecordErasure:
 	// PutItem.
-	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}, Indexes: []string{store.GSI1, store.GSI2}},
+	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// GetExperiment: GetItem. ReadAggregates: BatchGetItem. Recount: Query on
 	// gsi1 (an experiment's assignments) and on the table (a user's exposures
 	// and events), UpdateItem (conversion marks it backfills), then a

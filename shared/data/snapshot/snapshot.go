@@ -1,5 +1,6 @@
 // Package snapshot keeps every live experiment definition in a function's
-// memory, so deciding for a unit costs no definition read.
+// memory, so deciding for a unit costs no definition read; Groups does the
+// same for saved groups (groups.go).
 //
 // A snapshot is all non-archived definitions read with one query, held
 // immutable and replaced whole when it is older than its maximum age (one

@@ -41,10 +41,11 @@ type Change struct {
 
 // SaveExperiment replaces a definition that is still at version prev with e
 // (whose Version must be prev+1), moves the status counts if the status
-// changed, and appends the change to the audit trail — all in one
-// transaction, so a concurrent edit gets *VersionConflictError and writes
-// nothing.
-func (s *Store) SaveExperiment(ctx context.Context, e *experiment.Experiment, prev *experiment.Experiment, change Change) error {
+// changed, appends the change to the audit trail, and writes the layer
+// allocations the change moves — all in one transaction, so a concurrent
+// edit gets *VersionConflictError, a concurrent change of a layer gets
+// ErrLayerChanged, and either writes nothing.
+func (s *Store) SaveExperiment(ctx context.Context, e *experiment.Experiment, prev *experiment.Experiment, change Change, layers ...LayerWrite) error {
 	if e.Version != prev.Version+1 || change.Version != e.Version {
 		return fmt.Errorf("save experiment %q: version must advance by one from %d", e.Key, prev.Version)
 	}
@@ -66,6 +67,10 @@ func (s *Store) SaveExperiment(ctx context.Context, e *experiment.Experiment, pr
 	if e.Status != prev.Status {
 		items = append(items, s.statusCountUpdate(prev.Status, e.Status))
 	}
+	first := len(items)
+	for _, w := range layers {
+		items = append(items, s.layerUpdate(w))
+	}
 	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
 		cur, derr := decodeExperiment(r.Item)
@@ -73,6 +78,9 @@ func (s *Store) SaveExperiment(ctx context.Context, e *experiment.Experiment, pr
 			cur = nil
 		}
 		return fmt.Errorf("save experiment %q: %w", e.Key, &VersionConflictError{Current: cur})
+	}
+	if lerr := layerChanged(err, first, layers); lerr != nil {
+		return fmt.Errorf("save experiment %q: %w", e.Key, lerr)
 	}
 	if err != nil {
 		return fmt.Errorf("save experiment %q: %w", e.Key, err)

@@ -30,14 +30,16 @@ func (s *Store) GetExperiment(ctx context.Context, key string) (*experiment.Expe
 	return decodeExperiment(out.Item)
 }
 
-// CreateExperiment stores a new experiment. ErrExists if the key was ever
-// used, archived experiments included.
-func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment) error {
+// CreateExperiment stores a new experiment, and the allocation of its
+// layer when it claims a slice (layers). ErrExists if the key was ever
+// used, archived experiments included; ErrLayerChanged if the layer moved
+// since its allocation was read.
+func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment, layers ...LayerWrite) error {
 	it, err := encodeExperiment(e)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	items := []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName:                aws.String(s.table),
 			Item:                     it,
@@ -46,10 +48,20 @@ func (s *Store) CreateExperiment(ctx context.Context, e *experiment.Experiment) 
 		}},
 		s.statusCountUpdate("", e.Status),
 		s.historyPut(e.Key, Change{Version: e.Version, Action: "create", By: e.CreatedBy, At: e.CreatedAt}),
-	}})
+	}
+	first := len(items)
+	for _, w := range layers {
+		items = append(items, s.layerUpdate(w))
+	}
+	// transact: concurrent claims in one layer may conflict before either
+	// condition is decided.
+	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err != nil {
 		if reason, ok := cancellationReason(err, 0); ok && reason == conditionFailed {
 			return fmt.Errorf("create experiment %q: %w", e.Key, ErrExists)
+		}
+		if lerr := layerChanged(err, first, layers); lerr != nil {
+			return fmt.Errorf("create experiment %q: %w", e.Key, lerr)
 		}
 		return fmt.Errorf("create experiment %q: %w", e.Key, err)
 	}

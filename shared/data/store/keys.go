@@ -14,8 +14,9 @@ const (
 	// AttrExpiresAt is the table's TTL attribute (epoch seconds), set on
 	// exposure and event items only.
 	AttrExpiresAt = "expires_at"
-	// GSI1 lists experiments newest first (gsi1pk = "EXPERIMENTS") and the
-	// assignments of one experiment (gsi1pk = "ASG#<key>") for recounts.
+	// GSI1 lists experiments newest first (gsi1pk = "EXPERIMENTS"), API keys
+	// and layers likewise ("APIKEYS", "LAYERS"), and the assignments of one
+	// experiment (gsi1pk = "ASG#<key>") for recounts.
 	GSI1 = "gsi1"
 	// GSI2 lists experiments of one status newest first (gsi2pk = "STATUS#<s>"),
 	// so "every active experiment" is one query.

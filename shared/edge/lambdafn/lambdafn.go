@@ -1,6 +1,6 @@
 // Package lambdafn is what a route function builds once per cold start
-// (settings, logger, one DynamoDB client, the store, the definitions
-// snapshot) and its hand-over to the Lambda runtime. It does no network I/O
+// (settings, logger, one DynamoDB client, the store, the snapshots of the
+// definitions and the saved groups) and its hand-over to the Lambda runtime. It does no network I/O
 // before the first invocation.
 package lambdafn
 
@@ -23,13 +23,17 @@ type Deps struct {
 	Logger      *slog.Logger
 	Store       *store.Store
 	Definitions *snapshot.Definitions
-	Now         func() time.Time
+	// Groups are the saved groups conditions test against, held like the
+	// definitions (the same maximum age).
+	Groups *snapshot.Groups
+	Now    func() time.Time
 }
 
 // New builds Deps on a DynamoDB client.
 func New(logger *slog.Logger, db store.DynamoDB, cfg config.Config) Deps {
 	st := store.New(db, cfg.Table).WithRetention(cfg.RetentionDays)
-	return Deps{Logger: logger, Store: st, Definitions: snapshot.New(st, cfg.DefinitionsMaxAge), Now: time.Now}
+	return Deps{Logger: logger, Store: st, Definitions: snapshot.New(st, cfg.DefinitionsMaxAge),
+		Groups: snapshot.NewGroups(st, cfg.DefinitionsMaxAge), Now: time.Now}
 }
 
 // FromEnv builds Deps from the function's environment.

@@ -45,6 +45,10 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 const (
 	experiments = "/v1/admin/experiments"
 	experiment  = experiments + "/{key}"
+	layers      = "/v1/admin/layers"
+	layer       = layers + "/{key}"
+	savedGroups = "/v1/admin/saved-groups"
+	savedGroup  = savedGroups + "/{key}"
 )
 
 // The routes, by name, for the handlers that dispatch on the route key.
@@ -70,6 +74,17 @@ var (
 
 	AdminEraseUnit = Route{Method: "DELETE", Path: "/v1/admin/units/{id}", Function: Admin}
 
+	AdminCreateLayer  = Route{Method: "POST", Path: layers, Function: Admin}
+	AdminListLayers   = Route{Method: "GET", Path: layers, Function: Admin}
+	AdminGetLayer     = Route{Method: "GET", Path: layer, Function: Admin}
+	AdminArchiveLayer = Route{Method: "DELETE", Path: layer, Function: Admin}
+
+	AdminCreateSavedGroup = Route{Method: "POST", Path: savedGroups, Function: Admin}
+	AdminListSavedGroups  = Route{Method: "GET", Path: savedGroups, Function: Admin}
+	AdminGetSavedGroup    = Route{Method: "GET", Path: savedGroup, Function: Admin}
+	AdminUpdateSavedGroup = Route{Method: "PATCH", Path: savedGroup, Function: Admin}
+	AdminDeleteSavedGroup = Route{Method: "DELETE", Path: savedGroup, Function: Admin}
+
 	AdminCreateKey = Route{Method: "POST", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminListKeys  = Route{Method: "GET", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminRevokeKey = Route{Method: "DELETE", Path: "/v1/admin/api-keys/{id}", Function: Admin}
@@ -91,6 +106,8 @@ var All = []Route{
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
 	AdminResults, AdminRecount, AdminExport,
 	AdminEraseUnit,
+	AdminCreateLayer, AdminListLayers, AdminGetLayer, AdminArchiveLayer,
+	AdminCreateSavedGroup, AdminListSavedGroups, AdminGetSavedGroup, AdminUpdateSavedGroup, AdminDeleteSavedGroup,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/conditions"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/layer"
 )
 
 // Codes of this use case.
@@ -30,8 +31,9 @@ const (
 
 // Store is what managing experiments needs from the data layer.
 type Store interface {
-	CreateExperiment(ctx context.Context, e *experiment.Experiment) error
-	SaveExperiment(ctx context.Context, e, prev *experiment.Experiment, change store.Change) error
+	CreateExperiment(ctx context.Context, e *experiment.Experiment, layers ...store.LayerWrite) error
+	SaveExperiment(ctx context.Context, e, prev *experiment.Experiment, change store.Change, layers ...store.LayerWrite) error
+	GetLayer(ctx context.Context, key string) (*layer.Layer, error)
 	ListExperiments(ctx context.Context, status experiment.Status, limit int, cursor string) (store.Page[*experiment.Experiment], error)
 	StatusCounts(ctx context.Context) (map[experiment.Status]int64, error)
 	History(ctx context.Context, key string, limit int, cursor string) (store.Page[store.Change], error)
@@ -128,7 +130,10 @@ func (s *Service) Create(ctx context.Context, by string, in NewInput) (*experime
 	if p := experiment.CheckNew(e); len(p) > 0 {
 		return nil, fault.Validation(p)
 	}
-	if err := s.store.CreateExperiment(ctx, e); errors.Is(err, store.ErrExists) {
+	err := s.withLayers(ctx, nil, e, func(layers []store.LayerWrite) error {
+		return s.store.CreateExperiment(ctx, e, layers...)
+	})
+	if errors.Is(err, store.ErrExists) {
 		return nil, fault.New(fault.Conflict, experiment.CodeExists,
 			"an experiment with this key exists or existed (archived keys are never reused)")
 	} else if err != nil {
@@ -412,7 +417,10 @@ func (s *Service) save(ctx context.Context, next, prev *experiment.Experiment, b
 	if err != nil {
 		return err
 	}
-	err = s.store.SaveExperiment(ctx, next, prev, store.Change{Version: next.Version, Action: action, By: by, At: now, Details: d})
+	change := store.Change{Version: next.Version, Action: action, By: by, At: now, Details: d}
+	err = s.withLayers(ctx, prev, next, func(layers []store.LayerWrite) error {
+		return s.store.SaveExperiment(ctx, next, prev, change, layers...)
+	})
 	var conflict *store.VersionConflictError
 	switch {
 	case errors.As(err, &conflict):

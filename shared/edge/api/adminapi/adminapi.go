@@ -1,5 +1,7 @@
 // Package adminapi is the HTTP edge of the admin function: experiments
-// (shared/usecase/experiments) and API keys (shared/usecase/keys). One
+// (shared/usecase/experiments), layers (shared/usecase/layers), saved groups
+// (shared/usecase/savedgroups), API keys
+// (shared/usecase/keys) and erasure (shared/usecase/erasure). One
 // Lambda function serves all of these routes and dispatches on the route
 // key API Gateway sends.
 package adminapi
@@ -19,12 +21,23 @@ import (
 	"github.com/abtest/abtest/shared/usecase/erasure"
 	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/keys"
+	"github.com/abtest/abtest/shared/usecase/layers"
+	"github.com/abtest/abtest/shared/usecase/savedgroups"
 )
 
 type edge struct {
-	exps  *experiments.Service
-	keys  *keys.Service
-	erase *erasure.Service
+	exps   *experiments.Service
+	keys   *keys.Service
+	erase  *erasure.Service
+	layers *layers.Service
+	groups *savedgroups.Service
+}
+
+// Targeting are the use cases of what experiments are targeted with
+// besides their own definition.
+type Targeting struct {
+	Layers *layers.Service
+	Groups *savedgroups.Service
 }
 
 // endpoint is one admin route; admin is the caller's key id, which the
@@ -32,8 +45,8 @@ type edge struct {
 type endpoint func(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error)
 
 // New returns the admin function's handler.
-func New(logger *slog.Logger, exps *experiments.Service, ks *keys.Service, er *erasure.Service) httpapi.Handler {
-	e := &edge{exps: exps, keys: ks, erase: er}
+func New(logger *slog.Logger, exps *experiments.Service, ks *keys.Service, er *erasure.Service, tg Targeting) httpapi.Handler {
+	e := &edge{exps: exps, keys: ks, erase: er, layers: tg.Layers, groups: tg.Groups}
 	byRoute := map[string]endpoint{
 		routes.AdminCreate.Key():  e.create,
 		routes.AdminList.Key():    e.list,
@@ -51,6 +64,17 @@ func New(logger *slog.Logger, exps *experiments.Service, ks *keys.Service, er *e
 		routes.AdminRevokeKey.Key(): e.revokeKey,
 
 		routes.AdminEraseUnit.Key(): e.eraseUnit,
+
+		routes.AdminCreateLayer.Key():  e.createLayer,
+		routes.AdminListLayers.Key():   e.listLayers,
+		routes.AdminGetLayer.Key():     e.getLayer,
+		routes.AdminArchiveLayer.Key(): e.archiveLayer,
+
+		routes.AdminCreateSavedGroup.Key(): e.createGroup,
+		routes.AdminListSavedGroups.Key():  e.listGroups,
+		routes.AdminGetSavedGroup.Key():    e.getGroup,
+		routes.AdminUpdateSavedGroup.Key(): e.updateGroup,
+		routes.AdminDeleteSavedGroup.Key(): e.deleteGroup,
 	}
 	return httpapi.Endpoint(logger, experiments.CodeFailed, apikey.RoleAdmin, func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
 		ep, ok := byRoute[req.RouteKey]
@@ -199,7 +223,8 @@ func cursorOf(next string) *string {
 
 // Wire builds the handler of the admin function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now), erasure.New(d.Store, d.Now))
+	return New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now), erasure.New(d.Store, d.Now),
+		Targeting{Layers: layers.New(d.Store, d.Now), Groups: savedgroups.New(d.Store, d.Now)})
 }
 
 // eraseUnit deletes every item of the unit in the path; the answer counts

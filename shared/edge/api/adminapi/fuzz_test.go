@@ -21,12 +21,16 @@ import (
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/layer"
+	"github.com/abtest/abtest/shared/domain/savedgroup"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
 	"github.com/abtest/abtest/shared/edge/routes"
 	"github.com/abtest/abtest/shared/usecase/erasure"
 	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/keys"
+	"github.com/abtest/abtest/shared/usecase/layers"
+	"github.com/abtest/abtest/shared/usecase/savedgroups"
 )
 
 // The admin handler is fuzzed end to end against fzStore, an in-memory
@@ -48,6 +52,8 @@ type fzStore struct {
 	assigned map[string]map[string]int64 // experiment -> variant -> users
 	history  map[string][]store.Change
 	keys     map[string]*store.APIKey
+	layers   map[string]*layer.Layer
+	groups   map[string]*savedgroup.Group
 }
 
 // The fuzzed store holds no unit items: an erasure finds nothing.
@@ -83,6 +89,16 @@ func newFzStore(t testing.TB) *fzStore {
 		}
 	}
 	s.assigned["active-exp"] = map[string]int64{"control": 10, "treatment": 12}
+	s.groups = map[string]*savedgroup.Group{
+		"fz-group": {Key: "fz-group", Name: "Group", Values: []any{"u1", 2.0}, Size: 2, Version: 2, CreatedAt: fzNow, UpdatedAt: fzNow},
+	}
+	// draft-exp holds the upper half of fz-layer.
+	s.exps["draft-exp"].Layer = &experiment.LayerSlice{Key: "fz-layer", Start: 0.5, End: 1}
+	s.layers = map[string]*layer.Layer{
+		"fz-layer": {Key: "fz-layer", Name: "Layer", Version: 3, CreatedAt: fzNow, UpdatedAt: fzNow,
+			Holders: []layer.Holder{{Experiment: "draft-exp", Status: experiment.Draft, Start: 0.5, End: 1}}},
+		"gone-layer": {Key: "gone-layer", Name: "Gone", Archived: true, Version: 2, CreatedAt: fzNow, UpdatedAt: fzNow},
+	}
 	s.keys[fzAdminKeyID] = &store.APIKey{ID: fzAdminKeyID, Name: "ops", Role: "admin", Hash: strings.Repeat("0", 64), CreatedAt: fzNow, CreatedBy: "cli", LastUsedAt: fzNow}
 	s.keys[fzRevokedKeyID] = &store.APIKey{ID: fzRevokedKeyID, Name: "old", Role: "client", Hash: strings.Repeat("1", 64), CreatedAt: fzNow, CreatedBy: fzAdminKeyID, RevokedAt: fzNow}
 	return s
@@ -132,19 +148,158 @@ func (s *fzStore) GetExperiment(_ context.Context, key string) (*experiment.Expe
 	return fzCopy(e), nil
 }
 
-func (s *fzStore) CreateExperiment(_ context.Context, e *experiment.Experiment) error {
+func (s *fzStore) CreateExperiment(_ context.Context, e *experiment.Experiment, layers ...store.LayerWrite) error {
 	if msg := fzValidDefinition(e); msg != "" || e.Version != 1 || (e.Status != experiment.Draft && e.Status != experiment.Active) {
 		s.t.Errorf("CreateExperiment got an invalid experiment (%s): %+v", msg, e)
 	}
 	if _, ok := s.exps[e.Key]; ok {
 		return fmt.Errorf("create experiment %q: %w", e.Key, store.ErrExists)
 	}
+	if err := s.writeLayers(layers); err != nil {
+		return err
+	}
 	s.exps[e.Key] = fzCopy(e)
 	s.history[e.Key] = []store.Change{{Version: 1, Action: "create", By: e.CreatedBy, At: e.CreatedAt}}
 	return nil
 }
 
-func (s *fzStore) SaveExperiment(_ context.Context, e, prev *experiment.Experiment, change store.Change) error {
+// writeLayers applies layer writes as the store's transaction would: each
+// on condition that its layer is live at the version read; a write must
+// never leave overlapping slices.
+func (s *fzStore) writeLayers(writes []store.LayerWrite) error {
+	for _, w := range writes {
+		l, ok := s.layers[w.Key]
+		if !ok || l.Archived || l.Version != w.Version {
+			return fmt.Errorf("layer %q: %w", w.Key, store.ErrLayerChanged)
+		}
+		for i, h := range w.Holders {
+			if _, overlap := layer.Overlapping(w.Holders[i+1:], h); overlap {
+				s.t.Errorf("overlapping slices written to %s: %+v", w.Key, w.Holders)
+			}
+		}
+	}
+	for _, w := range writes {
+		l := s.layers[w.Key]
+		l.Holders, l.Version = w.Holders, l.Version+1
+	}
+	return nil
+}
+
+func (s *fzStore) CreateSavedGroup(_ context.Context, g *savedgroup.Group) error {
+	s.checkGroup(g)
+	if _, ok := s.groups[g.Key]; ok {
+		return fmt.Errorf("create saved group %q: %w", g.Key, store.ErrExists)
+	}
+	c := *g
+	s.groups[g.Key] = &c
+	return nil
+}
+
+// checkGroup fails the test for a group the store would be asked to hold
+// against the documented limits.
+func (s *fzStore) checkGroup(g *savedgroup.Group) {
+	if _, p := savedgroup.New(g.Key, g.Name, g.Values); len(p) > 0 || g.Size != len(g.Values) {
+		s.t.Errorf("saved group written against the rules (%v): %+v", p, g.Key)
+	}
+}
+
+func (s *fzStore) GetSavedGroup(_ context.Context, key string) (*savedgroup.Group, error) {
+	g, ok := s.groups[key]
+	if !ok {
+		return nil, fmt.Errorf("get saved group %q: %w", key, store.ErrNotFound)
+	}
+	c := *g
+	return &c, nil
+}
+
+func (s *fzStore) ListSavedGroups(_ context.Context, limit int, cursor string) (store.Page[*savedgroup.Group], error) {
+	if err := s.checkPage(limit, cursor); err != nil {
+		return store.Page[*savedgroup.Group]{}, err
+	}
+	var out store.Page[*savedgroup.Group]
+	for _, g := range s.groups {
+		if len(out.Items) < limit {
+			c := *g
+			c.Values = nil
+			out.Items = append(out.Items, &c)
+		}
+	}
+	return out, nil
+}
+
+func (s *fzStore) SaveSavedGroup(_ context.Context, g *savedgroup.Group, prev int64) error {
+	s.checkGroup(g)
+	cur, ok := s.groups[g.Key]
+	switch {
+	case !ok:
+		return &store.SavedGroupConflictError{}
+	case cur.Version != prev || g.Version != prev+1:
+		return &store.SavedGroupConflictError{Current: cur.Version}
+	}
+	c := *g
+	s.groups[g.Key] = &c
+	return nil
+}
+
+func (s *fzStore) DeleteSavedGroup(_ context.Context, key string) error {
+	if _, ok := s.groups[key]; !ok {
+		return fmt.Errorf("delete saved group %q: %w", key, store.ErrNotFound)
+	}
+	delete(s.groups, key)
+	return nil
+}
+
+func (s *fzStore) GetLayer(_ context.Context, key string) (*layer.Layer, error) {
+	l, ok := s.layers[key]
+	if !ok {
+		return nil, fmt.Errorf("get layer %q: %w", key, store.ErrNotFound)
+	}
+	c := *l
+	return &c, nil
+}
+
+func (s *fzStore) CreateLayer(_ context.Context, l *layer.Layer) error {
+	if len(layer.CheckNew(l)) > 0 {
+		s.t.Errorf("CreateLayer got an invalid layer: %+v", l)
+	}
+	if _, ok := s.layers[l.Key]; ok {
+		return fmt.Errorf("create layer %q: %w", l.Key, store.ErrExists)
+	}
+	c := *l
+	s.layers[l.Key] = &c
+	return nil
+}
+
+func (s *fzStore) ListLayers(_ context.Context, limit int, cursor string) (store.Page[*layer.Layer], error) {
+	if err := s.checkPage(limit, cursor); err != nil {
+		return store.Page[*layer.Layer]{}, err
+	}
+	var out store.Page[*layer.Layer]
+	for _, l := range s.layers {
+		if !l.Archived && len(out.Items) < limit {
+			c := *l
+			out.Items = append(out.Items, &c)
+		}
+	}
+	return out, nil
+}
+
+func (s *fzStore) ArchiveLayer(_ context.Context, key string, at time.Time, by string) error {
+	if !experiment.ValidKey(key) {
+		s.t.Errorf("ArchiveLayer with key %q", key)
+	}
+	l, ok := s.layers[key]
+	switch {
+	case !ok || l.Archived:
+		return fmt.Errorf("archive layer %q: %w", key, store.ErrNotFound)
+	case len(l.Holders) > 0:
+		return &store.LayerNotEmptyError{Holders: l.Holders}
+	}
+	l.Archived, l.Version, l.UpdatedAt, l.UpdatedBy = true, l.Version+1, at, by
+	return nil
+}
+
+func (s *fzStore) SaveExperiment(_ context.Context, e, prev *experiment.Experiment, change store.Change, layers ...store.LayerWrite) error {
 	if msg := fzValidDefinition(e); msg != "" || e.Key != prev.Key || e.Version != prev.Version+1 || change.Version != e.Version || !json.Valid(change.Details) {
 		s.t.Errorf("SaveExperiment got an invalid change (%s): %+v from %+v, %+v", msg, e, prev, change)
 	}
@@ -160,6 +315,9 @@ func (s *fzStore) SaveExperiment(_ context.Context, e, prev *experiment.Experime
 		if _, kept := e.Variant(v.Key); !kept && prev.Status != experiment.Draft {
 			s.t.Errorf("a started experiment lost variant %q", v.Key)
 		}
+	}
+	if err := s.writeLayers(layers); err != nil {
+		return err
 	}
 	s.exps[e.Key] = fzCopy(e)
 	s.history[e.Key] = append(s.history[e.Key], change)
@@ -287,6 +445,8 @@ func (s *fzStore) RevokeAPIKey(_ context.Context, id string, at time.Time) (*sto
 var (
 	_ experiments.Store = (*fzStore)(nil)
 	_ keys.Store        = (*fzStore)(nil)
+	_ layers.Store      = (*fzStore)(nil)
+	_ savedgroups.Store = (*fzStore)(nil)
 )
 
 // LiveExperiments serves the definitions snapshot.
@@ -309,7 +469,8 @@ func fzServe(t *testing.T, req httpapi.Request) (httpapi.Response, *fzStore) {
 	t.Helper()
 	st := newFzStore(t)
 	now := func() time.Time { return fzNow }
-	h := New(slog.New(slog.NewTextHandler(io.Discard, nil)), experiments.New(snapshot.New(st, 0), st, now), keys.New(st, now), erasure.New(st, now))
+	h := New(slog.New(slog.NewTextHandler(io.Discard, nil)), experiments.New(snapshot.New(st, 0), st, now), keys.New(st, now), erasure.New(st, now),
+		Targeting{Layers: layers.New(st, now), Groups: savedgroups.New(st, now)})
 	resp, err := h(context.Background(), req)
 	if err != nil {
 		t.Fatalf("handler returned an error: %v", err)
@@ -393,6 +554,10 @@ var fzCreateSeeds = []string{
 	`{"key":"x","name":"` + strings.Repeat("n", experiment.MaxNameLen+1) + `","description":"` + strings.Repeat("日", experiment.MaxDescriptionLen+1) + `","variants":[]}`,
 	`{"key":"x","name":"n","variants":[` + strings.Repeat(`{"key":"v","weight":1},`, experiment.MaxVariants) + `{"key":"w","weight":1}]}`,
 	``, ` `, `null`, `[]`, `"x"`, `1`, `{`, `{}`, `{"key":"x"}{}`, `{"key":"x"} x`, `{"key":"x","key":"y"}`,
+	`{"key":"x","name":"n","layer":{"key":"fz-layer","start":0,"end":0.5},"variants":[{"key":"a","weight":1},{"key":"b","weight":1}]}`,
+	`{"key":"x","name":"n","layer":{"key":"fz-layer","start":0.25,"end":0.75},"variants":[{"key":"a","weight":1},{"key":"b","weight":1}]}`,
+	`{"key":"x","name":"n","layer":{"key":"gone-layer","start":0,"end":1},"variants":[{"key":"a","weight":1},{"key":"b","weight":1}]}`,
+	`{"key":"x","name":"n","layer":{"key":"missing","start":0,"end":1},"variants":[{"key":"a","weight":1},{"key":"b","weight":1}]}`,
 }
 
 // FuzzParseCreate: a create body is either refused with 400 INVALID_JSON or
@@ -447,6 +612,13 @@ var fzPatchSeeds = []string{
 	`{"version":1,"status":"active"}`, "{\"version\":1,\"name\":\"\xc0\x80\"}", ``, `null`, `[]`, `{}`, `{"version":1}{}`,
 }
 
+// fzLayerPatchSeeds move, clear and claim slices of fz-layer, whose upper
+// half draft-exp holds.
+var fzLayerPatchSeeds = []string{
+	`{"version":1,"layer":{"key":"fz-layer","start":0,"end":0.6}}`, `{"version":1,"layer":null}`,
+	`{"version":1,"layer":{"key":"gone-layer","start":0,"end":0.5}}`, `{"version":3,"layer":{"key":"fz-layer","start":0,"end":0.5}}`,
+}
+
 // FuzzParsePatch: an update body is refused with 400, or yields a version
 // and at least one valid change.
 func FuzzParsePatch(f *testing.F) {
@@ -498,7 +670,7 @@ func FuzzAdminCreate(f *testing.F) {
 				t.Fatalf("201 %s", resp.Body)
 			}
 		case http.StatusConflict:
-			if code := fzErrorCode(resp); code != experiment.CodeExists {
+			if code := fzErrorCode(resp); code != experiment.CodeExists && code != layer.CodeRangeOverlap {
 				t.Fatalf("409 %s", resp.Body)
 			}
 		}
@@ -514,6 +686,11 @@ func FuzzAdminUpdate(f *testing.F) {
 	}
 	for _, k := range []string{"archived-exp", "paused-exp", "missing", "", "Bad", "a/b", "\xff", strings.Repeat("k", 65)} {
 		f.Add(k, fzPatchSeeds[0], false)
+	}
+	for _, s := range fzLayerPatchSeeds {
+		for _, k := range []string{"draft-exp", "active-exp"} {
+			f.Add(k, s, false)
+		}
 	}
 	f.Add("draft-exp", fzPatchSeeds[0], true)
 	f.Add("draft-exp", "%%%", true)
@@ -660,16 +837,18 @@ func FuzzAdminAPIKeys(f *testing.F) {
 // FuzzAdminRoutes: the routes on one experiment without a body (read,
 // lifecycle, archive), and unknown route keys, with any {key}.
 func FuzzAdminRoutes(f *testing.F) {
-	for op := uint8(0); op < 7; op++ {
-		for _, k := range []string{"draft-exp", "active-exp", "paused-exp", "ended-exp", "archived-exp", "missing", "", "-x", "a b"} {
+	perKey := []routes.Route{routes.AdminGet, routes.AdminArchive, routes.AdminStart, routes.AdminPause, routes.AdminResume, routes.AdminEnd, routes.AdminHistory,
+		routes.AdminGetLayer, routes.AdminArchiveLayer, routes.AdminGetSavedGroup, routes.AdminDeleteSavedGroup}
+	other := uint8(len(perKey))
+	for op := uint8(0); op < other; op++ {
+		for _, k := range []string{"draft-exp", "active-exp", "paused-exp", "ended-exp", "archived-exp", "fz-layer", "gone-layer", "fz-group", "missing", "", "-x", "a b"} {
 			f.Add(op, k, "")
 		}
 	}
 	for _, rk := range []string{"", "GET /", "GET /v1/admin/experiments/{key}/results", "get /v1/admin/experiments", "POST /v1/admin/experiments/{key}/restart", routes.AdminGet.Key() + " "} {
-		f.Add(uint8(7), "draft-exp", rk)
+		f.Add(other, "draft-exp", rk)
 	}
-	f.Add(uint8(7), "draft-exp", routes.AdminGet.Key())
-	perKey := []routes.Route{routes.AdminGet, routes.AdminArchive, routes.AdminStart, routes.AdminPause, routes.AdminResume, routes.AdminEnd, routes.AdminHistory}
+	f.Add(other, "draft-exp", routes.AdminGet.Key())
 	known := map[string]bool{}
 	for _, r := range routes.All {
 		if r.Function == routes.Admin {

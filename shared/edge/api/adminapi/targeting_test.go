@@ -17,6 +17,7 @@ import (
 // rest of a definition.
 func TestTargetingRoundTrip(t *testing.T) {
 	e := newEnv(t)
+	e.createLayer("checkout")
 	v := e.create("targeted", `"condition":{"country":{"$in":["US","CA"]},"app.version":{"$vgte":"2.1.0"}},`+
 		`"coverage":0.25,"unit":"device_id","layer":{"key":"checkout","start":0,"end":0.5},"overrides":{"qa-1":"treatment","qa-2":"control"}`)
 	got := e.get("targeted")
@@ -98,6 +99,7 @@ func TestTargetingValidation(t *testing.T) {
 // coverage, condition and overrides may still change.
 func TestTargetingLockedAfterStart(t *testing.T) {
 	e := newEnv(t)
+	e.createLayer("l")
 	e.create("live", `"status":"active","layer":{"key":"l","start":0,"end":0.5}`)
 	httpapitest.ExpectError(t, e.call(routes.AdminUpdate, "live", `{"version":1,"unit":"device_id"}`, nil), http.StatusConflict, experiments.CodeUnitLocked)
 	httpapitest.ExpectError(t, e.call(routes.AdminUpdate, "live", `{"version":1,"layer":{"key":"l","start":0,"end":0.6}}`, nil), http.StatusConflict, experiments.CodeLayerRangeLocked)
