@@ -20,6 +20,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/conditions"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/savedgroup"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
 	"github.com/abtest/abtest/shared/edge/httpapi"
@@ -432,5 +433,30 @@ func TestEnrollFalse(t *testing.T) {
 	_, again := callWith(t, f, "peek", "carol", map[string]string{"enroll": "false"})
 	if !again.InExperiment || again.Reason != "sticky" || again.Variant != first.Variant {
 		t.Fatalf("peek after enrolment: %+v, enrolled %+v", again, first)
+	}
+}
+
+// $inGroup tests the unit against a saved group held in memory.
+func TestSavedGroupTargeting(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t, 0, targeted("beta-only", `{"id":{"$inGroup":"beta"}}`, nil))
+	if err := f.store.CreateSavedGroup(ctx, &savedgroup.Group{Key: "beta", Name: "Beta", Values: []any{"ann", "bob"}, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	h := assignmentapi.New(quiet, assignment.New(snapshot.New(f.store, 0), f.store).WithGroups(snapshot.NewGroups(f.store, 0)))
+	ask := func(user string) assignmentapi.Response {
+		resp, err := h(ctx, httpapitest.Request("beta-only", user, ""))
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s %v", user, resp.StatusCode, resp.Body, err)
+		}
+		var r assignmentapi.Response
+		httpapitest.Decode(t, resp, &r)
+		return r
+	}
+	if r := ask("ann"); !r.InExperiment {
+		t.Fatalf("a member: %+v", r)
+	}
+	if r := ask("cy"); r.InExperiment || r.Reason != "not_targeted" {
+		t.Fatalf("not a member: %+v", r)
 	}
 }

@@ -56,5 +56,9 @@ func responseOf(r assignment.Result) Response {
 
 // Wire builds the handler of the assignment function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, assignment.New(d.Definitions, d.Store))
+	uc := assignment.New(d.Definitions, d.Store)
+	if d.Groups != nil {
+		uc = uc.WithGroups(d.Groups)
+	}
+	return New(d.Logger, uc)
 }
