@@ -176,7 +176,9 @@ type permission struct {
 // calls each function makes; keep both in step.
 var permissions = map[string]permission{
 	// Definitions: the snapshot (Query on gsi1) and single reads (GetItem).
-	// GetAssignment: GetItem. CreateAssignment: a conditional PutItem.
+	// Holdouts: the snapshot (Query on gsi1). GetAssignment: GetItem.
+	// CreateAssignment: a conditional PutItem. RecordHeldOut: Query on the
+	// table (the unit's memberships) and a conditional PutItem.
 	routes.Assignment: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
 	// Definitions as above. GetAssignment: GetItem. RecordExposure: PutItem
 	// and a transaction of Put and Update (the unit's items).
@@ -189,7 +191,9 @@ var permissions = map[string]permission{
 	// Query on gsi1 (all) or gsi2 (by status). History: Query on the table.
 	// API keys: PutItem (create), UpdateItem (revoke), Query on gsi1 (list).
 	// EraseUnit: Query on the table, BatchWriteItem (deletes); RecordErasure:
-	// PutItem.
+	// PutItem. Holdouts: Create/ArchiveHoldout, transactions of Put and
+	// Update; GetHoldout: GetItem; UpdateHoldout: UpdateItem; ListHoldouts:
+	// Query on gsi1.
 	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// GetExperiment: GetItem. ReadAggregates: BatchGetItem. Recount: Query on
 	// gsi1 (an experiment's assignments) and on the table (a user's exposures

@@ -1,7 +1,7 @@
 // Package lambdafn is what a route function builds once per cold start
-// (settings, logger, one DynamoDB client, the store, the definitions
-// snapshot) and its hand-over to the Lambda runtime. It does no network I/O
-// before the first invocation.
+// (settings, logger, one DynamoDB client, the store, the definitions and
+// holdouts snapshots) and its hand-over to the Lambda runtime. It does no
+// network I/O before the first invocation.
 package lambdafn
 
 import (
@@ -23,13 +23,16 @@ type Deps struct {
 	Logger      *slog.Logger
 	Store       *store.Store
 	Definitions *snapshot.Definitions
-	Now         func() time.Time
+	// Holdouts are the live holdouts in memory; nil serves none.
+	Holdouts *snapshot.Holdouts
+	Now      func() time.Time
 }
 
 // New builds Deps on a DynamoDB client.
 func New(logger *slog.Logger, db store.DynamoDB, cfg config.Config) Deps {
 	st := store.New(db, cfg.Table).WithRetention(cfg.RetentionDays)
-	return Deps{Logger: logger, Store: st, Definitions: snapshot.New(st, cfg.DefinitionsMaxAge), Now: time.Now}
+	return Deps{Logger: logger, Store: st, Definitions: snapshot.New(st, cfg.DefinitionsMaxAge),
+		Holdouts: snapshot.NewHoldouts(st, cfg.DefinitionsMaxAge), Now: time.Now}
 }
 
 // FromEnv builds Deps from the function's environment.

@@ -45,6 +45,8 @@ func (r Route) Key() string { return r.Method + " " + r.Path }
 const (
 	experiments = "/v1/admin/experiments"
 	experiment  = experiments + "/{key}"
+	holdouts    = "/v1/admin/holdouts"
+	holdout     = holdouts + "/{key}"
 )
 
 // The routes, by name, for the handlers that dispatch on the route key.
@@ -70,6 +72,13 @@ var (
 
 	AdminEraseUnit = Route{Method: "DELETE", Path: "/v1/admin/units/{id}", Function: Admin}
 
+	AdminCreateHoldout  = Route{Method: "POST", Path: holdouts, Function: Admin}
+	AdminListHoldouts   = Route{Method: "GET", Path: holdouts, Function: Admin}
+	AdminGetHoldout     = Route{Method: "GET", Path: holdout, Function: Admin}
+	AdminUpdateHoldout  = Route{Method: "PATCH", Path: holdout, Function: Admin}
+	AdminArchiveHoldout = Route{Method: "DELETE", Path: holdout, Function: Admin}
+	AdminHoldoutUnit    = Route{Method: "GET", Path: holdout + "/units/{id}", Function: Admin}
+
 	AdminCreateKey = Route{Method: "POST", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminListKeys  = Route{Method: "GET", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminRevokeKey = Route{Method: "DELETE", Path: "/v1/admin/api-keys/{id}", Function: Admin}
@@ -91,6 +100,7 @@ var All = []Route{
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
 	AdminResults, AdminRecount, AdminExport,
 	AdminEraseUnit,
+	AdminCreateHoldout, AdminListHoldouts, AdminGetHoldout, AdminUpdateHoldout, AdminArchiveHoldout, AdminHoldoutUnit,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
 }

@@ -1,7 +1,7 @@
 // Package adminapi is the HTTP edge of the admin function: experiments
-// (shared/usecase/experiments) and API keys (shared/usecase/keys). One
-// Lambda function serves all of these routes and dispatches on the route
-// key API Gateway sends.
+// (shared/usecase/experiments), holdouts (shared/usecase/holdouts), API
+// keys (shared/usecase/keys) and erasure. One Lambda function serves all of
+// these routes and dispatches on the route key API Gateway sends.
 package adminapi
 
 import (
@@ -18,6 +18,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/routes"
 	"github.com/abtest/abtest/shared/usecase/erasure"
 	"github.com/abtest/abtest/shared/usecase/experiments"
+	"github.com/abtest/abtest/shared/usecase/holdouts"
 	"github.com/abtest/abtest/shared/usecase/keys"
 )
 
@@ -199,7 +200,8 @@ func cursorOf(next string) *string {
 
 // Wire builds the handler of the admin function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now), erasure.New(d.Store, d.Now))
+	admin := New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now), erasure.New(d.Store, d.Now))
+	return Holdouts(d.Logger, holdouts.New(d.Store, d.Now), admin)
 }
 
 // eraseUnit deletes every item of the unit in the path; the answer counts

@@ -56,5 +56,5 @@ func responseOf(r assignment.Result) Response {
 
 // Wire builds the handler of the assignment function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, assignment.New(d.Definitions, d.Store))
+	return New(d.Logger, assignment.New(d.Definitions, d.Store).WithHoldouts(d.Holdouts, d.Store))
 }
