@@ -39,10 +39,10 @@ const eraseRounds = 5
 // meanwhile is deleted too, and it is idempotent: erasing an erased unit
 // deletes nothing.
 //
-// Counters follow on their own and exactly: deleting an assignment reaches
-// the aggregator as a REMOVE, which takes away that assignment's
-// contribution (experiment.Delta(old, nil)), whatever the assignment had
-// become by then. A request racing the erasure either commits before the
+// Counters follow on their own and exactly: deleting an assignment (or a
+// holdout membership) reaches the aggregator as a REMOVE, which takes away
+// its contribution (experiment.Delta(old, nil), holdout.Delta(old, nil)),
+// whatever it had become by then. A request racing the erasure either commits before the
 // delete (and is deleted with it) or fails the attribute_exists condition
 // its transaction puts on the assignment.
 func (s *Store) EraseUnit(ctx context.Context, unitID string) (Erased, error) {

@@ -78,6 +78,7 @@ var (
 	AdminUpdateHoldout  = Route{Method: "PATCH", Path: holdout, Function: Admin}
 	AdminArchiveHoldout = Route{Method: "DELETE", Path: holdout, Function: Admin}
 	AdminHoldoutUnit    = Route{Method: "GET", Path: holdout + "/units/{id}", Function: Admin}
+	AdminHoldoutResults = Route{Method: "GET", Path: holdout + "/results", Function: Results}
 
 	AdminCreateKey = Route{Method: "POST", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminListKeys  = Route{Method: "GET", Path: "/v1/admin/api-keys", Function: Admin}
@@ -101,6 +102,7 @@ var All = []Route{
 	AdminResults, AdminRecount, AdminExport,
 	AdminEraseUnit,
 	AdminCreateHoldout, AdminListHoldouts, AdminGetHoldout, AdminUpdateHoldout, AdminArchiveHoldout, AdminHoldoutUnit,
+	AdminHoldoutResults,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
 }
