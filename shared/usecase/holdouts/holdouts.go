@@ -83,18 +83,8 @@ func (s *Service) Get(ctx context.Context, key string) (*holdout.Holdout, error)
 	if err := holdout.CheckKey(key); err != nil {
 		return nil, err
 	}
-	return Fresh(ctx, s.store, key)
-}
-
-// Reader reads one holdout definition.
-type Reader interface {
-	GetHoldout(ctx context.Context, key string) (*holdout.Holdout, error)
-}
-
-// Fresh reads holdout key as it is now: HOLDOUT_NOT_FOUND when it is
-// unknown or archived.
-func Fresh(ctx context.Context, st Reader, key string) (*holdout.Holdout, error) {
-	h, err := st.GetHoldout(ctx, key)
+	// Read as it is now: HOLDOUT_NOT_FOUND when unknown or archived.
+	h, err := s.store.GetHoldout(ctx, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, holdout.ErrNotFound()
 	}
