@@ -177,14 +177,18 @@ type permission struct {
 var permissions = map[string]permission{
 	// Definitions: the snapshot (Query on gsi1) and single reads (GetItem).
 	// Saved groups (snapshot.Groups): SavedGroupsRevision (GetItem) and
-	// AllSavedGroups (Query on the table).
-	// GetAssignment: GetItem. CreateAssignment: a conditional PutItem.
+	// AllSavedGroups (Query on the table). Holdouts: the snapshot (Query on
+	// gsi1). GetAssignment: GetItem. CreateAssignment: a conditional
+	// PutItem. RecordHeldOut: Query on the table (the unit's memberships)
+	// and a conditional PutItem.
 	routes.Assignment: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
-	// Definitions as above. GetAssignment: GetItem. RecordExposure: PutItem
-	// and a transaction of Put and Update (the unit's items).
+	// Definitions and holdouts as above. GetAssignment: GetItem.
+	// RecordExposure(For): PutItem and a transaction of Put and Updates (the
+	// unit's items: exposure, assignment, holdout memberships).
 	routes.Exposure: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
-	// Definitions as above. UserAssignments: Query on the table. RecordEvent:
-	// PutItem, or a transaction of Put and Update (the unit's items).
+	// Definitions and holdouts as above. UserAssignments, UnitMemberships:
+	// Query on the table. RecordEvent(For): PutItem, or a transaction of Put
+	// and Updates (the unit's items).
 	routes.Events: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
 	// Create/SaveExperiment: transactions of Put and Update. GetExperiment,
 	// StatusCounts: GetItem. ReadAggregates: BatchGetItem. ListExperiments:
@@ -195,19 +199,22 @@ var permissions = map[string]permission{
 	// Update (the revision); GetItem and Query on the table (read, list).
 	// API keys: PutItem (create), UpdateItem (revoke), Query on gsi1 (list).
 	// EraseUnit: Query on the table, BatchWriteItem (deletes); RecordErasure:
-	// PutItem.
+	// PutItem. Holdouts: Create/ArchiveHoldout, transactions of Put and
+	// Update; GetHoldout: GetItem; UpdateHoldout: UpdateItem; ListHoldouts:
+	// Query on gsi1.
 	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// GetExperiment: GetItem. ReadAggregates: BatchGetItem. Recount: Query on
 	// gsi1 (an experiment's assignments) and on the table (a user's exposures
 	// and events), UpdateItem (conversion marks it backfills), then a
-	// transaction of Puts replacing the counter shards.
+	// transaction of Puts replacing the counter shards. Holdout results:
+	// GetHoldout (GetItem), ReadHoldoutCounts (BatchGetItem).
 	routes.Results: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 	// The health check: Ping (GetItem of a key that never exists).
 	routes.Health: {Actions: []string{"dynamodb:GetItem"}},
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).
 	routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 	// The aggregator: ApplyDeltas, a transaction of Updates (the stream
-	// shard's checkpoint and counter shards). Reading the stream is granted
+	// shard's checkpoint and experiments' and holdouts' counter shards). Reading the stream is granted
 	// by the event source mapping below.
 	routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
 }

@@ -1,14 +1,16 @@
 // Package aggregator keeps the counters off the request path: it reads the
 // table's change stream (new and old images), turns every change of an
 // assignment item into the change of its experiment's counts
-// (experiment.Delta), sums a batch's changes per experiment, and applies
-// them with the stream shard's checkpoint in one transaction, so a batch
-// delivered twice is counted once. The Lambda event source mapping feeds it
+// (experiment.Delta) and every change of a holdout membership into the
+// change of its holdout's (holdout.Delta), sums a batch's changes per
+// experiment and holdout, and applies them with the stream shard's
+// checkpoint in one transaction, so a batch delivered twice is counted once. The Lambda event source mapping feeds it
 // on AWS (shared/edge/streamfn); a poller of DynamoDB Local's stream feeds
 // it locally and in tests (shared/edge/streampoll).
 package aggregator
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/holdout"
 )
 
 // MaxBatch is the most records one Apply takes: every record may touch
@@ -51,7 +54,7 @@ func New(st Store) *Aggregator { return &Aggregator{store: st} }
 // Result says what an Apply did.
 type Result struct {
 	Applied bool // false: the batch was applied before (a redelivery), or held no change to count
-	Changes int  // assignment changes counted
+	Changes int  // assignment and membership changes counted
 }
 
 // Apply counts a batch exactly once: all of it or, on error, none of what
@@ -86,26 +89,15 @@ func (a *Aggregator) Apply(ctx context.Context, b Batch) (Result, error) {
 	return Result{}, nil
 }
 
-// sum adds up the counted changes of records by experiment.
+// sum adds up the counted changes of records by the counters they move
+// (an experiment's, or a holdout's: store.HoldoutCounters).
 func sum(records []Record) (deltas map[string]experiment.Aggregates, asOf time.Time, changes int) {
 	deltas = map[string]experiment.Aggregates{}
 	for _, r := range records {
-		before, okOld := store.DecodeAssignment(r.Old)
-		after, okNew := store.DecodeAssignment(r.New)
-		if !okOld && !okNew {
-			continue // not an assignment: exposures and events count through it
-		}
-		if !okOld {
-			before = nil
-		}
-		if !okNew {
-			after = nil
-		}
-		d := experiment.Delta(before, after)
-		if d.IsZero() {
+		key, d, ok := delta(r)
+		if !ok || d.IsZero() {
 			continue
 		}
-		key := experimentOf(before, after)
 		total, ok := deltas[key]
 		if !ok {
 			total = experiment.NewAggregates()
@@ -130,9 +122,32 @@ func after(records []Record, checkpoint string) []Record {
 	return nil
 }
 
-func experimentOf(before, after *experiment.Assignment) string {
-	if after != nil {
-		return after.Experiment
+// delta is how one change moves the counters it names: a change of an
+// assignment moves its experiment's (experiment.Delta), a change of a
+// holdout membership its holdout's (holdout.Delta). Other items count
+// through these (exposures and events mark them) or not at all.
+func delta(r Record) (key string, d experiment.Aggregates, ok bool) {
+	if before, after, ok := images(r, store.DecodeAssignment); ok {
+		key := cmp.Or(after, before).Experiment
+		return key, experiment.Delta(before, after), true
 	}
-	return before.Experiment
+	if before, after, ok := images(r, store.DecodeMembership); ok {
+		key := cmp.Or(after, before).Holdout
+		return store.HoldoutCounters(key), holdout.Delta(before, after), true
+	}
+	return "", experiment.Aggregates{}, false
+}
+
+// images decodes a record's old and new images as items of one kind (nil
+// where absent or of another kind); ok is false when neither is.
+func images[T any](r Record, decode func(map[string]types.AttributeValue) (*T, bool)) (before, after *T, ok bool) {
+	before, okOld := decode(r.Old)
+	after, okNew := decode(r.New)
+	if !okOld {
+		before = nil
+	}
+	if !okNew {
+		after = nil
+	}
+	return before, after, okOld || okNew
 }

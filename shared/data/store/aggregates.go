@@ -29,12 +29,32 @@ func (s *Store) ReadAggregates(ctx context.Context, key string) (experiment.Aggr
 	return g, nil
 }
 
-// readShards reads the existing counter shards of an experiment, by shard
-// partition key.
+// ReadHoldoutCounts sums a holdout's counter shards (one arm per group,
+// see holdout.Contribution): one BatchGetItem whatever the number of units.
+func (s *Store) ReadHoldoutCounts(ctx context.Context, key string) (experiment.Aggregates, error) {
+	return s.ReadAggregates(ctx, HoldoutCounters(key))
+}
+
+// HoldoutCounters is the key under which deltas (ApplyDeltas) and reads
+// name a holdout's counters; a plain key names an experiment's. Experiment
+// keys never hold '#', so the two never meet.
+func HoldoutCounters(key string) string { return holdoutPK(key) }
+
+// countersPK is the partition key of counter shard i of counters key: an
+// experiment key, or HoldoutCounters(key).
+func countersPK(key string, shard int) string {
+	if strings.HasPrefix(key, holdoutPK("")) {
+		return fmt.Sprintf("%s#AGG#%02d", key, shard)
+	}
+	return aggregatePK(key, shard)
+}
+
+// readShards reads the existing counter shards of an experiment (or of a
+// holdout, named by HoldoutCounters), by shard partition key.
 func (s *Store) readShards(ctx context.Context, key string) (map[string]item, error) {
 	keys := make([]map[string]types.AttributeValue, AggregateShards)
 	for i := range keys {
-		keys[i] = keyOf(aggregatePK(key, i), skAggregate)
+		keys[i] = keyOf(countersPK(key, i), skAggregate)
 	}
 	shards := map[string]item{}
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
@@ -97,7 +117,8 @@ const maxApplied = maxTransactItems - 1
 // changes nothing: applied is false and checkpoint is the last sequence
 // number applied, so the caller can apply what lies after it. Many stream
 // shards share the 16 counter shards of an experiment; each batch writes one
-// item per experiment.
+// item per experiment. A key of deltas is an experiment's key or a
+// holdout's HoldoutCounters(key): both kinds go in the same transaction.
 func (s *Store) ApplyDeltas(ctx context.Context, streamShard, first, last string, asOf time.Time, deltas map[string]experiment.Aggregates) (applied bool, checkpoint string, err error) {
 	if len(deltas) > maxApplied {
 		return false, "", fmt.Errorf("apply deltas: %d experiments in one batch, at most %d", len(deltas), maxApplied)
@@ -129,7 +150,7 @@ func (s *Store) ApplyDeltas(ctx context.Context, streamShard, first, last string
 // SeqAfter reports whether stream sequence number a comes after b.
 func SeqAfter(a, b string) bool { return seqKey(a) > seqKey(b) }
 
-// counterUpdate adds d to one counter shard of experiment key and bumps the
+// counterUpdate adds d to one counter shard of counters key and bumps the
 // shard's version, which a recount's swap checks.
 func (s *Store) counterUpdate(key string, shard int, d experiment.Aggregates, asOf time.Time) types.TransactWriteItem {
 	names := map[string]string{"#ver": shardVersion, "#at": attrAsOf}
@@ -155,7 +176,7 @@ func (s *Store) counterUpdate(key string, shard int, d experiment.Aggregates, as
 	}
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName:                 aws.String(s.table),
-		Key:                       keyOf(aggregatePK(key, shard), skAggregate),
+		Key:                       keyOf(countersPK(key, shard), skAggregate),
 		UpdateExpression:          aws.String(expr),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,

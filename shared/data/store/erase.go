@@ -18,10 +18,12 @@ type Erased struct {
 	Assignments int `json:"assignments"`
 	Exposures   int `json:"exposures"`
 	Events      int `json:"events"`
+	// Holdouts are the unit's holdout memberships.
+	Holdouts int `json:"holdouts"`
 }
 
 // Total is the number of items deleted.
-func (e Erased) Total() int { return e.Assignments + e.Exposures + e.Events }
+func (e Erased) Total() int { return e.Assignments + e.Exposures + e.Events + e.Holdouts }
 
 // ErrUnitBusy: the unit kept writing new items through every round of an
 // erasure. What was found is deleted; erasing again finishes the job.
@@ -32,15 +34,15 @@ var ErrUnitBusy = errors.New("the unit kept writing during the erasure")
 const eraseRounds = 5
 
 // EraseUnit deletes every item of one unit: everything under USER#<id>
-// (assignments, exposures, events). It repeats until a consistent read finds
+// (assignments, exposures, events, holdout memberships). It repeats until a consistent read finds
 // the partition empty, so an item the unit's concurrent traffic wrote
 // meanwhile is deleted too, and it is idempotent: erasing an erased unit
 // deletes nothing.
 //
-// Counters follow on their own and exactly: deleting an assignment reaches
-// the aggregator as a REMOVE, which takes away that assignment's
-// contribution (experiment.Delta(old, nil)), whatever the assignment had
-// become by then. A request racing the erasure either commits before the
+// Counters follow on their own and exactly: deleting an assignment (or a
+// holdout membership) reaches the aggregator as a REMOVE, which takes away
+// its contribution (experiment.Delta(old, nil), holdout.Delta(old, nil)),
+// whatever it had become by then. A request racing the erasure either commits before the
 // delete (and is deleted with it) or fails the attribute_exists condition
 // its transaction puts on the assignment.
 func (s *Store) EraseUnit(ctx context.Context, unitID string) (Erased, error) {
@@ -62,6 +64,8 @@ func (s *Store) EraseUnit(ctx context.Context, unitID string) (Erased, error) {
 				total.Assignments++
 			case strings.HasPrefix(sk, "EXPO#"):
 				total.Exposures++
+			case strings.HasPrefix(sk, membershipPrefix):
+				total.Holdouts++
 			default:
 				total.Events++
 			}
@@ -166,6 +170,7 @@ func (s *Store) RecordErasure(ctx context.Context, a *ErasureAudit) error {
 	it["assignments"] = avN(int64(a.Erased.Assignments))
 	it["exposures"] = avN(int64(a.Erased.Exposures))
 	it["events"] = avN(int64(a.Erased.Events))
+	it["holdouts"] = avN(int64(a.Erased.Holdouts))
 	it["complete"] = &types.AttributeValueMemberBOOL{Value: a.Complete}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
 		return fmt.Errorf("record erasure: %w", err)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/holdout"
 )
 
 // UserAssignments returns every assignment of a user, in one Query.
@@ -57,8 +58,26 @@ const maxTransactItems = 100
 // conversion events): only those get a mark, so what clients send cannot
 // grow the assignment items or the counters.
 func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment, counted func(experiment string) bool) (stored bool, err error) {
+	return s.RecordEventFor(ctx, ev, Convertible{Assignments: assignments, Counted: counted})
+}
+
+// Convertible are the unit's items an event may mark converted, as read
+// before, and which of them count the event's name.
+type Convertible struct {
+	Assignments []*experiment.Assignment
+	Counted     func(experiment string) bool
+	// Memberships are the unit's holdout memberships; a membership is
+	// marked by holdout.Converts, when HoldoutCounted(its holdout).
+	Memberships    []*holdout.Membership
+	HoldoutCounted func(holdout string) bool
+}
+
+// RecordEventFor is RecordEvent over the unit's assignments and holdout
+// memberships alike: the marks go in the event's transaction, on items of
+// this unit only, and the aggregator counts them.
+func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Convertible) (stored bool, err error) {
 	ev.Evaluated = ev.Evaluated[:0]
-	for _, a := range assignments {
+	for _, a := range c.Assignments {
 		ev.Evaluated = append(ev.Evaluated, a.Experiment)
 	}
 	put := &types.Put{
@@ -73,12 +92,7 @@ func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignmen
 	}
 	withPut := true
 	for attempt := 0; attempt < stateAttempts; attempt++ {
-		var pending []*experiment.Assignment
-		for _, a := range assignments {
-			if experiment.Converts(a, ev) && counted(a.Experiment) && !a.Converted(ev.Name) {
-				pending = append(pending, a)
-			}
-		}
+		pending := c.pending(ev)
 		items, used, updateAt := s.conversionItems(ev, pending, withPut)
 		if withPut && len(items) == 0 {
 			// Nothing to count: a plain conditional put, at half a
@@ -102,8 +116,8 @@ func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignmen
 		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			stored = stored || withPut
-			for _, a := range used {
-				a.Conversions = append(a.Conversions, ev.Name)
+			for _, m := range used {
+				m.add(ev.Name)
 			}
 			if len(used) == len(pending) {
 				return stored, nil
@@ -145,43 +159,91 @@ func (s *Store) putIfAbsent(ctx context.Context, p *types.Put) (item, error) {
 	return nil, err
 }
 
-// conversionItems builds, for as many pending assignments as fit next to the
+// mark is one item an event can mark converted: an assignment or a
+// holdout membership of the unit (one of the two is set).
+type mark struct {
+	a *experiment.Assignment
+	m *holdout.Membership
+}
+
+// pending are the items ev converts that are not marked with its name yet.
+func (c Convertible) pending(ev *experiment.Event) []mark {
+	var out []mark
+	for _, a := range c.Assignments {
+		if experiment.Converts(a, ev) && c.Counted(a.Experiment) && !a.Converted(ev.Name) {
+			out = append(out, mark{a: a})
+		}
+	}
+	for _, m := range c.Memberships {
+		if c.HoldoutCounted != nil && holdout.Converts(m, ev) && c.HoldoutCounted(m.Holdout) && !m.Converted(ev.Name) {
+			out = append(out, mark{m: m})
+		}
+	}
+	return out
+}
+
+func (k mark) key() item {
+	if k.a != nil {
+		return keyOf(userPK(k.a.UserID), assignmentSK(k.a.Experiment))
+	}
+	return keyOf(userPK(k.m.UnitID), membershipSK(k.m.Holdout))
+}
+
+// add records a committed mark in memory.
+func (k mark) add(name string) {
+	if k.a != nil {
+		k.a.Conversions = append(k.a.Conversions, name)
+	} else {
+		k.m.Conversions = append(k.m.Conversions, name)
+	}
+}
+
+// refresh replaces the item in memory with its stored state.
+func (k mark) refresh(it item) {
+	if k.a != nil {
+		*k.a = *decodeAssignment(it)
+	} else {
+		*k.m = *decodeMembership(it)
+	}
+}
+
+// conversionItems builds, for as many pending items as fit next to the
 // event, the conditional update that marks the conversion (the aggregator
-// counts it once the unit is exposed).
+// counts it: for an assignment, once the unit is exposed).
 // Item indexes in updateAt count the event's put when withPut.
-func (s *Store) conversionItems(ev *experiment.Event, pending []*experiment.Assignment, withPut bool) (items []types.TransactWriteItem, used []*experiment.Assignment, updateAt []int) {
+func (s *Store) conversionItems(ev *experiment.Event, pending []mark, withPut bool) (items []types.TransactWriteItem, used []mark, updateAt []int) {
 	room, offset := maxTransactItems, 0
 	if withPut {
 		room, offset = room-1, 1
 	}
-	for _, a := range pending {
+	for _, k := range pending {
 		if len(items)+1 > room {
 			break
 		}
 		updateAt = append(updateAt, offset+len(items))
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                           aws.String(s.table),
-			Key:                                 keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
+			Key:                                 k.key(),
 			UpdateExpression:                    aws.String("ADD #conv :names"),
 			ConditionExpression:                 aws.String("attribute_exists(#pk) AND NOT contains(#conv, :name)"),
 			ExpressionAttributeNames:            map[string]string{"#pk": AttrPK, "#conv": "conversions"},
 			ExpressionAttributeValues:           map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: []string{ev.Name}}, ":name": avS(ev.Name)},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}})
-		used = append(used, a)
+		used = append(used, k)
 	}
 	return items, used, updateAt
 }
 
 // refreshFromCancellation copies into used the current state of each
-// assignment whose condition failed (DynamoDB returns it with the
-// cancellation), and reports whether any did: a state change the next
-// attempt will account for. updateAt[j] is the index of used[j]'s update.
-func refreshFromCancellation(err error, used []*experiment.Assignment, updateAt []int) bool {
+// item whose condition failed (DynamoDB returns it with the cancellation),
+// and reports whether any did: a state change the next attempt will
+// account for. updateAt[j] is the index of used[j]'s update.
+func refreshFromCancellation(err error, used []mark, updateAt []int) bool {
 	refreshed := false
-	for j, a := range used {
+	for j, m := range used {
 		if r, ok := cancellation(err, updateAt[j]); ok && deref(r.Code) == conditionFailed && r.Item != nil {
-			*a = *decodeAssignment(r.Item)
+			m.refresh(r.Item)
 			refreshed = true
 		}
 	}

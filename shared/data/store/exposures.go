@@ -31,6 +31,15 @@ var errStateChanged = errors.New("assignment state changed concurrently too ofte
 // unit already used in this experiment is not stored again, and the stored
 // one comes back with created false.
 func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, shown, id string) (x *experiment.Exposure, created bool, err error) {
+	return s.RecordExposureFor(ctx, a, shown, id, nil)
+}
+
+// RecordExposureFor is RecordExposure that, on the unit's first exposure in
+// the experiment, also makes the unit an exposed member of holdouts (the
+// keys of live holdouts covering the experiment that do not hold the unit
+// out), in the same transaction: a membership exists exactly when the
+// first exposure does. A unit already a member of one stays as it was.
+func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment, shown, id string, holdouts []string) (x *experiment.Exposure, created bool, err error) {
 	if id == "" {
 		u, err := uuid.NewV7()
 		if err != nil {
@@ -71,7 +80,7 @@ func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, sh
 		cond += " AND attribute_not_exists(#fx)"
 		names["#fx"] = "first_exposed_at"
 		values[":fx"] = avT(x.ExposedAt)
-		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		items := []types.TransactWriteItem{
 			{Put: put},
 			{Update: &types.Update{
 				TableName:                           aws.String(s.table),
@@ -82,7 +91,11 @@ func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, sh
 				ExpressionAttributeValues:           values,
 				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			}},
-		}})
+		}
+		for _, key := range holdouts {
+			items = append(items, s.exposedMembership(a.UserID, key, a.Experiment, x.ExposedAt))
+		}
+		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return x, true, nil
 		}

@@ -1,10 +1,12 @@
 // Package store is the only package that speaks DynamoDB. Everything lives in
 // one table; docs/data-model.md describes every item shape and access pattern.
 //
-// A request writes only the calling unit's own items: an assignment is a
-// conditional put; an exposure and the first-exposure mark, or an event and
-// the conversion marks it causes, go in one TransactWriteItems call of that
-// unit's items, so a failure never leaves half of them written. Counters
+// A request writes only the calling unit's own items: an assignment (or a
+// held-out unit's holdout membership) is a conditional put; an exposure and
+// the first-exposure mark (and the unit's exposed holdout memberships), or
+// an event and the conversion marks it causes, go in one
+// TransactWriteItems call of that unit's items, so a failure never leaves
+// half of them written. Counters
 // shared by many units are kept off the request path, from the table's
 // change stream (shared/data/aggregator).
 package store

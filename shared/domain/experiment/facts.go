@@ -147,15 +147,21 @@ func Contribution(a *Assignment) Aggregates {
 // erased). Replaying the same change twice would count it twice: whoever
 // applies deltas must apply each change once.
 func Delta(before, after *Assignment) Aggregates {
-	d := Contribution(after)
-	b := Contribution(before)
-	for k, n := range b.Assigned {
+	return Contribution(after).Minus(Contribution(before))
+}
+
+// Minus returns g's counts less o's, without the zero ones (AsOf is not
+// carried).
+func (g Aggregates) Minus(o Aggregates) Aggregates {
+	d := NewAggregates()
+	d.Add(g)
+	for k, n := range o.Assigned {
 		d.Assigned[k] -= n
 	}
-	for k, n := range b.Exposed {
+	for k, n := range o.Exposed {
 		d.Exposed[k] -= n
 	}
-	for k, m := range b.Converted {
+	for k, m := range o.Converted {
 		for e, n := range m {
 			d.AddConverted(k, e, -n)
 		}

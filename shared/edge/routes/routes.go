@@ -49,6 +49,8 @@ const (
 	layer       = layers + "/{key}"
 	savedGroups = "/v1/admin/saved-groups"
 	savedGroup  = savedGroups + "/{key}"
+	holdouts    = "/v1/admin/holdouts"
+	holdout     = holdouts + "/{key}"
 )
 
 // The routes, by name, for the handlers that dispatch on the route key.
@@ -84,6 +86,13 @@ var (
 	AdminGetSavedGroup    = Route{Method: "GET", Path: savedGroup, Function: Admin}
 	AdminUpdateSavedGroup = Route{Method: "PATCH", Path: savedGroup, Function: Admin}
 	AdminDeleteSavedGroup = Route{Method: "DELETE", Path: savedGroup, Function: Admin}
+	AdminCreateHoldout    = Route{Method: "POST", Path: holdouts, Function: Admin}
+	AdminListHoldouts     = Route{Method: "GET", Path: holdouts, Function: Admin}
+	AdminGetHoldout       = Route{Method: "GET", Path: holdout, Function: Admin}
+	AdminUpdateHoldout    = Route{Method: "PATCH", Path: holdout, Function: Admin}
+	AdminArchiveHoldout   = Route{Method: "DELETE", Path: holdout, Function: Admin}
+	AdminHoldoutUnit      = Route{Method: "GET", Path: holdout + "/units/{id}", Function: Admin}
+	AdminHoldoutResults   = Route{Method: "GET", Path: holdout + "/results", Function: Results}
 
 	AdminCreateKey = Route{Method: "POST", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminListKeys  = Route{Method: "GET", Path: "/v1/admin/api-keys", Function: Admin}
@@ -108,6 +117,8 @@ var All = []Route{
 	AdminEraseUnit,
 	AdminCreateLayer, AdminListLayers, AdminGetLayer, AdminArchiveLayer,
 	AdminCreateSavedGroup, AdminListSavedGroups, AdminGetSavedGroup, AdminUpdateSavedGroup, AdminDeleteSavedGroup,
+	AdminCreateHoldout, AdminListHoldouts, AdminGetHoldout, AdminUpdateHoldout, AdminArchiveHoldout, AdminHoldoutUnit,
+	AdminHoldoutResults,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
 }

@@ -1,6 +1,6 @@
 // Package assignment is the use case "which variant is this unit in?": the
-// first call decides whether the unit is enrolled (targeting, layer,
-// coverage) and, if so, buckets it and stores the result; every later call
+// first call decides whether the unit is enrolled (holdouts, targeting,
+// layer, coverage) and, if so, buckets it and stores the result; every later call
 // returns the stored variant, whatever has happened to the experiment's
 // weights, targeting or status since.
 package assignment
@@ -40,11 +40,23 @@ type Groups interface {
 	All(ctx context.Context) (conditions.SavedGroups, error)
 }
 
+// Holdouts serves the live holdouts' rules, from memory.
+type Holdouts interface {
+	Rules(ctx context.Context) ([]enrolment.Holdout, error)
+}
+
+// HeldOut records that holdouts hold a unit out (the unit's own items).
+type HeldOut interface {
+	RecordHeldOut(ctx context.Context, unitID, experiment string, holdouts []string) error
+}
+
 // Service assigns units to variants.
 type Service struct {
-	defs   Definitions
-	store  Store
-	groups Groups
+	defs     Definitions
+	store    Store
+	groups   Groups
+	holdouts Holdouts
+	heldOut  HeldOut
 }
 
 // New returns the use case.
@@ -54,6 +66,15 @@ func New(defs Definitions, st Store) *Service { return &Service{defs: defs, stor
 func (s *Service) WithGroups(groups Groups) *Service {
 	c := *s
 	c.groups = groups
+	return &c
+}
+
+// WithHoldouts returns a copy of s that keeps the units of the live
+// holdouts out of the experiments they cover, recording each held-out unit
+// with heldOut (its holdout membership, which the holdout's results count).
+func (s *Service) WithHoldouts(h Holdouts, heldOut HeldOut) *Service {
+	c := *s
+	c.holdouts, c.heldOut = h, heldOut
 	return &c
 }
 
@@ -120,12 +141,25 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
-	d, err := enrolment.Decide(exp, r.UnitID, enrolment.Attributes(r.Attributes, r.UnitID, r.UnitID, ""), groups, nil)
+	var holdouts []enrolment.Holdout
+	if s.holdouts != nil {
+		if holdouts, err = s.holdouts.Rules(ctx); err != nil {
+			return Result{}, err
+		}
+	}
+	d, err := enrolment.Decide(exp, r.UnitID, enrolment.Attributes(r.Attributes, r.UnitID, r.UnitID, ""), groups, holdouts)
 	if errors.Is(err, bucketing.ErrNoPositiveWeight) || errors.Is(err, bucketing.ErrTooFewVariants) || errors.Is(err, bucketing.ErrInvalidWeight) {
 		return Result{}, fault.New(fault.Unprocessable, experiment.CodeNoValidVariants, "the experiment has no usable variant weights")
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("enrol in %q: %w", exp.Key, err)
+	}
+	if d.Reason == enrolment.ReasonHoldout {
+		// Recorded before the answer, so every unit told "holdout" counts
+		// in the holdouts' results.
+		if err := s.heldOut.RecordHeldOut(ctx, r.UnitID, exp.Key, holdingOut(holdouts, exp, r.UnitID)); err != nil {
+			return Result{}, err
+		}
 	}
 	if !d.InExperiment {
 		return notEnrolled(exp, exp.Variants[d.Variant].Key, d.Reason), nil
@@ -135,6 +169,18 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 		return Result{}, err
 	}
 	return result(exp, a, created), nil
+}
+
+// holdingOut are the keys of the holdouts that cover exp and hold unitID
+// out: Decide names the first, and the unit counts as held out in each.
+func holdingOut(holdouts []enrolment.Holdout, exp *experiment.Experiment, unitID string) []string {
+	var keys []string
+	for i := range holdouts {
+		if h := &holdouts[i]; h.Covers(exp) && enrolment.InHoldout(*h, unitID) {
+			keys = append(keys, h.Key)
+		}
+	}
+	return keys
 }
 
 // savedGroups are the groups a condition may reference ($inGroup); none are

@@ -1,6 +1,7 @@
 // Package events is the use case "record what this unit did": a batch of
 // conversion events, each stored append-only and once per id, and counted as
-// a conversion for the unit's experiments (see experiment.Converts).
+// a conversion for the unit's experiments (see experiment.Converts) and
+// holdouts (holdout.Converts).
 package events
 
 import (
@@ -12,8 +13,10 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/holdout"
 )
 
 // Limits of a batch, documented in the README.
@@ -45,16 +48,39 @@ type Definitions interface {
 	Get(ctx context.Context, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, error)
 }
 
+// Holdouts serves the live holdouts, from memory.
+type Holdouts interface {
+	Live(ctx context.Context) ([]*holdout.Holdout, error)
+}
+
+// HoldoutStore reads a unit's holdout memberships and records events that
+// mark them too.
+type HoldoutStore interface {
+	UnitMemberships(ctx context.Context, unitID string, consistent bool) ([]*holdout.Membership, error)
+	RecordEventFor(ctx context.Context, ev *experiment.Event, c store.Convertible) (bool, error)
+}
+
 // Service records events.
 type Service struct {
-	defs  Definitions
-	store Store
-	now   func() time.Time
+	defs     Definitions
+	store    Store
+	now      func() time.Time
+	holdouts Holdouts
+	hstore   HoldoutStore
 }
 
 // New returns the use case; now is the clock (time.Now in production).
 func New(defs Definitions, st Store, now func() time.Time) *Service {
 	return &Service{defs: defs, store: st, now: now}
+}
+
+// WithHoldouts returns a copy of s that also marks the unit's holdout
+// memberships converted on the events their live holdouts declare, in the
+// same transaction as the event.
+func (s *Service) WithHoldouts(h Holdouts, st HoldoutStore) *Service {
+	c := *s
+	c.holdouts, c.hstore = h, st
+	return &c
 }
 
 // Input is one event as a caller sent it. An edge that could not decode an
@@ -124,10 +150,22 @@ func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Bat
 	if err != nil {
 		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": []int{}})
 	}
+	live, memberships, err := s.memberships(ctx, userID, parsed, valid)
+	if err != nil {
+		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": []int{}})
+	}
 	for n, i := range valid {
 		name := parsed[i].Name
 		counted := func(exp string) bool { e := declared[exp]; return e != nil && e.CountsEvent(name) }
-		stored, err := s.store.RecordEvent(ctx, parsed[i], assignments, counted)
+		var stored bool
+		if len(memberships) > 0 {
+			stored, err = s.hstore.RecordEventFor(ctx, parsed[i], store.Convertible{
+				Assignments: assignments, Counted: counted, Memberships: memberships,
+				HoldoutCounted: func(key string) bool { h := live[key]; return h != nil && h.CountsEvent(name) },
+			})
+		} else {
+			stored, err = s.store.RecordEvent(ctx, parsed[i], assignments, counted)
+		}
 		if err != nil {
 			// Events before this one (and this one, if it got that far) are
 			// stored; retrying the batch with the same ids stores none of
@@ -148,6 +186,34 @@ func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Bat
 		resp.Results[i] = Outcome{Index: i, ID: parsed[i].ID, Status: status}
 	}
 	return resp, nil
+}
+
+// memberships returns the live holdouts by key and the unit's memberships,
+// read only when a live holdout counts one of the batch's event names:
+// archived holdouts count nothing more, and most batches then cost no
+// extra read.
+func (s *Service) memberships(ctx context.Context, userID string, parsed []*experiment.Event, valid []int) (map[string]*holdout.Holdout, []*holdout.Membership, error) {
+	if s.holdouts == nil {
+		return nil, nil, nil
+	}
+	all, err := s.holdouts.Live(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	live := make(map[string]*holdout.Holdout, len(all))
+	counts := false
+	for _, h := range all {
+		live[h.Key] = h
+		for _, i := range valid {
+			counts = counts || h.CountsEvent(parsed[i].Name)
+		}
+	}
+	if !counts {
+		return nil, nil, nil
+	}
+	// Consistent: a membership made by the exposure a moment ago counts.
+	ms, err := s.hstore.UnitMemberships(ctx, userID, true)
+	return live, ms, err
 }
 
 // declared returns the definitions of the unit's experiments, whose

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/abtest/abtest/shared/domain/enrolment"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 )
@@ -28,15 +29,38 @@ type Recorder interface {
 	RecordExposure(ctx context.Context, a *experiment.Assignment, shown, id string) (*experiment.Exposure, bool, error)
 }
 
+// Holdouts serves the live holdouts' rules, from memory.
+type Holdouts interface {
+	Rules(ctx context.Context) ([]enrolment.Holdout, error)
+}
+
+// HoldoutRecorder appends exposures and, on a unit's first exposure, makes
+// it an exposed member of holdouts.
+type HoldoutRecorder interface {
+	RecordExposureFor(ctx context.Context, a *experiment.Assignment, shown, id string, holdouts []string) (*experiment.Exposure, bool, error)
+}
+
 // Service records exposures.
 type Service struct {
 	assignments Assignments
 	recorder    Recorder
+	holdouts    Holdouts
+	joining     HoldoutRecorder
 }
 
 // New returns the use case.
 func New(assignments Assignments, r Recorder) *Service {
 	return &Service{assignments: assignments, recorder: r}
+}
+
+// WithHoldouts returns a copy of s that, on a unit's first exposure in an
+// experiment, makes the unit an exposed member of every live holdout that
+// covers the experiment and does not hold the unit out: the other group of
+// the holdouts' results.
+func (s *Service) WithHoldouts(h Holdouts, r HoldoutRecorder) *Service {
+	c := *s
+	c.holdouts, c.joining = h, r
+	return &c
 }
 
 // Expose records that userID saw shown ("" = the assigned variant) in
@@ -67,7 +91,33 @@ func (s *Service) Expose(ctx context.Context, userID, key, shown, id string) (x 
 	if shown == "" {
 		shown = a.Variant
 	}
+	if s.holdouts != nil && !a.Exposed() {
+		joins, err := s.joins(ctx, exp, userID)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(joins) > 0 {
+			return s.joining.RecordExposureFor(ctx, a, shown, id, joins)
+		}
+	}
 	return s.recorder.RecordExposure(ctx, a, shown, id)
+}
+
+// joins are the keys of the live holdouts covering exp that do not hold
+// unitID out. A unit they hold out has no assignment, unless it was
+// assigned before the holdout: that one joins neither group.
+func (s *Service) joins(ctx context.Context, exp *experiment.Experiment, unitID string) ([]string, error) {
+	rules, err := s.holdouts.Rules(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for i := range rules {
+		if h := &rules[i]; h.Covers(exp) && !enrolment.InHoldout(*h, unitID) {
+			keys = append(keys, h.Key)
+		}
+	}
+	return keys, nil
 }
 
 // InvalidVariant is the answer for a shown variant that is not one.

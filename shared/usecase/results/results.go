@@ -3,7 +3,7 @@
 // conversion rate, and a pooled two-proportion z-test of each variant
 // against the control. It reads the live counters, so its cost does not
 // grow with the number of units. It also rebuilds those counters from the
-// stored items (recount).
+// stored items (recount), and answers holdouts' results the same way.
 package results
 
 import (
@@ -49,9 +49,10 @@ type Definitions interface {
 
 // Service reads results and recounts.
 type Service struct {
-	defs  Definitions
-	store Store
-	now   func() time.Time
+	defs     Definitions
+	store    Store
+	now      func() time.Time
+	holdouts HoldoutStore
 }
 
 // New returns the use case; now is the clock.
@@ -90,13 +91,8 @@ func (s *Service) Results(ctx context.Context, key, event string) (Report, error
 	if err := experiment.CheckKey(key); err != nil {
 		return Report{}, err
 	}
-	if event == "" {
-		return Report{}, fault.New(fault.Invalid, CodeEventRequired, "the event query parameter names the conversion event")
-	}
-	if !experiment.ValidEventName(event) {
-		msg := "must match " + experiment.EventNamePattern
-		return Report{}, fault.New(fault.Invalid, fault.CodeValidationFailed, "event "+msg).
-			With(map[string]any{"fields": map[string]string{"event": msg}})
+	if err := checkEvent(event); err != nil {
+		return Report{}, err
 	}
 	exp, err := s.defs.Fresh(ctx, key)
 	if err != nil {
@@ -112,6 +108,19 @@ func (s *Service) Results(ctx context.Context, key, event string) (Report, error
 		return Report{}, err
 	}
 	return Compute(exp, agg, event, s.now()), nil
+}
+
+// checkEvent checks the event query parameter of results.
+func checkEvent(event string) error {
+	if event == "" {
+		return fault.New(fault.Invalid, CodeEventRequired, "the event query parameter names the conversion event")
+	}
+	if !experiment.ValidEventName(event) {
+		msg := "must match " + experiment.EventNamePattern
+		return fault.New(fault.Invalid, fault.CodeValidationFailed, "event "+msg).
+			With(map[string]any{"fields": map[string]string{"event": msg}})
+	}
+	return nil
 }
 
 // Compute builds the results of one event from the counters: pure, so the

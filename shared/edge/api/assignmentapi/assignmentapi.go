@@ -56,7 +56,7 @@ func responseOf(r assignment.Result) Response {
 
 // Wire builds the handler of the assignment function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	uc := assignment.New(d.Definitions, d.Store)
+	uc := assignment.New(d.Definitions, d.Store).WithHoldouts(d.Holdouts, d.Store)
 	if d.Groups != nil {
 		uc = uc.WithGroups(d.Groups)
 	}

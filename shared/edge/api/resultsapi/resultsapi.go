@@ -1,6 +1,6 @@
 // Package resultsapi is the HTTP edge of the results function: GET
 // .../results?event=, POST .../recount?dry_run= and GET .../export
-// (shared/usecase/results).
+// (shared/usecase/results), and GET /v1/admin/holdouts/{key}/results?event=.
 package resultsapi
 
 import (
@@ -18,7 +18,8 @@ import (
 	"github.com/abtest/abtest/shared/usecase/results"
 )
 
-// New returns the results function's handler: results and recount.
+// New returns the results function's handler: results, recount, export,
+// and holdouts' results.
 func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 	read := httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
 		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
@@ -51,6 +52,14 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 			}
 			return httpapi.OK(r), nil
 		})
+	holdout := httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
+		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			r, err := uc.Holdout(ctx, req.PathParameters["key"], req.QueryStringParameters["event"])
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			return httpapi.OK(r), nil
+		})
 	exp := httpapi.Endpoint(logger, results.CodeExportFailed, apikey.RoleAdmin,
 		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
 			return export(ctx, uc, req)
@@ -63,6 +72,8 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 			return recount(ctx, req)
 		case routes.AdminResults.Key():
 			return read(ctx, req)
+		case routes.AdminHoldoutResults.Key():
+			return holdout(ctx, req)
 		}
 		return httpapi.ErrorResponse(fault.New(fault.NotFound, fault.CodeNotFound, "no results route "+req.RouteKey), results.CodeResultsFailed, req.RequestContext.RequestID), nil
 	}
@@ -70,5 +81,5 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 
 // Wire builds the handler of the results function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, results.New(d.Definitions, d.Store, d.Now))
+	return New(d.Logger, results.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Store))
 }
