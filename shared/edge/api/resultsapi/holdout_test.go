@@ -129,6 +129,7 @@ func TestHoldoutResultsCountWhatWasSent(t *testing.T) {
 	s.admin(routes.AdminCreateHoldout, "", `{"key":"global","name":"Global","percent":25,"events":["purchase"]}`, http.StatusCreated)
 	s.admin(routes.AdminCreateHoldout, "", `{"key":"co-hold","name":"Checkout","percent":40,"layers":["checkout"],"events":["purchase","signup"]}`, http.StatusCreated)
 	s.admin(routes.AdminCreate, "", `{"key":"a","name":"A","events":["purchase"],"status":"active","variants":[{"key":"control","weight":1},{"key":"t","weight":1}]}`, http.StatusCreated)
+	s.admin(routes.AdminCreateLayer, "", `{"key":"checkout","name":"Checkout"}`, http.StatusCreated)
 	s.admin(routes.AdminCreate, "", `{"key":"b","name":"B","events":["purchase","signup"],"status":"active","layer":{"key":"checkout","start":0,"end":1},
 		"variants":[{"key":"control","weight":1},{"key":"t","weight":1}]}`, http.StatusCreated)
 	rules := map[string]enrolment.Holdout{
