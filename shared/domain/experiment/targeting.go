@@ -68,8 +68,13 @@ func CheckTargeting(p Problems, e *Experiment) {
 	if msg := CoverageProblem(e.Coverage); msg != "" {
 		p["coverage"] = msg
 	}
-	if e.Unit != "" && !e.Unit.Valid() {
+	switch {
+	case e.Unit != "" && !e.Unit.Valid():
 		p["unit"] = "must be user_id or device_id"
+	case e.Unit == UnitDevice:
+		// Refused rather than stored and bucketed by user: the device id
+		// does not reach assignments, exposures and events yet.
+		p["unit"] = "device_id is not served yet: experiments bucket by user_id"
 	}
 	if l := e.Layer; l != nil {
 		if msg := KeyProblem(l.Key); msg != "" {

@@ -19,10 +19,10 @@ func TestTargetingRoundTrip(t *testing.T) {
 	e := newEnv(t)
 	e.createLayer("checkout")
 	v := e.create("targeted", `"condition":{"country":{"$in":["US","CA"]},"app.version":{"$vgte":"2.1.0"}},`+
-		`"coverage":0.25,"unit":"device_id","layer":{"key":"checkout","start":0,"end":0.5},"overrides":{"qa-1":"treatment","qa-2":"control"}`)
+		`"coverage":0.25,"unit":"user_id","layer":{"key":"checkout","start":0,"end":0.5},"overrides":{"qa-1":"treatment","qa-2":"control"}`)
 	got := e.get("targeted")
 	for _, x := range []adminapi.ExperimentView{v, got} {
-		if x.Coverage != 0.25 || x.Unit != "device_id" || x.Layer == nil || x.Layer.Key != "checkout" || x.Layer.End != 0.5 ||
+		if x.Coverage != 0.25 || x.Unit != "user_id" || x.Layer == nil || x.Layer.Key != "checkout" || x.Layer.End != 0.5 ||
 			x.Overrides["qa-1"] != "treatment" || len(x.Overrides) != 2 {
 			t.Fatalf("targeting not kept: %+v", x)
 		}
@@ -39,7 +39,7 @@ func TestTargetingRoundTrip(t *testing.T) {
 	// Patch: clear the condition and the layer, ramp coverage (in draft).
 	var up adminapi.ExperimentView
 	e.expect(e.call(routes.AdminUpdate, "targeted", `{"version":1,"condition":null,"layer":null,"coverage":0.5}`, nil), http.StatusOK, &up)
-	if string(up.Condition) != "null" || up.Layer != nil || up.Coverage != 0.5 || up.Unit != "device_id" || up.Version != 2 {
+	if string(up.Condition) != "null" || up.Layer != nil || up.Coverage != 0.5 || up.Unit != "user_id" || up.Version != 2 {
 		t.Fatalf("patched %+v", up)
 	}
 	var hist adminapi.HistoryResponse
@@ -63,6 +63,7 @@ func TestTargetingValidation(t *testing.T) {
 		{"coverage zero", `"coverage":0`, "coverage"},
 		{"coverage above one", `"coverage":1.5`, "coverage"},
 		{"unit", `"unit":"session"`, "unit"},
+		{"device unit not served", `"unit":"device_id"`, "unit"},
 		{"layer range", `"layer":{"key":"l","start":0.6,"end":0.2}`, "layer"},
 		{"layer key", `"layer":{"key":"Bad Key","start":0,"end":1}`, "layer.key"},
 		{"override variant", `"overrides":{"qa":"nope"}`, "overrides[qa]"},
