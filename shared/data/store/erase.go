@@ -144,7 +144,7 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 type ErasureAudit struct {
 	ID        string `json:"id"`
 	By        string `json:"by"`
-	At        time.Time
+	At        time.Time `json:"-"`
 	RequestID string `json:"request_id"`
 	Erased    Erased `json:"erased"`
 	Complete  bool   `json:"complete"` // false: it stopped part way (retry to finish)
@@ -176,4 +176,33 @@ func (s *Store) RecordErasure(ctx context.Context, a *ErasureAudit) error {
 		return fmt.Errorf("record erasure: %w", err)
 	}
 	return nil
+}
+
+// ListErasures lists the erasure audit entries, newest first.
+func (s *Store) ListErasures(ctx context.Context, limit int, cursor string) (Page[ErasureAudit], error) {
+	items, next, err := s.queryPage(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pkErasures)},
+		ScanIndexForward:          aws.Bool(false),
+	}, pageOf{keyAttrs: []string{AttrPK, AttrSK}, partition: AttrPK, value: pkErasures}, limit, cursor)
+	if err != nil {
+		return Page[ErasureAudit]{}, fmt.Errorf("list erasures: %w", err)
+	}
+	page := Page[ErasureAudit]{Next: next}
+	for _, it := range items {
+		page.Items = append(page.Items, ErasureAudit{
+			ID: getS(it, "id"), By: getS(it, "by"), At: getT(it, "at"), RequestID: getS(it, "request_id"),
+			Erased: Erased{Assignments: int(getN(it, "assignments")), Exposures: int(getN(it, "exposures")),
+				Events: int(getN(it, "events")), Holdouts: int(getN(it, "holdouts"))},
+			Complete: isTrue(it["complete"]),
+		})
+	}
+	return page, nil
+}
+
+func isTrue(v types.AttributeValue) bool {
+	b, ok := v.(*types.AttributeValueMemberBOOL)
+	return ok && b.Value
 }

@@ -74,7 +74,8 @@ var (
 	AdminRecount = Route{Method: "POST", Path: experiment + "/recount", Function: Results}
 	AdminExport  = Route{Method: "GET", Path: experiment + "/export", Function: Results}
 
-	AdminEraseUnit = Route{Method: "DELETE", Path: "/v1/admin/units/{id}", Function: Admin}
+	AdminEraseUnit    = Route{Method: "DELETE", Path: "/v1/admin/units/{id}", Function: Admin}
+	AdminListErasures = Route{Method: "GET", Path: "/v1/admin/erasures", Function: Admin}
 
 	AdminCreateLayer  = Route{Method: "POST", Path: layers, Function: Admin}
 	AdminListLayers   = Route{Method: "GET", Path: layers, Function: Admin}
@@ -114,7 +115,7 @@ var All = []Route{
 	AdminCreate, AdminList, AdminGet, AdminUpdate, AdminArchive,
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
 	AdminResults, AdminRecount, AdminExport,
-	AdminEraseUnit,
+	AdminEraseUnit, AdminListErasures,
 	AdminCreateLayer, AdminListLayers, AdminGetLayer, AdminArchiveLayer,
 	AdminCreateSavedGroup, AdminListSavedGroups, AdminGetSavedGroup, AdminUpdateSavedGroup, AdminDeleteSavedGroup,
 	AdminCreateHoldout, AdminListHoldouts, AdminGetHoldout, AdminUpdateHoldout, AdminArchiveHoldout, AdminHoldoutUnit,

@@ -27,6 +27,7 @@ const (
 type Store interface {
 	EraseUnit(ctx context.Context, unitID string) (store.Erased, error)
 	RecordErasure(ctx context.Context, a *store.ErasureAudit) error
+	ListErasures(ctx context.Context, limit int, cursor string) (store.Page[store.ErasureAudit], error)
 }
 
 // Report is the answer to an erasure.
@@ -74,4 +75,26 @@ func (s *Service) Erase(ctx context.Context, unitID, by, requestID string) (Repo
 		return Report{}, fault.Failed(CodeFailed, eraseErr)
 	}
 	return Report{Erased: erased, AuditID: audit.ID, At: audit.At.Format(time.RFC3339Nano)}, nil
+}
+
+// Entry is one erasure of the audit trail, as it is shown.
+type Entry struct {
+	store.ErasureAudit
+	At string `json:"at"`
+}
+
+// List returns one page of the erasure audit trail, newest first.
+func (s *Service) List(ctx context.Context, limit int, cursor string) ([]Entry, string, error) {
+	page, err := s.store.ListErasures(ctx, limit, cursor)
+	if errors.Is(err, store.ErrBadCursor) {
+		return nil, "", fault.InvalidCursor()
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Entry, 0, len(page.Items))
+	for _, a := range page.Items {
+		out = append(out, Entry{ErasureAudit: a, At: a.At.UTC().Format(time.RFC3339Nano)})
+	}
+	return out, page.Next, nil
 }

@@ -64,7 +64,8 @@ func New(logger *slog.Logger, exps *experiments.Service, ks *keys.Service, er *e
 		routes.AdminListKeys.Key():  e.listKeys,
 		routes.AdminRevokeKey.Key(): e.revokeKey,
 
-		routes.AdminEraseUnit.Key(): e.eraseUnit,
+		routes.AdminEraseUnit.Key():    e.eraseUnit,
+		routes.AdminListErasures.Key(): e.listErasures,
 
 		routes.AdminCreateLayer.Key():  e.createLayer,
 		routes.AdminListLayers.Key():   e.listLayers,
@@ -237,4 +238,23 @@ func (e *edge) eraseUnit(ctx context.Context, req httpapi.Request, admin string)
 		return httpapi.Result{}, err
 	}
 	return httpapi.OK(r), nil
+}
+
+// ErasuresResponse is the body of the erasure audit listing.
+type ErasuresResponse struct {
+	Erasures   []erasure.Entry `json:"erasures"`
+	NextCursor *string         `json:"next_cursor"`
+}
+
+// listErasures pages through the erasure audit trail, newest first.
+func (e *edge) listErasures(ctx context.Context, req httpapi.Request, _ string) (httpapi.Result, error) {
+	limit, lerr := pageLimit(req.QueryStringParameters)
+	if lerr != "" {
+		return httpapi.Result{}, fault.Validation(experiment.Problems{"limit": lerr})
+	}
+	entries, next, err := e.erase.List(ctx, limit, req.QueryStringParameters["cursor"])
+	if err != nil {
+		return httpapi.Result{}, err
+	}
+	return httpapi.OK(ErasuresResponse{Erasures: entries, NextCursor: cursorOf(next)}), nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/abtest/abtest/shared/data/store/storetest"
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/edge/api/adminapi"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
 	"github.com/abtest/abtest/shared/edge/routes"
@@ -50,6 +51,16 @@ func TestEraseUnit(t *testing.T) {
 
 	for _, bad := range []string{"", strings.Repeat("u", 257), "a\u202eb", "a\nb"} {
 		httpapitest.ExpectError(t, e.serve(eraseRequest(bad)), http.StatusBadRequest, erasure.CodeInvalidUnitID)
+	}
+	// The audit trail lists both erasures, newest first, without the unit.
+	var audit adminapi.ErasuresResponse
+	e.expect(e.serve(httpapitest.AdminRequest(routes.AdminListErasures, "", "")), http.StatusOK, &audit)
+	if len(audit.Erasures) != 2 || audit.Erasures[0].Erased.Total() != 0 || audit.Erasures[1].Erased.Assignments != 1 ||
+		audit.Erasures[1].By != adminKeyID || audit.Erasures[1].At == "" || !audit.Erasures[1].Complete {
+		t.Fatalf("audit %+v", audit)
+	}
+	if raw := e.serve(httpapitest.AdminRequest(routes.AdminListErasures, "", "")).Body; strings.Contains(raw, "u-1") {
+		t.Fatalf("the audit shows the unit: %s", raw)
 	}
 	client := eraseRequest("u-2")
 	client.RequestContext.Authorizer.Lambda = map[string]any{httpapi.CtxRole: string(apikey.RoleClient), httpapi.CtxKeyID: "k", httpapi.CtxUserID: "u-2"}

@@ -61,6 +61,9 @@ func (s *fzStore) EraseUnit(context.Context, string) (store.Erased, error) {
 	return store.Erased{}, nil
 }
 func (s *fzStore) RecordErasure(context.Context, *store.ErasureAudit) error { return nil }
+func (s *fzStore) ListErasures(context.Context, int, string) (store.Page[store.ErasureAudit], error) {
+	return store.Page[store.ErasureAudit]{}, nil
+}
 
 func fzExp(key string, status experiment.Status, version int64, payload string) *experiment.Experiment {
 	e := &experiment.Experiment{Key: key, Name: "Name of " + key, Status: status, Coverage: 1, Version: version,
