@@ -142,12 +142,12 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 // ErasureAudit is the record of one erasure: who asked, when, and how many
 // items went. It never holds the unit's id (that is what was erased).
 type ErasureAudit struct {
-	ID        string `json:"id"`
-	By        string `json:"by"`
+	ID        string    `json:"id"`
+	By        string    `json:"by"`
 	At        time.Time `json:"-"`
-	RequestID string `json:"request_id"`
-	Erased    Erased `json:"erased"`
-	Complete  bool   `json:"complete"` // false: it stopped part way (retry to finish)
+	RequestID string    `json:"request_id"`
+	Erased    Erased    `json:"erased"`
+	Complete  bool      `json:"complete"` // false: it stopped part way (retry to finish)
 }
 
 const pkErasures = "AUDIT#ERASURE"
