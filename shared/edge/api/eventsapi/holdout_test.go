@@ -15,13 +15,14 @@ import (
 )
 
 // TestEventsMarkHoldoutMemberships: an event a live holdout declares marks
-// the unit's membership converted, once; a name no holdout declares costs
+// the unit's membership converted, once, writing only the unit's items; a name no holdout declares costs
 // no read of the memberships; an archived holdout counts nothing more.
 func TestEventsMarkHoldoutMemberships(t *testing.T) {
 	ctx := context.Background()
 	db := storetest.Client()
 	table := storetest.NewTable(t, db)
-	counter := storetest.NewCounting(db)
+	parts := storetest.NewPartitions(db)
+	counter := storetest.NewCounting(parts)
 	st := store.New(counter, table)
 	for _, h := range []*holdout.Holdout{
 		{Key: "h", Name: "H", Percent: 10, Events: []string{"purchase", "signup"}, Status: holdout.Live, Version: 1},
@@ -49,8 +50,14 @@ func TestEventsMarkHoldoutMemberships(t *testing.T) {
 		return out
 	}
 
+	parts.Reset()
 	for i := 0; i < 2; i++ {
 		accepted(t, post(t, h, "alice", `{"events":[{"name":"purchase","id":"p1"},{"name":"purchase","id":"p2"}]}`))
+	}
+	// DynamoDB Local never reports conflicts: that marking a membership
+	// writes only the unit's own items is checked on every item named.
+	if other := parts.OtherThan("USER#alice"); len(other) != 0 {
+		t.Fatalf("events wrote outside the unit's partition: %v", other)
 	}
 	if c := conversions(); !slices.Equal(c["h"], []string{"purchase"}) || len(c["other"]) != 0 {
 		t.Fatalf("after purchase: %v", c)
