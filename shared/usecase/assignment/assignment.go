@@ -112,16 +112,21 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 	if err := experiment.CheckKey(key); err != nil {
 		return Result{}, err
 	}
-	// An eventually consistent read is enough: creating an assignment is
-	// conditional and returns the stored one anyway.
-	exp, a, err := s.current(ctx, r.UnitID, key, nil, false)
+	exp, err := s.defs.Get(ctx, key, nil)
 	if err != nil {
 		return Result{}, err
 	}
-	if v, ok := exp.Overrides[r.UnitID]; ok {
-		if _, known := exp.Variant(v); known {
-			return notEnrolled(exp, v, enrolment.ReasonOverride), nil
-		}
+	// An override wins over everything and needs no read.
+	if d, ok, err := enrolment.Override(exp, r.UnitID); err != nil {
+		return Result{}, fmt.Errorf("override in %q: %w", key, err)
+	} else if ok {
+		return notEnrolled(exp, d.VariantKey, d.Reason), nil
+	}
+	// An eventually consistent read is enough: creating an assignment is
+	// conditional and returns the stored one anyway.
+	exp, a, err := s.assignmentOf(ctx, exp, r.UnitID, false)
+	if err != nil {
+		return Result{}, err
 	}
 	if a != nil {
 		return result(exp, a, false), nil
@@ -129,13 +134,15 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 	if !r.Enroll {
 		return notEnrolled(exp, exp.Control(), enrolment.ReasonNotAssigned), nil
 	}
-	// Memory may lag a start or resume by a few seconds: the definition is
-	// read again before refusing.
-	if exp, err = s.defs.Get(ctx, key, experiment.IsActive); err != nil {
-		return Result{}, err
-	}
-	if exp.Status != experiment.Active {
-		return Result{}, experiment.ErrInactive(exp.Status)
+	if !experiment.IsActive(exp) {
+		// Memory may lag a start or resume by a few seconds: the
+		// definition is read again before refusing.
+		if exp, err = s.defs.Get(ctx, key, experiment.IsActive); err != nil {
+			return Result{}, err
+		}
+		if !experiment.IsActive(exp) {
+			return Result{}, experiment.ErrInactive(exp.Status)
+		}
 	}
 	groups, err := s.savedGroups(ctx, exp)
 	if err != nil {
@@ -147,7 +154,11 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 			return Result{}, err
 		}
 	}
-	d, err := enrolment.Decide(exp, r.UnitID, enrolment.Attributes(r.Attributes, r.UnitID, r.UnitID, ""), groups, holdouts)
+	var attrs map[string]any
+	if exp.Condition != nil { // the condition is all that reads them
+		attrs = enrolment.Attributes(r.Attributes, r.UnitID, r.UnitID, "")
+	}
+	d, err := enrolment.Decide(exp, r.UnitID, attrs, groups, holdouts)
 	if errors.Is(err, bucketing.ErrNoPositiveWeight) || errors.Is(err, bucketing.ErrTooFewVariants) || errors.Is(err, bucketing.ErrInvalidWeight) {
 		return Result{}, fault.New(fault.Unprocessable, experiment.CodeNoValidVariants, "the experiment has no usable variant weights")
 	}
@@ -162,9 +173,9 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 		}
 	}
 	if !d.InExperiment {
-		return notEnrolled(exp, exp.Variants[d.Variant].Key, d.Reason), nil
+		return notEnrolled(exp, d.VariantKey, d.Reason), nil
 	}
-	a, created, err := s.store.CreateAssignment(ctx, exp.Key, r.UnitID, exp.Variants[d.Variant].Key)
+	a, created, err := s.store.CreateAssignment(ctx, exp.Key, r.UnitID, d.VariantKey)
 	if err != nil {
 		return Result{}, err
 	}
@@ -208,6 +219,13 @@ func (s *Service) current(ctx context.Context, userID, key string, want func(*ex
 	if err != nil {
 		return nil, nil, err
 	}
+	return s.assignmentOf(ctx, exp, userID, consistent)
+}
+
+// assignmentOf reads userID's assignment in exp (nil when it has none), and
+// exp again when it lacks the stored variant (added a moment ago).
+func (s *Service) assignmentOf(ctx context.Context, exp *experiment.Experiment, userID string, consistent bool) (*experiment.Experiment, *experiment.Assignment, error) {
+	key := exp.Key
 	a, err := s.store.GetAssignment(ctx, key, userID, consistent)
 	if errors.Is(err, store.ErrNotFound) {
 		return exp, nil, nil
