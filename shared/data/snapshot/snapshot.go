@@ -8,11 +8,13 @@
 // So a definition served from memory is at most MaxAge old, plus the
 // index's replication lag (well under a second on DynamoDB).
 //
-// What must be exact is never decided on the snapshot alone: a use case
-// passes Get a test the definition must pass (active, has this variant), and
-// a definition that fails it, or is missing, is read again from the table.
-// A new assignment is still written in a transaction that checks the status
-// in DynamoDB, so a pause is exact whatever memory says.
+// A use case passes Get a test the definition must pass (active, has this
+// variant), and a definition that fails it, or is missing, is read again
+// from the table; so a start or a new variant takes effect at once, and a
+// pause within MaxAge. A key the table does not have (unknown or archived)
+// is remembered as missing until the next refresh, so asking for it again,
+// as every events batch of a unit assigned to an archived experiment does,
+// costs no read; an experiment created meanwhile is seen within MaxAge.
 package snapshot
 
 import (
@@ -25,6 +27,7 @@ import (
 
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
 )
 
 // DefaultMaxAge is how old a snapshot may get before it is read again.
@@ -50,7 +53,14 @@ type Definitions struct {
 type snapshot struct {
 	byKey  map[string]*experiment.Experiment
 	readAt time.Time
+
+	mu      sync.Mutex
+	missing map[string]bool // keys read since readAt and not found
 }
+
+// maxMissing bounds the keys a snapshot remembers as missing: callers name
+// keys, and a snapshot lives MaxAge.
+const maxMissing = 10000
 
 // New returns Definitions over src; maxAge <= 0 keeps no snapshot (every
 // Get reads the table).
@@ -73,11 +83,34 @@ func (d *Definitions) Get(ctx context.Context, key string, want func(*experiment
 		if err != nil {
 			return nil, err
 		}
-		if e, ok := snap.byKey[key]; ok && (want == nil || want(e)) {
+		e, ok := snap.byKey[key]
+		if ok && (want == nil || want(e)) {
 			return e, nil
+		}
+		if !ok {
+			return snap.fresh(ctx, d, key)
 		}
 	}
 	return d.Fresh(ctx, key)
+}
+
+// fresh reads a key the snapshot lacks, remembering one that is not found.
+func (s *snapshot) fresh(ctx context.Context, d *Definitions, key string) (*experiment.Experiment, error) {
+	s.mu.Lock()
+	gone := s.missing[key]
+	s.mu.Unlock()
+	if gone {
+		return nil, experiment.ErrNotFound()
+	}
+	e, err := d.Fresh(ctx, key)
+	if fault.HasCode(err, experiment.CodeNotFound) {
+		s.mu.Lock()
+		if len(s.missing) < maxMissing {
+			s.missing[key] = true
+		}
+		s.mu.Unlock()
+	}
+	return e, err
 }
 
 // Fresh reads one definition from the table now (strongly consistent).
@@ -109,7 +142,7 @@ func (d *Definitions) snapshot(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("definitions snapshot: %w", err)
 	}
-	s := &snapshot{byKey: make(map[string]*experiment.Experiment, len(all)), readAt: readAt}
+	s := &snapshot{byKey: make(map[string]*experiment.Experiment, len(all)), readAt: readAt, missing: map[string]bool{}}
 	for _, e := range all {
 		if e.Status != experiment.Archived {
 			s.byKey[e.Key] = e

@@ -177,6 +177,27 @@ func TestUnknownAndArchivedAreNotFound(t *testing.T) {
 	}
 }
 
+// A key the table lacks (archived, unknown) is read once per snapshot, not
+// once per request; one created meanwhile shows at the next refresh.
+func TestMissingKeysAreReadOncePerSnapshot(t *testing.T) {
+	ctx := context.Background()
+	src, clk, defs := setup(time.Minute)
+	for i := 0; i < 5; i++ {
+		for _, key := range []string{"gone", "missing"} {
+			_, err := defs.Get(ctx, key, nil)
+			wantNotFound(t, err)
+		}
+	}
+	if n := src.singles.Load(); n != 2 {
+		t.Fatalf("%d reads of missing keys in one snapshot, want 2", n)
+	}
+	src.put(experiment.Experiment{Key: "missing", Status: experiment.Draft, Version: 1})
+	clk.add(time.Minute)
+	if e, err := defs.Get(ctx, "missing", nil); err != nil || e.Key != "missing" {
+		t.Fatalf("after the refresh: %+v, %v", e, err)
+	}
+}
+
 func TestNoSnapshotReadsEveryTime(t *testing.T) {
 	ctx := context.Background()
 	src, _, defs := setup(0)

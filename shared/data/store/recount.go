@@ -73,9 +73,12 @@ func (s *Store) Recount(ctx context.Context, key string, events []string, write 
 // starts the job again, up to recountAttempts times in one call, then
 // ErrRecountConflict); the job's items are then deleted.
 //
-// Marks: with write, a unit whose stored events convert on a declared name
-// its assignment is not marked with (a name declared after its events
-// arrived) gets the mark, which the aggregator counts when the stream
+// What is counted is what the aggregator's deltas assume the counters are:
+// the sum of the assignment items' contributions, each item read as it
+// should be (marked exposed when an exposure item exists, converted on the
+// declared names its stored events convert). Marks: with write, a unit
+// whose item lacks such a mark (a name declared after its events arrived)
+// gets it, which the aggregator counts when the stream
 // delivers it. The swap therefore writes the recount minus those new marks'
 // contributions, so the counters equal the recount whether the stream
 // delivers the marks before the swap (the swap is refused, the recount
@@ -163,8 +166,7 @@ func (s *Store) recountStep(ctx context.Context, key string, events []string, wr
 		swap := make([]experiment.Aggregates, AggregateShards)
 		for i := range swap {
 			swap[i] = experiment.NewAggregates()
-			swap[i].Add(totals[i])
-			swap[i].Add(negate(marked[i]))
+			swap[i] = totals[i].Minus(marked[i])
 		}
 		if err := s.replaceShards(ctx, key, swap, job.before()); err != nil {
 			if errors.Is(err, ErrRecountConflict) {
@@ -191,22 +193,6 @@ func cmpErr(first, err error) error {
 	return err
 }
 
-func negate(g experiment.Aggregates) experiment.Aggregates {
-	n := experiment.NewAggregates()
-	for v, c := range g.Assigned {
-		n.Assigned[v] = -c
-	}
-	for v, c := range g.Exposed {
-		n.Exposed[v] = -c
-	}
-	for v, m := range g.Converted {
-		for e, c := range m {
-			n.AddConverted(v, e, -c)
-		}
-	}
-	return n
-}
-
 // scanSegment reads one segment page by page from its checkpoint, folding
 // each unit's items into the segment's partial counts, and checkpoints
 // after every page. It stops at the end of the segment, or when the next
@@ -231,7 +217,7 @@ func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSe
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":user": avS(userPK("")), ":asg": avS(assignmentSK(job.Key)), ":expo": avS(exposurePrefix(job.Key)), ":evt": avS(eventSK("")),
 		},
-		ProjectionExpression: aws.String("#pk, #sk, experiment, user_id, variant, assigned_at, first_exposed_at, conversions, #name, #ts, received_at, evaluated"),
+		ProjectionExpression: aws.String("#pk, #sk, experiment, user_id, variant, assigned_at, first_exposed_at, conversions, exposed_at, #name, #ts, received_at, evaluated"),
 	}
 	in.Limit = aws.Int32(recountPageItems)
 	if err := s.writeMarks(ctx, job, seg); err != nil { // a call that stopped after its checkpoint
@@ -285,11 +271,10 @@ func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSe
 // can make pages small.
 var recountPageItems int32 = 4000
 
-// writeMarks writes the segment's pending conversion marks.
+// writeMarks writes the segment's pending marks.
 func (s *Store) writeMarks(ctx context.Context, job *recountJob, seg *recountSegment) error {
 	for _, m := range seg.Pending {
-		a := &experiment.Assignment{Experiment: job.Key, UserID: m.Unit}
-		if err := s.markConversions(ctx, a, m.Names); err != nil {
+		if err := s.markAssignment(ctx, job.Key, m); err != nil {
 			return err
 		}
 	}
@@ -309,9 +294,13 @@ func (s *Store) foldItem(job *recountJob, seg *recountSegment, it item) {
 	switch {
 	case sk == assignmentSK(job.Key):
 		a := decodeAssignment(it)
-		u.Assigned, u.Variant, u.AssignedAt, u.Marks = true, a.Variant, a.AssignedAt, a.Conversions
+		u.Assigned, u.Variant, u.AssignedAt, u.Marks, u.FirstExposedAt = true, a.Variant, a.AssignedAt, a.Conversions, a.FirstExposedAt
 	case strings.HasPrefix(sk, exposurePrefix(job.Key)):
-		u.Exposed = true
+		// Exposure ids are UUID v7, so the first in sort order is the
+		// earliest.
+		if !u.Exposed {
+			u.Exposed, u.ExposedAt = true, getT(it, "exposed_at")
+		}
 	case strings.HasPrefix(sk, eventSK("")):
 		if !u.Assigned { // no assignment in this experiment: its events cannot convert for it
 			return
@@ -324,8 +313,13 @@ func (s *Store) foldItem(job *recountJob, seg *recountSegment, it item) {
 	}
 }
 
-// finishUnit counts the unit in progress, and with write queues the marks
-// of conversions the recount found that its assignment lacks.
+// finishUnit counts the unit in progress as its assignment item should
+// read: exposed when it has the mark or an exposure item, converted on its
+// marks and on the declared events its stored events convert. The counters
+// are the sum of assignment items' contributions (experiment.Contribution,
+// what the aggregator's deltas assume), so that is what a recount counts.
+// With write, it queues the marks that would make the item read so, and
+// the change they will cause when the stream delivers them.
 func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
 	u := seg.Unit
 	seg.Unit = nil
@@ -334,53 +328,66 @@ func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
 	}
 	user := strings.TrimPrefix(u.PK, userPK(""))
 	shard := shardOf(user)
-	t := &seg.Totals[shard]
-	t.add(u.Variant, "", 1, 0)
-	if u.Exposed {
-		t.add(u.Variant, "", 0, 1)
-		for _, name := range u.Converted {
-			t.add(u.Variant, name, 0, 0)
-		}
+	before := &experiment.Assignment{Experiment: job.Key, UserID: user, Variant: u.Variant, FirstExposedAt: u.FirstExposedAt, Conversions: u.Marks}
+	after := *before
+	var repair pendingMarks
+	if after.FirstExposedAt.IsZero() && u.Exposed {
+		after.FirstExposedAt, repair.ExposedAt = u.ExposedAt, u.ExposedAt
 	}
-	seg.Units++
-	if !job.Write {
-		return
-	}
-	var missing []string
+	after.Conversions = slices.Clone(u.Marks)
 	for _, name := range u.Converted {
-		if !slices.Contains(u.Marks, name) {
-			missing = append(missing, name)
+		if !slices.Contains(after.Conversions, name) {
+			after.Conversions = append(after.Conversions, name)
+			repair.Names = append(repair.Names, name)
 		}
 	}
-	if len(missing) == 0 {
+	seg.Totals[shard].add(experiment.Contribution(&after))
+	seg.Units++
+	if !job.Write || (len(repair.Names) == 0 && repair.ExposedAt.IsZero()) {
 		return
 	}
-	seg.Pending = append(seg.Pending, pendingMarks{Unit: user, Names: missing})
-	if u.Exposed { // the aggregator counts these when the stream delivers the marks
-		for _, name := range missing {
-			seg.Marked[shard].add(u.Variant, name, 0, 0)
-		}
-	}
+	repair.Unit = user
+	seg.Pending = append(seg.Pending, repair)
+	// The aggregator counts this when the stream delivers the marks.
+	seg.Marked[shard].add(experiment.Delta(before, &after))
 }
 
-// markConversions adds to an assignment the conversion marks a recount
-// found and live counting never made (a name declared after its events
-// arrived), so the unit's next event of that name is not counted again.
-func (s *Store) markConversions(ctx context.Context, a *experiment.Assignment, missing []string) error {
+// markAssignment writes on an assignment the marks a recount found missing:
+// conversions on names declared after their events arrived, and the first
+// exposure of a unit whose exposure item has no mark. A unit erased
+// meanwhile is left alone.
+func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) error {
+	var set, add []string
+	names := map[string]string{"#pk": AttrPK}
+	values := map[string]types.AttributeValue{}
+	if !m.ExposedAt.IsZero() {
+		set = append(set, "#fx = if_not_exists(#fx, :fx)")
+		names["#fx"], values[":fx"] = "first_exposed_at", avT(m.ExposedAt)
+	}
+	if len(m.Names) > 0 {
+		add = append(add, "#conv :names")
+		names["#conv"], values[":names"] = "conversions", &types.AttributeValueMemberSS{Value: m.Names}
+	}
+	expr := ""
+	if len(set) > 0 {
+		expr = "SET " + strings.Join(set, ", ")
+	}
+	if len(add) > 0 {
+		expr = strings.TrimSpace(expr + " ADD " + strings.Join(add, ", "))
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
-		Key:                       keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
-		UpdateExpression:          aws.String("ADD #conv :names"),
+		Key:                       keyOf(userPK(m.Unit), assignmentSK(key)),
+		UpdateExpression:          aws.String(expr),
 		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#conv": "conversions"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: missing}},
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if isConditionFailed(err) {
 		return nil // erased meanwhile: nothing to mark
 	}
 	if err != nil {
-		return fmt.Errorf("mark conversions of %q: %w", a.UserID, err)
+		return fmt.Errorf("mark assignment of %q: %w", m.Unit, err)
 	}
 	return nil
 }

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
@@ -175,5 +177,52 @@ func TestRecountBackfillsADeclaredEventOnce(t *testing.T) {
 	again, err := st.Recount(ctx, "late", []string{"purchase", "signup"}, false)
 	if err != nil || !reflect.DeepEqual(again.NonZero(), recounted.NonZero()) {
 		t.Fatalf("second recount %+v %v", again, err)
+	}
+}
+
+// A written recount keeps the counters the sum the aggregator's deltas
+// assume: after an exposure item expired and with a conversion on a name no
+// longer declared, recounting and then erasing the unit leaves every
+// counter at zero, never below.
+func TestRecountKeepsTheSumTheStreamAssumes(t *testing.T) {
+	ctx := context.Background()
+	st, db, table := storetest.New(t)
+	if err := st.CreateExperiment(ctx, newExperiment("sum", experiment.Active)); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := st.CreateAssignment(ctx, "sum", "u", "control")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, _, err := st.RecordExposure(ctx, a, "control", "view-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	asg, _ := st.UserAssignments(ctx, "u")
+	if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "e", UserID: "u", Name: "purchase", Timestamp: now, ReceivedAt: now}, asg, storetest.CountAll); err != nil {
+		t.Fatal(err)
+	}
+	// The exposure item expires (TTL), as it does after RETENTION_DAYS.
+	if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "USER#u"}, "sk": &types.AttributeValueMemberS{Value: "EXPO#sum#" + x.ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Drain(t, table)
+	live, _ := st.ReadAggregates(ctx, "sum")
+	recounted, err := st.Recount(ctx, "sum", nil, true) // purchase no longer declared
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(recounted.NonZero(), live.NonZero()) {
+		t.Fatalf("recount %+v, live %+v: the recount must count what the items contribute", recounted.NonZero(), live.NonZero())
+	}
+	if _, err := st.EraseUnit(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	storetest.Drain(t, table)
+	after, _ := st.ReadAggregates(ctx, "sum")
+	if g := after.NonZero(); len(g.Assigned)+len(g.Exposed)+len(g.Converted) != 0 {
+		t.Fatalf("counters after erasing the only unit: %+v", g)
 	}
 }

@@ -198,19 +198,22 @@ type recountSegment struct {
 }
 
 type pendingMarks struct {
-	Unit  string   `json:"unit"`
-	Names []string `json:"names"`
+	Unit      string    `json:"unit"`
+	Names     []string  `json:"names,omitempty"`
+	ExposedAt time.Time `json:"exposed_at,omitzero"` // set: the first-exposure mark is missing
 }
 
 // unitTally is what a recount knows of the unit it is reading.
 type unitTally struct {
-	PK         string    `json:"pk"`
-	Assigned   bool      `json:"assigned,omitempty"`
-	Variant    string    `json:"variant,omitempty"`
-	AssignedAt time.Time `json:"assigned_at,omitzero"`
-	Marks      []string  `json:"marks,omitempty"`
-	Exposed    bool      `json:"exposed,omitempty"`
-	Converted  []string  `json:"converted,omitempty"`
+	PK             string    `json:"pk"`
+	Assigned       bool      `json:"assigned,omitempty"`
+	Variant        string    `json:"variant,omitempty"`
+	AssignedAt     time.Time `json:"assigned_at,omitzero"`
+	FirstExposedAt time.Time `json:"first_exposed_at,omitzero"` // the assignment's mark
+	Marks          []string  `json:"marks,omitempty"`
+	Exposed        bool      `json:"exposed,omitempty"` // an exposure item was seen
+	ExposedAt      time.Time `json:"exposed_at,omitzero"`
+	Converted      []string  `json:"converted,omitempty"`
 }
 
 // tally is counts in a form that survives JSON.
@@ -220,30 +223,30 @@ type tally struct {
 	C map[string]map[string]int64 `json:"c,omitempty"`
 }
 
-// add counts assigned and exposed units of variant, or with an event name
-// one converted unit.
-func (t *tally) add(variant, event string, assigned, exposed int64) {
-	if event != "" {
-		if t.C == nil {
-			t.C = map[string]map[string]int64{}
-		}
-		if t.C[variant] == nil {
-			t.C[variant] = map[string]int64{}
-		}
-		t.C[variant][event]++
-		return
-	}
-	if assigned != 0 {
+// add adds g's counts.
+func (t *tally) add(g experiment.Aggregates) {
+	for v, n := range g.Assigned {
 		if t.A == nil {
 			t.A = map[string]int64{}
 		}
-		t.A[variant] += assigned
+		t.A[v] += n
 	}
-	if exposed != 0 {
+	for v, n := range g.Exposed {
 		if t.X == nil {
 			t.X = map[string]int64{}
 		}
-		t.X[variant] += exposed
+		t.X[v] += n
+	}
+	for v, m := range g.Converted {
+		for e, n := range m {
+			if t.C == nil {
+				t.C = map[string]map[string]int64{}
+			}
+			if t.C[v] == nil {
+				t.C[v] = map[string]int64{}
+			}
+			t.C[v][e] += n
+		}
 	}
 }
 

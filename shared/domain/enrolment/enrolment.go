@@ -135,8 +135,8 @@ func Sticky(exp *experiment.Experiment, variantKey string) (d Decision, ok bool)
 	return Decision{}, false
 }
 
-// NotAssigned is the decision for a unit without an assignment of an
-// experiment that does not enrol (not active): the control, not counted.
+// NotAssigned is the decision for a unit without an assignment that the
+// call does not enrol (enroll=false): the control, not counted.
 func NotAssigned(exp *experiment.Experiment) Decision {
 	return control(exp, ReasonNotAssigned)
 }

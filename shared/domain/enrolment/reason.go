@@ -19,8 +19,8 @@ const (
 	ReasonNotInLayer Reason = "not_in_layer"
 	// ReasonNotInCoverage: the unit is outside the enrolled share.
 	ReasonNotInCoverage Reason = "not_in_coverage"
-	// ReasonNotAssigned: the experiment does not enrol (it is not active)
-	// and the unit has no assignment (the caller's step).
+	// ReasonNotAssigned: the unit has no assignment and the call did not
+	// enrol it (enroll=false; the caller's step).
 	ReasonNotAssigned Reason = "not_assigned"
 )
 

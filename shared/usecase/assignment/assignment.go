@@ -132,7 +132,8 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 		return result(exp, a, false), nil
 	}
 	if !r.Enroll {
-		return notEnrolled(exp, exp.Control(), enrolment.ReasonNotAssigned), nil
+		d := enrolment.NotAssigned(exp)
+		return notEnrolled(exp, d.VariantKey, d.Reason), nil
 	}
 	if !experiment.IsActive(exp) {
 		// Memory may lag a start or resume by a few seconds: the

@@ -7,6 +7,7 @@ package erasure
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/abtest/abtest/shared/data/store"
@@ -57,7 +58,7 @@ func New(st Store, now func() time.Time) *Service { return &Service{store: st, n
 func (s *Service) Erase(ctx context.Context, unitID, by, requestID string) (Report, error) {
 	if !experiment.ValidUnitID(unitID) {
 		return Report{}, fault.New(fault.Invalid, CodeInvalidUnitID,
-			"unit id must be 1-256 bytes of UTF-8 without control or format characters")
+			fmt.Sprintf("unit id must be 1-%d bytes of UTF-8 without control or format characters", experiment.MaxUnitIDLen))
 	}
 	erased, eraseErr := s.store.EraseUnit(ctx, unitID)
 	audit := &store.ErasureAudit{By: by, At: s.now().UTC(), RequestID: requestID, Erased: erased, Complete: eraseErr == nil}

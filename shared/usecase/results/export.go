@@ -41,8 +41,9 @@ type ExportPage struct {
 }
 
 // Export reads one page of an experiment's unit-level facts, in unit id
-// order; Next continues it ("" on the last page). An archived experiment's
-// data stays exportable.
+// order; Next continues it ("" on the last page). An archived experiment is
+// not found here as everywhere: export before archiving, or use the table's
+// export to S3.
 func (s *Service) Export(ctx context.Context, key string, limit int, cursor string) (ExportPage, error) {
 	if err := experiment.CheckKey(key); err != nil {
 		return ExportPage{}, err
