@@ -631,7 +631,7 @@ func corsFor(origins []string) *awsapigatewayv2.CorsPreflightOptions {
 	return &awsapigatewayv2.CorsPreflightOptions{
 		AllowOrigins:     jsii.Strings(origins...),
 		AllowMethods:     &methods,
-		AllowHeaders:     jsii.Strings("Content-Type", "Authorization", "X-Api-Key"),
+		AllowHeaders:     jsii.Strings("Content-Type", "Authorization", "X-Api-Key", "X-Device-Id"),
 		AllowCredentials: jsii.Bool(false),
 		MaxAge:           awscdk.Duration_Hours(jsii.Number(1)),
 	}

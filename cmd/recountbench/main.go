@@ -109,7 +109,7 @@ func seed(ctx context.Context, db *dynamodb.Client, st *store.Store, units, work
 	templates := make([][]map[string]types.AttributeValue, 3)
 	for kind := range templates {
 		user := fmt.Sprintf("template-%d", kind)
-		a, _, err := st.CreateAssignment(ctx, key, user, "control")
+		a, _, err := st.CreateAssignment(ctx, key, experiment.UserUnit(user), "control")
 		if err != nil {
 			return experiment.Aggregates{}, err
 		}
@@ -120,7 +120,7 @@ func seed(ctx context.Context, db *dynamodb.Client, st *store.Store, units, work
 		}
 		if kind > 1 {
 			now := time.Now().UTC()
-			ev := &experiment.Event{ID: "purchase-1", UserID: user, Name: "purchase", Timestamp: now, ReceivedAt: now}
+			ev := &experiment.Event{ID: "purchase-1", Unit: experiment.UserUnit(user), Name: "purchase", Timestamp: now, ReceivedAt: now}
 			if _, err := st.RecordEvent(ctx, ev, []*experiment.Assignment{a}, func(string) bool { return true }); err != nil {
 				return experiment.Aggregates{}, err
 			}

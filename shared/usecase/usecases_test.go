@@ -94,7 +94,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	wantCode(t, err, experiment.CodeExists)
 
 	// A draft enrols no one.
-	_, err = s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true})
+	_, err = s.asg.Assign(ctx, "checkout", assignment.Request{Identity: experiment.Identity{UserID: "alice"}, Enroll: true})
 	wantCode(t, err, experiment.CodeInactive)
 
 	if _, err := s.exps.Transition(ctx, "admin-1", "checkout", experiment.Start); err != nil {
@@ -103,46 +103,46 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	_, err = s.exps.Transition(ctx, "admin-1", "checkout", experiment.Resume)
 	wantCode(t, err, experiment.CodeInvalidTransition)
 
-	first, err := s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true})
+	first, err := s.asg.Assign(ctx, "checkout", assignment.Request{Identity: experiment.Identity{UserID: "alice"}, Enroll: true})
 	if err != nil || !first.Created {
 		t.Fatalf("first assignment: %+v %v", first, err)
 	}
-	again, err := s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true})
+	again, err := s.asg.Assign(ctx, "checkout", assignment.Request{Identity: experiment.Identity{UserID: "alice"}, Enroll: true})
 	if err != nil || again.Created || again.Variant != first.Variant || !again.AssignedAt.Equal(first.AssignedAt) {
 		t.Fatalf("repeat assignment: %+v %v, first %+v", again, err, first)
 	}
 
-	_, _, err = s.expo.Expose(ctx, "bob", "checkout", "", "")
+	_, _, err = s.expo.Expose(ctx, experiment.Identity{UserID: "bob"}, "checkout", "", "")
 	wantCode(t, err, exposure.CodeAssignmentRequired)
-	_, _, err = s.expo.Expose(ctx, "alice", "checkout", "nope", "")
+	_, _, err = s.expo.Expose(ctx, experiment.Identity{UserID: "alice"}, "checkout", "nope", "")
 	wantCode(t, err, exposure.CodeInvalidVariant)
-	_, _, err = s.expo.Expose(ctx, "alice", "checkout", "", "a\u202eb")
+	_, _, err = s.expo.Expose(ctx, experiment.Identity{UserID: "alice"}, "checkout", "", "a\u202eb")
 	wantCode(t, err, fault.CodeValidationFailed)
-	x, created, err := s.expo.Expose(ctx, "alice", "checkout", "", "view-1")
+	x, created, err := s.expo.Expose(ctx, experiment.Identity{UserID: "alice"}, "checkout", "", "view-1")
 	if err != nil || !created || x.ID != "view-1" || x.Variant != first.Variant || x.AssignedVariant != first.Variant {
 		t.Fatalf("exposure: %+v %v %v", x, created, err)
 	}
 	// A retried exposure (its answer was lost) is stored once.
 	for _, shown := range []string{"", "control"} {
-		again, created, err := s.expo.Expose(ctx, "alice", "checkout", shown, "view-1")
+		again, created, err := s.expo.Expose(ctx, experiment.Identity{UserID: "alice"}, "checkout", shown, "view-1")
 		if err != nil || created || *again != *x {
 			t.Fatalf("retried exposure: %+v %v %v, want the stored %+v", again, created, err, x)
 		}
 	}
-	if _, created, err := s.expo.Expose(ctx, "alice", "checkout", "", ""); err != nil || !created {
+	if _, created, err := s.expo.Expose(ctx, experiment.Identity{UserID: "alice"}, "checkout", "", ""); err != nil || !created {
 		t.Fatalf("exposure without id: %v %v", created, err)
 	}
 
 	id := "order-1"
-	batch, err := s.evs.Record(ctx, "alice", []events.Input{{Name: "purchase", ID: &id}, {Name: "bad name"}})
+	batch, err := s.evs.Record(ctx, experiment.Identity{UserID: "alice"}, []events.Input{{Name: "purchase", ID: &id}, {Name: "bad name"}})
 	if err != nil || batch.Accepted != 1 || batch.Rejected != 1 || batch.Results[1].Error.Code != events.CodeInvalid {
 		t.Fatalf("events: %+v %v", batch, err)
 	}
-	batch, err = s.evs.Record(ctx, "alice", []events.Input{{Name: "purchase", ID: &id}})
+	batch, err = s.evs.Record(ctx, experiment.Identity{UserID: "alice"}, []events.Input{{Name: "purchase", ID: &id}})
 	if err != nil || batch.Duplicates != 1 {
 		t.Fatalf("retried event: %+v %v", batch, err)
 	}
-	_, err = s.evs.Record(ctx, "alice", nil)
+	_, err = s.evs.Record(ctx, experiment.Identity{UserID: "alice"}, nil)
 	wantCode(t, err, fault.CodeValidationFailed)
 
 	storetest.Drain(t, s.table) // counts follow from the change stream
@@ -187,7 +187,7 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	wantCode(t, err, fault.CodeValidationFailed)
 	_, err = s.exps.Update(ctx, "admin-2", "checkout", experiments.Patch{Version: up.Version, Variants: append(reweight, experiments.VariantPatch{Key: "new"})})
 	wantCode(t, err, fault.CodeValidationFailed)
-	if again, err := s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true}); err != nil || again.Variant != first.Variant {
+	if again, err := s.asg.Assign(ctx, "checkout", assignment.Request{Identity: experiment.Identity{UserID: "alice"}, Enroll: true}); err != nil || again.Variant != first.Variant {
 		t.Fatalf("assignment flipped after re-weighting: %+v %v", again, err)
 	}
 
@@ -202,15 +202,15 @@ func TestExperimentLifecycleWithoutHTTP(t *testing.T) {
 	if err := s.exps.Archive(ctx, "admin-1", "checkout"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.asg.Assign(ctx, "checkout", assignment.Request{UnitID: "alice", Enroll: true})
+	_, err = s.asg.Assign(ctx, "checkout", assignment.Request{Identity: experiment.Identity{UserID: "alice"}, Enroll: true})
 	wantCode(t, err, experiment.CodeNotFound)
-	_, _, err = s.expo.Expose(ctx, "alice", "checkout", "", "")
+	_, _, err = s.expo.Expose(ctx, experiment.Identity{UserID: "alice"}, "checkout", "", "")
 	wantCode(t, err, experiment.CodeNotFound)
 	_, err = s.res.Results(ctx, "checkout", "purchase")
 	wantCode(t, err, experiment.CodeNotFound)
 	_, _, err = s.exps.Get(ctx, "checkout")
 	wantCode(t, err, experiment.CodeNotFound)
-	_, err = s.asg.Assign(ctx, "Not A Key", assignment.Request{UnitID: "alice", Enroll: true})
+	_, err = s.asg.Assign(ctx, "Not A Key", assignment.Request{Identity: experiment.Identity{UserID: "alice"}, Enroll: true})
 	wantCode(t, err, fault.CodeInvalidKey)
 }
 
@@ -256,10 +256,10 @@ func TestUndeclaredEventNamesCannotGrowItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []string{"attacker", "victim"} {
-		if _, err := asg.Assign(ctx, "poison", assignment.Request{UnitID: u, Enroll: true}); err != nil {
+		if _, err := asg.Assign(ctx, "poison", assignment.Request{Identity: experiment.Identity{UserID: u}, Enroll: true}); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := expo.Expose(ctx, u, "poison", "", ""); err != nil {
+		if _, _, err := expo.Expose(ctx, experiment.Identity{UserID: u}, "poison", "", ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -275,7 +275,7 @@ func TestUndeclaredEventNamesCannotGrowItems(t *testing.T) {
 			for i := range in {
 				in[i].Name = fmt.Sprintf("n%05d-%s", b*perBatch+i, strings.Repeat("x", 90))
 			}
-			out, err := evs.Record(ctx, "attacker", in)
+			out, err := evs.Record(ctx, experiment.Identity{UserID: "attacker"}, in)
 			if err == nil && out.Accepted != perBatch {
 				err = fmt.Errorf("batch %d: %+v", b, out)
 			}
@@ -288,7 +288,7 @@ func TestUndeclaredEventNamesCannotGrowItems(t *testing.T) {
 		}
 	}
 	// The victim still converts, and only declared names are counted.
-	if out, err := evs.Record(ctx, "victim", []events.Input{{Name: "purchase"}}); err != nil || out.Accepted != 1 {
+	if out, err := evs.Record(ctx, experiment.Identity{UserID: "victim"}, []events.Input{{Name: "purchase"}}); err != nil || out.Accepted != 1 {
 		t.Fatalf("victim: %+v %v", out, err)
 	}
 	storetest.Drain(t, table)

@@ -340,7 +340,16 @@ func otherVariant(v string) string {
 func (e *env) recountMatches(key string) (bool, reply) {
 	e.t.Helper()
 	e.drain()
-	r := e.do("POST", "/v1/admin/experiments/"+key+"/recount?dry_run=true", e.asAdmin(), "")
+	// As a client should: a 202 (progress) or a 409 RECOUNT_RUNNING (a
+	// call cut off earlier still holds the job's lease) means call again.
+	var r reply
+	for attempt := 0; attempt < 60; attempt++ {
+		r = e.do("POST", "/v1/admin/experiments/"+key+"/recount?dry_run=true", e.asAdmin(), "")
+		if r.err != nil || (r.status != http.StatusAccepted && !(r.status == http.StatusConflict && r.code() == "RECOUNT_RUNNING")) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
 	if r.err != nil || r.status != http.StatusOK {
 		e.t.Fatalf("recount %s: %v", key, r)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/bucketing"
+	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/edge/allroutes"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
 	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
@@ -162,7 +163,7 @@ func TestThrottlingThenServed(t *testing.T) {
 	if idx, _ := bucketing.Choose("checkout", "bob", []float64{50, 50}, 1, nil); idx == 1 {
 		bobVariant = "control"
 	}
-	bob, _, err := st.CreateAssignment(ctx, "checkout", "bob", bobVariant)
+	bob, _, err := st.CreateAssignment(ctx, "checkout", experiment.UserUnit("bob"), bobVariant)
 	if err != nil {
 		t.Fatal(err)
 	}

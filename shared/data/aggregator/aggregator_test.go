@@ -39,17 +39,17 @@ func workload(t *testing.T, st *store.Store) {
 		user := fmt.Sprintf("u%02d", u)
 		for _, key := range []string{"a", "b"} {
 			variant := []string{"control", "treatment"}[u%2]
-			if _, _, err := st.CreateAssignment(ctx, key, user, variant); err != nil {
+			if _, _, err := st.CreateAssignment(ctx, key, experiment.UserUnit(user), variant); err != nil {
 				t.Fatal(err)
 			}
 		}
-		asg, err := st.UserAssignments(ctx, user)
+		asg, err := st.UnitAssignments(ctx, experiment.UserUnit(user))
 		if err != nil {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC()
 		if u%3 == 0 { // converts before exposure
-			if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "p", UserID: user, Name: "purchase", Timestamp: now, ReceivedAt: now}, asg, storetest.CountAll); err != nil {
+			if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "p", Unit: experiment.UserUnit(user), Name: "purchase", Timestamp: now, ReceivedAt: now}, asg, storetest.CountAll); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -59,14 +59,14 @@ func workload(t *testing.T, st *store.Store) {
 					if _, _, err := st.RecordExposure(ctx, a, a.Variant, ""); err != nil {
 						t.Fatal(err)
 					}
-					a, _ = st.GetAssignment(ctx, a.Experiment, user, true)
+					a, _ = st.GetAssignment(ctx, a.Experiment, experiment.UserUnit(user), true)
 				}
 			}
 		}
-		asg, _ = st.UserAssignments(ctx, user)
+		asg, _ = st.UnitAssignments(ctx, experiment.UserUnit(user))
 		if u%5 == 0 { // converts after exposure, and retries the event
 			for i := 0; i < 2; i++ {
-				if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "s", UserID: user, Name: "signup", Timestamp: now, ReceivedAt: now}, asg, storetest.CountAll); err != nil {
+				if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "s", Unit: experiment.UserUnit(user), Name: "signup", Timestamp: now, ReceivedAt: now}, asg, storetest.CountAll); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -30,13 +30,13 @@ func holdoutWorkload(t *testing.T, st *store.Store) []string {
 		unit := fmt.Sprintf("u%02d", u)
 		units = append(units, unit)
 		now := time.Now().UTC()
-		early := &experiment.Event{ID: "early", UserID: unit, Name: "purchase", Timestamp: now.Add(-time.Minute), ReceivedAt: now}
+		early := &experiment.Event{ID: "early", Unit: experiment.UserUnit(unit), Name: "purchase", Timestamp: now.Add(-time.Minute), ReceivedAt: now}
 		if u%4 == 0 { // held out of both
-			if err := st.RecordHeldOut(ctx, unit, "x", []string{"h1", "h2"}); err != nil {
+			if err := st.RecordHeldOut(ctx, experiment.UserUnit(unit), "x", []string{"h1", "h2"}); err != nil {
 				t.Fatal(err)
 			}
 		} else {
-			a, _, err := st.CreateAssignment(ctx, "x", unit, []string{"control", "treatment"}[u%2])
+			a, _, err := st.CreateAssignment(ctx, "x", experiment.UserUnit(unit), []string{"control", "treatment"}[u%2])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,21 +45,21 @@ func holdoutWorkload(t *testing.T, st *store.Store) []string {
 					if _, _, err := st.RecordExposureFor(ctx, a, a.Variant, "", []string{"h1", "h2"}); err != nil {
 						t.Fatal(err)
 					}
-					if a, err = st.GetAssignment(ctx, "x", unit, true); err != nil {
+					if a, err = st.GetAssignment(ctx, "x", experiment.UserUnit(unit), true); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
 		}
-		asg, _ := st.UserAssignments(ctx, unit)
-		ms, _ := st.UnitMemberships(ctx, unit, true)
+		asg, _ := st.UnitAssignments(ctx, experiment.UserUnit(unit))
+		ms, _ := st.UnitMemberships(ctx, experiment.UserUnit(unit), true)
 		c := store.Convertible{Assignments: asg, Counted: counted, Memberships: ms, HoldoutCounted: func(string) bool { return true }}
 		if _, err := st.RecordEventFor(ctx, early, c); err != nil { // happened before joining
 			t.Fatal(err)
 		}
 		if u%2 == 0 {
 			for retry := 0; retry < 2; retry++ {
-				ev := &experiment.Event{ID: "p", UserID: unit, Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
+				ev := &experiment.Event{ID: "p", Unit: experiment.UserUnit(unit), Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
 				if _, err := st.RecordEventFor(ctx, ev, c); err != nil {
 					t.Fatal(err)
 				}
@@ -68,7 +68,7 @@ func holdoutWorkload(t *testing.T, st *store.Store) []string {
 			onlyH1 := c
 			onlyH1.Counted = func(string) bool { return false }
 			onlyH1.HoldoutCounted = func(h string) bool { return h == "h1" }
-			ev := &experiment.Event{ID: "s", UserID: unit, Name: "signup", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
+			ev := &experiment.Event{ID: "s", Unit: experiment.UserUnit(unit), Name: "signup", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
 			if _, err := st.RecordEventFor(ctx, ev, onlyH1); err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func fromItems(t *testing.T, st *store.Store, units []string, key string) experi
 	t.Helper()
 	g := experiment.NewAggregates()
 	for _, u := range units {
-		ms, err := st.UnitMemberships(context.Background(), u, true)
+		ms, err := st.UnitMemberships(context.Background(), experiment.UserUnit(u), true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -203,7 +203,7 @@ func shardOfStream(streamShard string) int {
 // DecodeAssignment reads an assignment from a stream image of an item, or
 // returns false when the item is not an assignment.
 func DecodeAssignment(img map[string]types.AttributeValue) (*experiment.Assignment, bool) {
-	if img == nil || !strings.HasPrefix(getS(img, AttrSK), "ASG#") || !strings.HasPrefix(getS(img, AttrPK), "USER#") {
+	if img == nil || !strings.HasPrefix(getS(img, AttrSK), "ASG#") || !isUnitPK(getS(img, AttrPK)) {
 		return nil, false
 	}
 	return decodeAssignment(img), true

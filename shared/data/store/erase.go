@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
+
+	"github.com/abtest/abtest/shared/domain/experiment"
 )
 
 // Erased counts the items an erasure deleted, by kind.
@@ -33,8 +35,8 @@ var ErrUnitBusy = errors.New("the unit kept writing during the erasure")
 // to catch items written while it deleted.
 const eraseRounds = 5
 
-// EraseUnit deletes every item of one unit: everything under USER#<id>
-// (assignments, exposures, events, holdout memberships). It repeats until a consistent read finds
+// EraseUnit deletes every item of one unit: everything in its partition,
+// USER#<id> or DEVICE#<id> (assignments, exposures, events, holdout memberships). It repeats until a consistent read finds
 // the partition empty, so an item the unit's concurrent traffic wrote
 // meanwhile is deleted too, and it is idempotent: erasing an erased unit
 // deletes nothing.
@@ -45,10 +47,10 @@ const eraseRounds = 5
 // whatever it had become by then. A request racing the erasure either commits before the
 // delete (and is deleted with it) or fails the attribute_exists condition
 // its transaction puts on the assignment.
-func (s *Store) EraseUnit(ctx context.Context, unitID string) (Erased, error) {
+func (s *Store) EraseUnit(ctx context.Context, unit experiment.UnitRef) (Erased, error) {
 	var total Erased
 	for round := 0; round < eraseRounds; round++ {
-		keys, err := s.unitKeys(ctx, unitID)
+		keys, err := s.unitKeys(ctx, unit)
 		if err != nil {
 			return total, err
 		}
@@ -75,13 +77,13 @@ func (s *Store) EraseUnit(ctx context.Context, unitID string) (Erased, error) {
 }
 
 // unitKeys reads the keys of every item in the unit's partition.
-func (s *Store) unitKeys(ctx context.Context, unitID string) ([]item, error) {
+func (s *Store) unitKeys(ctx context.Context, unit experiment.UnitRef) ([]item, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ProjectionExpression:      aws.String("#pk, #sk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(userPK(unitID))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(unitPK(unit))},
 		ConsistentRead:            aws.Bool(true),
 	}
 	var out []item

@@ -13,20 +13,20 @@ import (
 	"github.com/abtest/abtest/shared/domain/holdout"
 )
 
-// UserAssignments returns every assignment of a user, in one Query.
-func (s *Store) UserAssignments(ctx context.Context, userID string) ([]*experiment.Assignment, error) {
+// UnitAssignments returns every assignment of a unit, in one Query.
+func (s *Store) UnitAssignments(ctx context.Context, unit experiment.UnitRef) ([]*experiment.Assignment, error) {
 	var out []*experiment.Assignment
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :asg)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(userPK(userID)), ":asg": avS("ASG#")},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(unitPK(unit)), ":asg": avS("ASG#")},
 		ConsistentRead:            aws.Bool(true),
 	}
 	for {
 		page, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("assignments of %q: %w", userID, err)
+			return nil, fmt.Errorf("assignments of %s: %w", unit, err)
 		}
 		for _, it := range page.Items {
 			out = append(out, decodeAssignment(it))
@@ -41,7 +41,7 @@ func (s *Store) UserAssignments(ctx context.Context, userID string) ([]*experime
 // maxTransactItems is DynamoDB's limit on items in one transaction.
 const maxTransactItems = 100
 
-// RecordEvent stores an event once per (user, id): a repeated id returns
+// RecordEvent stores an event once per (unit, id): a repeated id returns
 // stored=false and stores nothing new. In the same transaction it marks the
 // event's name as converted on every assignment of the user it converts
 // (see experiment.Converts) that had not converted on it yet: items of this
@@ -88,7 +88,7 @@ func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Conv
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	fail := func(err error) (bool, error) {
-		return stored, fmt.Errorf("record event %q of %q: %w", ev.ID, ev.UserID, err)
+		return stored, fmt.Errorf("record event %q of %s: %w", ev.ID, ev.Unit, err)
 	}
 	withPut := true
 	for attempt := 0; attempt < stateAttempts; attempt++ {
@@ -184,9 +184,9 @@ func (c Convertible) pending(ev *experiment.Event) []mark {
 
 func (k mark) key() item {
 	if k.a != nil {
-		return keyOf(userPK(k.a.UserID), assignmentSK(k.a.Experiment))
+		return keyOf(unitPK(k.a.Unit), assignmentSK(k.a.Experiment))
 	}
-	return keyOf(userPK(k.m.UnitID), membershipSK(k.m.Holdout))
+	return keyOf(unitPK(k.m.Unit), membershipSK(k.m.Holdout))
 }
 
 // add records a committed mark in memory.
@@ -252,14 +252,14 @@ func refreshFromCancellation(err error, used []mark, updateAt []int) bool {
 
 func (s *Store) encodeEvent(ev *experiment.Event) item {
 	it := item{
-		AttrPK:        avS(userPK(ev.UserID)),
-		AttrSK:        avS(eventSK(ev.ID)),
-		"id":          avS(ev.ID),
-		"user_id":     avS(ev.UserID),
-		"name":        avS(ev.Name),
-		"timestamp":   avT(ev.Timestamp),
-		"received_at": avT(ev.ReceivedAt),
-		AttrExpiresAt: s.expiresAt(ev.ReceivedAt),
+		AttrPK:            avS(unitPK(ev.Unit)),
+		AttrSK:            avS(eventSK(ev.ID)),
+		"id":              avS(ev.ID),
+		unitAttr(ev.Unit): avS(ev.Unit.ID),
+		"name":            avS(ev.Name),
+		"timestamp":       avT(ev.Timestamp),
+		"received_at":     avT(ev.ReceivedAt),
+		AttrExpiresAt:     s.expiresAt(ev.ReceivedAt),
 	}
 	if len(ev.Properties) > 0 {
 		it["properties"] = avS(string(ev.Properties))
@@ -272,7 +272,7 @@ func (s *Store) encodeEvent(ev *experiment.Event) item {
 
 func decodeEvent(it item) *experiment.Event {
 	ev := &experiment.Event{
-		ID: getS(it, "id"), UserID: getS(it, "user_id"), Name: getS(it, "name"),
+		ID: getS(it, "id"), Unit: decodeUnit(it), Name: getS(it, "name"),
 		Timestamp: getT(it, "timestamp"), ReceivedAt: getT(it, "received_at"),
 	}
 	if p := getS(it, "properties"); p != "" {

@@ -25,11 +25,11 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 	event := func(user, name string, ts time.Time) bool {
 		t.Helper()
 		n++
-		asg, err := st.UserAssignments(ctx, user)
+		asg, err := st.UnitAssignments(ctx, experiment.UserUnit(user))
 		if err != nil {
 			t.Fatal(err)
 		}
-		stored, err := st.RecordEvent(ctx, &experiment.Event{ID: fmt.Sprintf("e%d", n), UserID: user, Name: name, Timestamp: ts, ReceivedAt: time.Now().UTC()}, asg, storetest.CountAll)
+		stored, err := st.RecordEvent(ctx, &experiment.Event{ID: fmt.Sprintf("e%d", n), Unit: experiment.UserUnit(user), Name: name, Timestamp: ts, ReceivedAt: time.Now().UTC()}, asg, storetest.CountAll)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 	}
 	assign := func(user, variant string) *experiment.Assignment {
 		t.Helper()
-		a, _, err := st.CreateAssignment(ctx, "exp", user, variant)
+		a, _, err := st.CreateAssignment(ctx, "exp", experiment.UserUnit(user), variant)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 	}
 	expose := func(user string) {
 		t.Helper()
-		a, err := st.GetAssignment(ctx, "exp", user, true)
+		a, err := st.GetAssignment(ctx, "exp", experiment.UserUnit(user), true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,12 +75,12 @@ func TestConversionsCountExposedUsersOnce(t *testing.T) {
 	event("never", "purchase", time.Now().UTC())
 
 	// A retried event id is stored once and counted once.
-	asg, _ := st.UserAssignments(ctx, "late")
-	retry := &experiment.Event{ID: "e1000", UserID: "late", Name: "refund", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
+	asg, _ := st.UnitAssignments(ctx, experiment.UserUnit("late"))
+	retry := &experiment.Event{ID: "e1000", Unit: experiment.UserUnit("late"), Name: "refund", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
 	if stored, err := st.RecordEvent(ctx, retry, asg, storetest.CountAll); err != nil || !stored {
 		t.Fatalf("first: %v %v", stored, err)
 	}
-	asg, _ = st.UserAssignments(ctx, "late")
+	asg, _ = st.UnitAssignments(ctx, experiment.UserUnit("late"))
 	if stored, err := st.RecordEvent(ctx, retry, asg, storetest.CountAll); err != nil || stored {
 		t.Fatalf("retry stored again: %v %v", stored, err)
 	}
@@ -125,9 +125,9 @@ func TestEventRacingAnAssignment(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The events call read the user's assignments (none yet) ...
-	ev := &experiment.Event{ID: "e1", UserID: "u", Name: "purchase", Timestamp: t0.Add(time.Millisecond), ReceivedAt: t0.Add(time.Millisecond)}
+	ev := &experiment.Event{ID: "e1", Unit: experiment.UserUnit("u"), Name: "purchase", Timestamp: t0.Add(time.Millisecond), ReceivedAt: t0.Add(time.Millisecond)}
 	// ... then the assignment stamped t0 commits, then the event is written.
-	a, _, err := st.CreateAssignment(ctx, "race", "u", "control")
+	a, _, err := st.CreateAssignment(ctx, "race", experiment.UserUnit("u"), "control")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestChunkedEventRetryFinishes(t *testing.T) {
 		if err := st.CreateExperiment(ctx, newExperiment(key, experiment.Active)); err != nil {
 			t.Fatal(err)
 		}
-		a, _, err := st.CreateAssignment(ctx, key, "u", "treatment")
+		a, _, err := st.CreateAssignment(ctx, key, experiment.UserUnit("u"), "treatment")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -185,14 +185,14 @@ func TestChunkedEventRetryFinishes(t *testing.T) {
 	}
 	flaky := store.New(&failingTransactions{DynamoDB: db, n: 2}, table)
 	event := func() *experiment.Event {
-		return &experiment.Event{ID: "order-1", UserID: "u", Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
+		return &experiment.Event{ID: "order-1", Unit: experiment.UserUnit("u"), Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
 	}
-	asg, _ := st.UserAssignments(ctx, "u")
+	asg, _ := st.UnitAssignments(ctx, experiment.UserUnit("u"))
 	stored, err := flaky.RecordEvent(ctx, event(), asg, storetest.CountAll)
 	if err == nil || !stored {
 		t.Fatalf("interrupted event: stored=%v err=%v, want stored with an error", stored, err)
 	}
-	asg, _ = st.UserAssignments(ctx, "u")
+	asg, _ = st.UnitAssignments(ctx, experiment.UserUnit("u"))
 	if stored, err := st.RecordEvent(ctx, event(), asg, storetest.CountAll); err != nil || stored {
 		t.Fatalf("retry: stored=%v err=%v, want a duplicate", stored, err)
 	}
@@ -236,13 +236,13 @@ func TestRecountNeverOverwritesAConcurrentWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		if _, _, err := st.CreateAssignment(ctx, "rc", fmt.Sprintf("u%d", i), "control"); err != nil {
+		if _, _, err := st.CreateAssignment(ctx, "rc", experiment.UserUnit(fmt.Sprintf("u%d", i)), "control"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	storetest.Drain(t, table) // a recount is exact once the aggregator has caught up
 	racing := store.New(&interfering{DynamoDB: db, during: func() {
-		if _, _, err := st.CreateAssignment(ctx, "rc", "late", "control"); err != nil {
+		if _, _, err := st.CreateAssignment(ctx, "rc", experiment.UserUnit("late"), "control"); err != nil {
 			t.Error(err)
 		}
 		storetest.Drain(t, table)

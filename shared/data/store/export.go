@@ -17,7 +17,7 @@ import (
 // marks. Eventually consistent, like the index.
 func (s *Store) ExperimentAssignments(ctx context.Context, key string, limit int, cursor string) (Page[*experiment.Assignment], error) {
 	pk := assignmentsOfExperiment(key)
-	of := pageOf{keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: pk, itemPre: userPK(""), itemSK: assignmentSK(key)}
+	of := pageOf{keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: pk, itemPre: []string{userPrefix, devicePrefix}, itemSK: assignmentSK(key)}
 	items, next, err := s.queryPage(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(GSI1),

@@ -47,15 +47,15 @@ func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment,
 		}
 		id = u.String()
 	}
-	x = &experiment.Exposure{ID: id, Experiment: a.Experiment, UserID: a.UserID, Variant: shown, AssignedVariant: a.Variant, ExposedAt: s.now()}
+	x = &experiment.Exposure{ID: id, Experiment: a.Experiment, Unit: a.Unit, Variant: shown, AssignedVariant: a.Variant, ExposedAt: s.now()}
 	put := &types.Put{
 		TableName: aws.String(s.table),
 		Item: item{
-			AttrPK:             avS(userPK(a.UserID)),
+			AttrPK:             avS(unitPK(a.Unit)),
 			AttrSK:             avS(exposurePrefix(a.Experiment) + x.ID),
 			"id":               avS(x.ID),
 			"experiment":       avS(x.Experiment),
-			"user_id":          avS(x.UserID),
+			unitAttr(a.Unit):   avS(a.Unit.ID),
 			"variant":          avS(x.Variant),
 			"assigned_variant": avS(x.AssignedVariant),
 			"exposed_at":       avT(x.ExposedAt),
@@ -69,7 +69,7 @@ func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment,
 		if a.Exposed() {
 			old, err := s.putIfAbsent(ctx, put)
 			if err != nil {
-				return nil, false, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, err)
+				return nil, false, fmt.Errorf("record exposure %q/%s: %w", a.Experiment, a.Unit, err)
 			}
 			if old != nil {
 				return decodeExposure(old), false, nil
@@ -84,7 +84,7 @@ func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment,
 			{Put: put},
 			{Update: &types.Update{
 				TableName:                           aws.String(s.table),
-				Key:                                 keyOf(userPK(a.UserID), assignmentSK(a.Experiment)),
+				Key:                                 keyOf(unitPK(a.Unit), assignmentSK(a.Experiment)),
 				UpdateExpression:                    aws.String("SET #fx = :fx"),
 				ConditionExpression:                 aws.String(cond),
 				ExpressionAttributeNames:            names,
@@ -93,7 +93,7 @@ func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment,
 			}},
 		}
 		for _, key := range holdouts {
-			items = append(items, s.exposedMembership(a.UserID, key, a.Experiment, x.ExposedAt))
+			items = append(items, s.exposedMembership(a.Unit, key, a.Experiment, x.ExposedAt))
 		}
 		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
@@ -104,17 +104,17 @@ func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment,
 		}
 		r, ok := cancellation(err, 1)
 		if !ok || deref(r.Code) != conditionFailed || r.Item == nil {
-			return nil, false, fmt.Errorf("record first exposure %q/%q: %w", a.Experiment, a.UserID, err)
+			return nil, false, fmt.Errorf("record first exposure %q/%s: %w", a.Experiment, a.Unit, err)
 		}
 		// Exposed or converted meanwhile: decide again on the current state.
 		a = decodeAssignment(r.Item)
 	}
-	return nil, false, fmt.Errorf("record exposure %q/%q: %w", a.Experiment, a.UserID, errStateChanged)
+	return nil, false, fmt.Errorf("record exposure %q/%s: %w", a.Experiment, a.Unit, errStateChanged)
 }
 
 func decodeExposure(it item) *experiment.Exposure {
 	return &experiment.Exposure{
-		ID: getS(it, "id"), Experiment: getS(it, "experiment"), UserID: getS(it, "user_id"),
+		ID: getS(it, "id"), Experiment: getS(it, "experiment"), Unit: decodeUnit(it),
 		Variant: getS(it, "variant"), AssignedVariant: getS(it, "assigned_variant"), ExposedAt: getT(it, "exposed_at"),
 	}
 }

@@ -95,7 +95,7 @@ func (s *Store) GetHoldout(ctx context.Context, key string) (*holdout.Holdout, e
 func (s *Store) ListHoldouts(ctx context.Context, limit int, cursor string) (Page[*holdout.Holdout], error) {
 	items, next, err := s.queryPage(ctx, s.holdoutsQuery(), pageOf{
 		keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: gsiHoldouts,
-		itemPre: holdoutPK(""), itemSK: skDefinition,
+		itemPre: []string{holdoutPK("")}, itemSK: skDefinition,
 	}, limit, cursor)
 	if err != nil {
 		return Page[*holdout.Holdout]{}, fmt.Errorf("list holdouts: %w", err)

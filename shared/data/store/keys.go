@@ -1,6 +1,11 @@
 package store
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/abtest/abtest/shared/domain/experiment"
+)
 
 // Attribute names of the table and its index. Infra imports these so the
 // deployed table and the code can never disagree.
@@ -46,18 +51,64 @@ const skCheckpoint = "CHECKPOINT"
 func aggregatePK(key string, shard int) string {
 	return fmt.Sprintf("EXP#%s#AGG#%02d", key, shard)
 }
-func userPK(userID string) string               { return "USER#" + userID }
+
+// A unit's partition: USER#<id> or DEVICE#<id>. Every item of one unit
+// (assignments, exposures, events, holdout memberships) lives in it.
+const (
+	userPrefix   = "USER#"
+	devicePrefix = "DEVICE#"
+)
+
+func unitPK(u experiment.UnitRef) string {
+	if u.IsDevice() {
+		return devicePrefix + u.ID
+	}
+	return userPrefix + u.ID
+}
+
+// unitOfPK is the unit whose partition pk is; false for other partitions.
+func unitOfPK(pk string) (experiment.UnitRef, bool) {
+	if id, ok := strings.CutPrefix(pk, userPrefix); ok {
+		return experiment.UserUnit(id), true
+	}
+	if id, ok := strings.CutPrefix(pk, devicePrefix); ok {
+		return experiment.DeviceUnit(id), true
+	}
+	return experiment.UnitRef{}, false
+}
+
+// isUnitPK reports whether pk is a unit's partition.
+func isUnitPK(pk string) bool {
+	_, ok := unitOfPK(pk)
+	return ok
+}
+
+// unitAttr names the attribute that holds the unit id on a unit's items:
+// user_id or device_id, so an export or a stream reader sees which it is.
+func unitAttr(u experiment.UnitRef) string {
+	if u.IsDevice() {
+		return string(experiment.UnitDevice)
+	}
+	return string(experiment.UnitUser)
+}
+
+// decodeUnit reads the unit an item belongs to from its partition key.
+func decodeUnit(it item) experiment.UnitRef {
+	u, _ := unitOfPK(getS(it, AttrPK))
+	return u
+}
+
 func assignmentSK(key string) string            { return "ASG#" + key }
 func assignmentsOfExperiment(key string) string { return "ASG#" + key }
 func exposurePrefix(key string) string          { return "EXPO#" + key + "#" }
 func statusPK(s string) string                  { return "STATUS#" + s }
 
-// shardOf picks a user's counter shard: FNV-1a of the user id, so one user's
-// counts always land on the same shard.
-func shardOf(userID string) int {
+// shardOf picks a unit's counter shard: FNV-1a of the unit id, so one
+// unit's counts always land on the same shard.
+func shardOf(unitID string) int {
 	h := uint32(2166136261)
-	for i := 0; i < len(userID); i++ {
-		h ^= uint32(userID[i])
+	for i := 0; i < len(unitID); i++ {
+		h ^= uint32(unitID[i])
 		h *= 16777619
 	}
 	return int(h % AggregateShards)

@@ -99,7 +99,7 @@ func (s *Store) ListLayers(ctx context.Context, limit int, cursor string) (Page[
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsiLayers)},
 		ScanIndexForward:          aws.Bool(false),
-	}, pageOf{keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: gsiLayers, itemPre: layerPK(""), itemSK: skLayer}, limit, cursor)
+	}, pageOf{keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: gsiLayers, itemPre: []string{layerPK("")}, itemSK: skLayer}, limit, cursor)
 	if err != nil {
 		return Page[*layer.Layer]{}, fmt.Errorf("list layers: %w", err)
 	}

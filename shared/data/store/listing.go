@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -32,7 +33,7 @@ func (s *Store) ListExperiments(ctx context.Context, status experiment.Status, l
 	if status != "" {
 		index, pkAttr, skAttr, pk = GSI2, AttrGSI2PK, AttrGSI2SK, statusPK(string(status))
 	}
-	of := pageOf{keyAttrs: []string{AttrPK, AttrSK, pkAttr, skAttr}, partition: pkAttr, value: pk, itemPre: experimentPK(""), itemSK: skDefinition}
+	of := pageOf{keyAttrs: []string{AttrPK, AttrSK, pkAttr, skAttr}, partition: pkAttr, value: pk, itemPre: []string{experimentPK("")}, itemSK: skDefinition}
 	items, next, err := s.queryPage(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		IndexName:                 aws.String(index),
@@ -105,7 +106,7 @@ type pageOf struct {
 	value     string   // its value
 	sortAttr  string   // optional: the sort attribute ...
 	sortPre   string   // ... and the prefix the query's range has
-	itemPre   string   // optional: the prefix of the listed items' table partition key (AttrPK)
+	itemPre   []string // optional: the prefixes the listed items' table partition key (AttrPK) may have
 	itemSK    string   // optional: the listed items' table sort key (AttrSK)
 }
 
@@ -210,7 +211,7 @@ func decodeCursor(cursor string, of pageOf) (item, error) {
 	}
 	if m[of.partition] != of.value ||
 		(of.sortAttr != "" && !strings.HasPrefix(m[of.sortAttr], of.sortPre)) ||
-		(of.itemPre != "" && !strings.HasPrefix(m[AttrPK], of.itemPre)) ||
+		(len(of.itemPre) > 0 && !slices.ContainsFunc(of.itemPre, func(p string) bool { return strings.HasPrefix(m[AttrPK], p) })) ||
 		(of.itemSK != "" && m[AttrSK] != of.itemSK) {
 		return nil, ErrBadCursor
 	}

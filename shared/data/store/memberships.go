@@ -10,10 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/holdout"
 )
 
-// Holdout memberships: pk USER#<unit>, sk HOLD#<holdout key>, one per unit
+// Holdout memberships: pk USER#<id> or DEVICE#<id> (the unit's partition), sk HOLD#<holdout key>, one per unit
 // and holdout, written once (held out, or exposed) and afterwards only
 // marked with conversions. Like assignments they are the unit's own items;
 // the aggregator turns their changes into the holdout's counters.
@@ -24,19 +25,19 @@ func membershipSK(key string) string { return membershipPrefix + key }
 
 // UnitMemberships returns every holdout membership of a unit, with one
 // Query of its partition (a unit has at most one per holdout).
-func (s *Store) UnitMemberships(ctx context.Context, unitID string, consistent bool) ([]*holdout.Membership, error) {
+func (s *Store) UnitMemberships(ctx context.Context, unit experiment.UnitRef, consistent bool) ([]*holdout.Membership, error) {
 	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String("#pk = :pk AND begins_with(#sk, :hold)"),
 		ExpressionAttributeNames:  map[string]string{"#pk": AttrPK, "#sk": AttrSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(userPK(unitID)), ":hold": avS(membershipPrefix)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(unitPK(unit)), ":hold": avS(membershipPrefix)},
 		ConsistentRead:            aws.Bool(consistent),
 	}
 	var out []*holdout.Membership
 	for {
 		page, err := s.db.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("holdout memberships of %q: %w", unitID, err)
+			return nil, fmt.Errorf("holdout memberships of %s: %w", unit, err)
 		}
 		for _, it := range page.Items {
 			out = append(out, decodeMembership(it))
@@ -48,18 +49,18 @@ func (s *Store) UnitMemberships(ctx context.Context, unitID string, consistent b
 	}
 }
 
-// RecordHeldOut records that holdouts hold unitID out, reached through
+// RecordHeldOut records that holdouts hold unit out, reached through
 // experiment exp: one read of the unit's memberships, then a conditional
 // put of each one missing, so a unit's repeat calls write nothing and
 // concurrent first calls write each item once. An existing membership is
 // never changed, whichever side it records.
-func (s *Store) RecordHeldOut(ctx context.Context, unitID, exp string, holdouts []string) error {
+func (s *Store) RecordHeldOut(ctx context.Context, unit experiment.UnitRef, exp string, holdouts []string) error {
 	if len(holdouts) == 0 {
 		return nil
 	}
 	// Eventually consistent: a membership missed here only costs a put
 	// whose condition fails.
-	have, err := s.UnitMemberships(ctx, unitID, false)
+	have, err := s.UnitMemberships(ctx, unit, false)
 	if err != nil {
 		return err
 	}
@@ -68,14 +69,14 @@ func (s *Store) RecordHeldOut(ctx context.Context, unitID, exp string, holdouts 
 		if hasMembership(have, key) {
 			continue
 		}
-		m := &holdout.Membership{Holdout: key, UnitID: unitID, HeldOut: true, Since: at, Experiment: exp}
+		m := &holdout.Membership{Holdout: key, Unit: unit, HeldOut: true, Since: at, Experiment: exp}
 		if _, err := s.putIfAbsent(ctx, &types.Put{
 			TableName:                aws.String(s.table),
 			Item:                     encodeMembership(m),
 			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
 			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
 		}); err != nil {
-			return fmt.Errorf("hold %q out of %q: %w", unitID, key, err)
+			return fmt.Errorf("hold %s out of %q: %w", unit, key, err)
 		}
 	}
 	return nil
@@ -90,40 +91,40 @@ func hasMembership(ms []*holdout.Membership, key string) bool {
 	return false
 }
 
-// exposedMembership is the transaction item that makes unitID an exposed
+// exposedMembership is the transaction item that makes unit an exposed
 // member of holdout key, unless it is a member already: every attribute is
 // set only if absent, so it needs no condition (which would cancel the
 // whole transaction) and changes nothing on an existing membership, whose
 // side and time stay the first ones.
-func (s *Store) exposedMembership(unitID, key, exp string, at time.Time) types.TransactWriteItem {
+func (s *Store) exposedMembership(unit experiment.UnitRef, key, exp string, at time.Time) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName: aws.String(s.table),
-		Key:       keyOf(userPK(unitID), membershipSK(key)),
+		Key:       keyOf(unitPK(unit), membershipSK(key)),
 		UpdateExpression: aws.String("SET #h = if_not_exists(#h, :h), #u = if_not_exists(#u, :u), #held = if_not_exists(#held, :false), " +
 			"#since = if_not_exists(#since, :at), #x = if_not_exists(#x, :x)"),
-		ExpressionAttributeNames: map[string]string{"#h": "holdout", "#u": "user_id", "#held": "held_out", "#since": "since", "#x": "experiment"},
+		ExpressionAttributeNames: map[string]string{"#h": "holdout", "#u": unitAttr(unit), "#held": "held_out", "#since": "since", "#x": "experiment"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":h": avS(key), ":u": avS(unitID), ":false": &types.AttributeValueMemberBOOL{Value: false}, ":at": avT(at), ":x": avS(exp),
+			":h": avS(key), ":u": avS(unit.ID), ":false": &types.AttributeValueMemberBOOL{Value: false}, ":at": avT(at), ":x": avS(exp),
 		},
 	}}
 }
 
 func encodeMembership(m *holdout.Membership) item {
 	return item{
-		AttrPK:       avS(userPK(m.UnitID)),
-		AttrSK:       avS(membershipSK(m.Holdout)),
-		"holdout":    avS(m.Holdout),
-		"user_id":    avS(m.UnitID),
-		"held_out":   &types.AttributeValueMemberBOOL{Value: m.HeldOut},
-		"since":      avT(m.Since),
-		"experiment": avS(m.Experiment),
+		AttrPK:           avS(unitPK(m.Unit)),
+		AttrSK:           avS(membershipSK(m.Holdout)),
+		"holdout":        avS(m.Holdout),
+		unitAttr(m.Unit): avS(m.Unit.ID),
+		"held_out":       &types.AttributeValueMemberBOOL{Value: m.HeldOut},
+		"since":          avT(m.Since),
+		"experiment":     avS(m.Experiment),
 	}
 }
 
 func decodeMembership(it item) *holdout.Membership {
 	held, _ := it["held_out"].(*types.AttributeValueMemberBOOL)
 	return &holdout.Membership{
-		Holdout: getS(it, "holdout"), UnitID: getS(it, "user_id"), HeldOut: held != nil && held.Value,
+		Holdout: getS(it, "holdout"), Unit: decodeUnit(it), HeldOut: held != nil && held.Value,
 		Since: getT(it, "since"), Experiment: getS(it, "experiment"), Conversions: getSS(it, "conversions"),
 	}
 }
@@ -131,7 +132,7 @@ func decodeMembership(it item) *holdout.Membership {
 // DecodeMembership reads a holdout membership from a stream image of an
 // item, or returns false when the item is not one.
 func DecodeMembership(img map[string]types.AttributeValue) (*holdout.Membership, bool) {
-	if img == nil || !strings.HasPrefix(getS(img, AttrSK), membershipPrefix) || !strings.HasPrefix(getS(img, AttrPK), "USER#") {
+	if img == nil || !strings.HasPrefix(getS(img, AttrSK), membershipPrefix) || !isUnitPK(getS(img, AttrPK)) {
 		return nil, false
 	}
 	return decodeMembership(img), true

@@ -210,14 +210,14 @@ func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSe
 		Segment:          aws.Int32(int32(seg.Index)),
 		TotalSegments:    aws.Int32(int32(job.Segments)),
 		ConsistentRead:   aws.Bool(true),
-		FilterExpression: aws.String("begins_with(#pk, :user) AND (#sk = :asg OR begins_with(#sk, :expo) OR begins_with(#sk, :evt))"),
+		FilterExpression: aws.String("(begins_with(#pk, :user) OR begins_with(#pk, :device)) AND (#sk = :asg OR begins_with(#sk, :expo) OR begins_with(#sk, :evt))"),
 		ExpressionAttributeNames: map[string]string{
 			"#pk": AttrPK, "#sk": AttrSK, "#name": "name", "#ts": "timestamp",
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":user": avS(userPK("")), ":asg": avS(assignmentSK(job.Key)), ":expo": avS(exposurePrefix(job.Key)), ":evt": avS(eventSK("")),
+			":user": avS(userPrefix), ":device": avS(devicePrefix), ":asg": avS(assignmentSK(job.Key)), ":expo": avS(exposurePrefix(job.Key)), ":evt": avS(eventSK("")),
 		},
-		ProjectionExpression: aws.String("#pk, #sk, experiment, user_id, variant, assigned_at, first_exposed_at, conversions, exposed_at, #name, #ts, received_at, evaluated"),
+		ProjectionExpression: aws.String("#pk, #sk, experiment, variant, assigned_at, first_exposed_at, conversions, exposed_at, #name, #ts, received_at, evaluated"),
 	}
 	in.Limit = aws.Int32(recountPageItems)
 	if err := s.writeMarks(ctx, job, seg); err != nil { // a call that stopped after its checkpoint
@@ -326,9 +326,9 @@ func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
 	if u == nil || !u.Assigned {
 		return
 	}
-	user := strings.TrimPrefix(u.PK, userPK(""))
-	shard := shardOf(user)
-	before := &experiment.Assignment{Experiment: job.Key, UserID: user, Variant: u.Variant, FirstExposedAt: u.FirstExposedAt, Conversions: u.Marks}
+	unit, _ := unitOfPK(u.PK)
+	shard := shardOf(unit.ID)
+	before := &experiment.Assignment{Experiment: job.Key, Unit: unit, Variant: u.Variant, FirstExposedAt: u.FirstExposedAt, Conversions: u.Marks}
 	after := *before
 	var repair pendingMarks
 	if after.FirstExposedAt.IsZero() && u.Exposed {
@@ -346,7 +346,7 @@ func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
 	if !job.Write || (len(repair.Names) == 0 && repair.ExposedAt.IsZero()) {
 		return
 	}
-	repair.Unit = user
+	repair.PK = u.PK
 	seg.Pending = append(seg.Pending, repair)
 	// The aggregator counts this when the stream delivers the marks.
 	seg.Marked[shard].add(experiment.Delta(before, &after))
@@ -377,7 +377,7 @@ func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) 
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
-		Key:                       keyOf(userPK(m.Unit), assignmentSK(key)),
+		Key:                       keyOf(m.PK, assignmentSK(key)),
 		UpdateExpression:          aws.String(expr),
 		ConditionExpression:       aws.String("attribute_exists(#pk)"),
 		ExpressionAttributeNames:  names,
@@ -387,7 +387,7 @@ func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) 
 		return nil // erased meanwhile: nothing to mark
 	}
 	if err != nil {
-		return fmt.Errorf("mark assignment of %q: %w", m.Unit, err)
+		return fmt.Errorf("mark assignment of %q: %w", m.PK, err)
 	}
 	return nil
 }

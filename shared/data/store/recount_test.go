@@ -30,7 +30,7 @@ func seedUnits(t *testing.T, st *store.Store, key string, n int) {
 	for i := 0; i < n; i++ {
 		user := fmt.Sprintf("%s-u%04d", key, i)
 		variant := []string{"control", "treatment"}[i%2]
-		a, _, err := st.CreateAssignment(ctx, key, user, variant)
+		a, _, err := st.CreateAssignment(ctx, key, experiment.UserUnit(user), variant)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,10 +40,10 @@ func seedUnits(t *testing.T, st *store.Store, key string, n int) {
 			}
 		}
 		if i%3 == 0 {
-			asg, _ := st.UserAssignments(ctx, user)
+			asg, _ := st.UnitAssignments(ctx, experiment.UserUnit(user))
 			for _, name := range []string{"purchase", "signup"} {
 				now := time.Now().UTC()
-				ev := &experiment.Event{ID: user + name, UserID: user, Name: name, Timestamp: now, ReceivedAt: now}
+				ev := &experiment.Event{ID: user + name, Unit: experiment.UserUnit(user), Name: name, Timestamp: now, ReceivedAt: now}
 				counted := storetest.CountAll // only purchase is declared when they arrive
 				if name == "signup" {
 					counted = func(string) bool { return false }
@@ -190,7 +190,7 @@ func TestRecountKeepsTheSumTheStreamAssumes(t *testing.T) {
 	if err := st.CreateExperiment(ctx, newExperiment("sum", experiment.Active)); err != nil {
 		t.Fatal(err)
 	}
-	a, _, err := st.CreateAssignment(ctx, "sum", "u", "control")
+	a, _, err := st.CreateAssignment(ctx, "sum", experiment.UserUnit("u"), "control")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +199,8 @@ func TestRecountKeepsTheSumTheStreamAssumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	asg, _ := st.UserAssignments(ctx, "u")
-	if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "e", UserID: "u", Name: "purchase", Timestamp: now, ReceivedAt: now}, asg, storetest.CountAll); err != nil {
+	asg, _ := st.UnitAssignments(ctx, experiment.UserUnit("u"))
+	if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "e", Unit: experiment.UserUnit("u"), Name: "purchase", Timestamp: now, ReceivedAt: now}, asg, storetest.CountAll); err != nil {
 		t.Fatal(err)
 	}
 	// The exposure item expires (TTL), as it does after RETENTION_DAYS.
@@ -217,7 +217,7 @@ func TestRecountKeepsTheSumTheStreamAssumes(t *testing.T) {
 	if !reflect.DeepEqual(recounted.NonZero(), live.NonZero()) {
 		t.Fatalf("recount %+v, live %+v: the recount must count what the items contribute", recounted.NonZero(), live.NonZero())
 	}
-	if _, err := st.EraseUnit(ctx, "u"); err != nil {
+	if _, err := st.EraseUnit(ctx, experiment.UserUnit("u")); err != nil {
 		t.Fatal(err)
 	}
 	storetest.Drain(t, table)

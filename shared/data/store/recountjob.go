@@ -198,7 +198,7 @@ type recountSegment struct {
 }
 
 type pendingMarks struct {
-	Unit      string    `json:"unit"`
+	PK        string    `json:"pk"` // the unit's partition
 	Names     []string  `json:"names,omitempty"`
 	ExposedAt time.Time `json:"exposed_at,omitzero"` // set: the first-exposure mark is missing
 }

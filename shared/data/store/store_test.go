@@ -101,7 +101,7 @@ func TestConcurrentFirstAssignment(t *testing.T) {
 			// Callers propose different variants, as callers with different
 			// cached weights would: only the winner's may come back.
 			variant := []string{"control", "treatment"}[i%2]
-			a, isNew, err := st.CreateAssignment(ctx, "race", "user-1", variant)
+			a, isNew, err := st.CreateAssignment(ctx, "race", experiment.UserUnit("user-1"), variant)
 			if err != nil {
 				t.Error(err)
 				return
@@ -157,17 +157,17 @@ func TestRequestPathTouchesOnlyTheUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen.Reset()
-	a, isNew, err := st.CreateAssignment(ctx, "exp", "u1", "control")
+	a, isNew, err := st.CreateAssignment(ctx, "exp", experiment.UserUnit("u1"), "control")
 	if err != nil || !isNew {
 		t.Fatal(isNew, err)
 	}
-	if again, isNew, err := st.CreateAssignment(ctx, "exp", "u1", "treatment"); err != nil || isNew || again.Variant != "control" {
+	if again, isNew, err := st.CreateAssignment(ctx, "exp", experiment.UserUnit("u1"), "treatment"); err != nil || isNew || again.Variant != "control" {
 		t.Fatalf("repeat: %+v %v %v", again, isNew, err)
 	}
-	if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "e1", UserID: "u1", Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}, []*experiment.Assignment{a}, storetest.CountAll); err != nil {
+	if _, err := st.RecordEvent(ctx, &experiment.Event{ID: "e1", Unit: experiment.UserUnit("u1"), Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}, []*experiment.Assignment{a}, storetest.CountAll); err != nil {
 		t.Fatal(err)
 	}
-	a, _ = st.GetAssignment(ctx, "exp", "u1", true)
+	a, _ = st.GetAssignment(ctx, "exp", experiment.UserUnit("u1"), true)
 	if _, _, err := st.RecordExposure(ctx, a, "control", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func TestExposureCountsDistinctUsers(t *testing.T) {
 	}
 	for u := 0; u < 3; u++ {
 		user := fmt.Sprintf("u%d", u)
-		a, _, err := st.CreateAssignment(ctx, "exp", user, "treatment")
+		a, _, err := st.CreateAssignment(ctx, "exp", experiment.UserUnit(user), "treatment")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestExposureCountsDistinctUsers(t *testing.T) {
 	if len(out.Items) != 6 {
 		t.Fatalf("%d exposure items, want 6 (append-only)", len(out.Items))
 	}
-	a, err := st.GetAssignment(ctx, "exp", "u0", true)
+	a, err := st.GetAssignment(ctx, "exp", experiment.UserUnit("u0"), true)
 	if err != nil || !a.Exposed() {
 		t.Fatalf("u0 not marked exposed: %+v %v", a, err)
 	}
@@ -256,7 +256,7 @@ func TestRawItemsExpire(t *testing.T) {
 	if err := st.CreateExperiment(ctx, newExperiment("exp", experiment.Active)); err != nil {
 		t.Fatal(err)
 	}
-	a, _, err := st.CreateAssignment(ctx, "exp", "u1", "control")
+	a, _, err := st.CreateAssignment(ctx, "exp", experiment.UserUnit("u1"), "control")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestRawItemsExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := &experiment.Event{ID: "e1", UserID: "u1", Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
+	ev := &experiment.Event{ID: "e1", Unit: experiment.UserUnit("u1"), Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC()}
 	if _, err := st.RecordEvent(ctx, ev, []*experiment.Assignment{a}, storetest.CountAll); err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,10 @@ import (
 // in order sums to its final contribution, which is what a recount counts.
 func TestDelta(t *testing.T) {
 	at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	assigned := &Assignment{Experiment: "e", UserID: "u", Variant: "b", AssignedAt: at}
-	converted := &Assignment{Experiment: "e", UserID: "u", Variant: "b", AssignedAt: at, Conversions: []string{"purchase"}}
-	exposed := &Assignment{Experiment: "e", UserID: "u", Variant: "b", AssignedAt: at, FirstExposedAt: at, Conversions: []string{"purchase"}}
-	twice := &Assignment{Experiment: "e", UserID: "u", Variant: "b", AssignedAt: at, FirstExposedAt: at, Conversions: []string{"purchase", "signup"}}
+	assigned := &Assignment{Experiment: "e", Unit: UserUnit("u"), Variant: "b", AssignedAt: at}
+	converted := &Assignment{Experiment: "e", Unit: UserUnit("u"), Variant: "b", AssignedAt: at, Conversions: []string{"purchase"}}
+	exposed := &Assignment{Experiment: "e", Unit: UserUnit("u"), Variant: "b", AssignedAt: at, FirstExposedAt: at, Conversions: []string{"purchase"}}
+	twice := &Assignment{Experiment: "e", Unit: UserUnit("u"), Variant: "b", AssignedAt: at, FirstExposedAt: at, Conversions: []string{"purchase", "signup"}}
 	counts := func(a, x int64, c map[string]int64) Aggregates {
 		g := NewAggregates()
 		if a != 0 {

@@ -6,12 +6,13 @@ import (
 	"time"
 )
 
-// Assignment is the sticky variant of one user in one experiment. It also
-// carries what the counters need to stay exact: when the user was first
-// exposed, and which events the user emitted at or after assignment.
+// Assignment is the sticky variant of one unit (a user or a device) in one
+// experiment. It also carries what the counters need to stay exact: when
+// the unit was first exposed, and which events it emitted at or after
+// assignment.
 type Assignment struct {
 	Experiment     string
-	UserID         string
+	Unit           UnitRef
 	Variant        string
 	AssignedAt     time.Time
 	FirstExposedAt time.Time // zero until the first exposure
@@ -28,7 +29,7 @@ func (a *Assignment) Converted(event string) bool { return slices.Contains(a.Con
 type Exposure struct {
 	ID              string
 	Experiment      string
-	UserID          string
+	Unit            UnitRef
 	Variant         string // the variant the app says it showed
 	AssignedVariant string // the variant the user is assigned; results count by it
 	ExposedAt       time.Time
@@ -36,8 +37,8 @@ type Exposure struct {
 
 // Event is one append-only conversion event of a user.
 type Event struct {
-	ID         string // the client's idempotency key, or one the server made
-	UserID     string
+	ID         string  // the client's idempotency key, or one the server made
+	Unit       UnitRef // the partition it is stored in: the user's, or a device's it converts for
 	Name       string
 	Timestamp  time.Time // when the user did it (client time, or server time)
 	ReceivedAt time.Time // when the service accepted it

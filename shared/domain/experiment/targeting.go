@@ -68,13 +68,8 @@ func CheckTargeting(p Problems, e *Experiment) {
 	if msg := CoverageProblem(e.Coverage); msg != "" {
 		p["coverage"] = msg
 	}
-	switch {
-	case e.Unit != "" && !e.Unit.Valid():
+	if e.Unit != "" && !e.Unit.Valid() {
 		p["unit"] = "must be user_id or device_id"
-	case e.Unit == UnitDevice:
-		// Refused rather than stored and bucketed by user: the device id
-		// does not reach assignments, exposures and events yet.
-		p["unit"] = "device_id is not served yet: experiments bucket by user_id"
 	}
 	if l := e.Layer; l != nil {
 		if msg := KeyProblem(l.Key); msg != "" {

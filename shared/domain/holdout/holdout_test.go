@@ -62,7 +62,7 @@ func TestHeldOutIsEnrolments(t *testing.T) {
 
 func TestConverts(t *testing.T) {
 	since := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	m := &Membership{Holdout: "h", UnitID: "u", Since: since}
+	m := &Membership{Holdout: "h", Unit: experiment.UserUnit("u"), Since: since}
 	ev := func(ts, received time.Time) *experiment.Event {
 		return &experiment.Event{Name: "purchase", Timestamp: ts, ReceivedAt: received}
 	}

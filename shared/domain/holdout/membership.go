@@ -13,7 +13,7 @@ import (
 // once, the first time either happens, and never changes side.
 type Membership struct {
 	Holdout string
-	UnitID  string
+	Unit    experiment.UnitRef
 	HeldOut bool
 	// Since is when the unit joined its side: held out, or first exposed.
 	Since time.Time

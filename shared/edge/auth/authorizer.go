@@ -47,6 +47,7 @@ type KeyStore interface {
 // API Gateway then answers 500 and, unlike a refusal, does not cache it.
 type Authorizer struct {
 	keys     KeyStore
+	cache    *keyCache
 	sessions *Verifier
 	logger   *slog.Logger
 	now      func() time.Time
@@ -55,7 +56,7 @@ type Authorizer struct {
 // NewAuthorizer returns an authorizer; sessions verifies client sessions
 // (nil: none configured, so only admin keys are accepted).
 func NewAuthorizer(logger *slog.Logger, keys KeyStore, sessions *Verifier, now func() time.Time) *Authorizer {
-	return &Authorizer{keys: keys, sessions: sessions, logger: logger, now: now}
+	return &Authorizer{keys: keys, cache: newKeyCache(KeyCacheTTL), sessions: sessions, logger: logger, now: now}
 }
 
 // Handle is the Lambda entry point. It decides the key's role against the
@@ -105,7 +106,7 @@ func (a *Authorizer) identify(ctx context.Context, need apikey.Role, headers map
 	if !ok {
 		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
 	}
-	key, err := a.keys.GetAPIKey(ctx, id)
+	key, err := a.cache.get(ctx, a.keys, id, a.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
 	}
@@ -121,6 +122,8 @@ func (a *Authorizer) identify(ctx context.Context, need apikey.Role, headers map
 		if err := a.keys.TouchAPIKey(ctx, key.ID, now, TouchInterval); err != nil {
 			// Last-used is bookkeeping: never refuse a caller over it.
 			a.logger.WarnContext(ctx, "touch API key", "key_id", key.ID, "error", err.Error())
+		} else {
+			a.cache.touched(key.ID, now)
 		}
 	}
 	if need != "" && apikey.Role(key.Role) != need {

@@ -22,9 +22,11 @@ type fakeKeys struct {
 	getErr   error
 	touchErr error
 	touched  []string
+	reads    int
 }
 
 func (f *fakeKeys) GetAPIKey(_ context.Context, id string) (*store.APIKey, error) {
+	f.reads++
 	if f.getErr != nil {
 		return nil, f.getErr
 	}
@@ -110,9 +112,11 @@ func TestIdentify(t *testing.T) {
 	if got, _ := a.Identify(ctx, map[string]string{"x-api-key": admin}); got["role"] != "admin" {
 		t.Fatalf("touch failure refused the caller: %v", got)
 	}
-	// A failure to read keys is an error (API Gateway: 500, not cached).
+	// A failure to read keys is an error (API Gateway: 500, not cached);
+	// a new instance, whose key cache is empty, must read.
 	fake.getErr = errors.New("dynamodb down")
-	if _, err := a.Handle(ctx, eventWith(map[string]string{"x-api-key": admin})); err == nil {
+	cold := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, v, func() time.Time { return now })
+	if _, err := cold.Handle(ctx, eventWith(map[string]string{"x-api-key": admin})); err == nil {
 		t.Fatal("key store failure did not surface as an error")
 	}
 }

@@ -240,7 +240,7 @@ func (g *Gateway) cors(w http.ResponseWriter, r *http.Request) bool {
 		}
 	}
 	w.Header().Set("Access-Control-Allow-Methods", strings.Join(methods, ","))
-	w.Header().Set("Access-Control-Allow-Headers", "content-type,authorization,x-api-key")
+	w.Header().Set("Access-Control-Allow-Headers", "content-type,authorization,x-api-key,x-device-id")
 	w.Header().Set("Access-Control-Max-Age", "3600")
 	w.WriteHeader(http.StatusNoContent)
 	return true

@@ -70,3 +70,30 @@ func WrongRoleMessage(role apikey.Role) string {
 // ValidUserID is the one rule for user ids (the session's subject):
 // experiment.ValidUnitID.
 func ValidUserID(id string) bool { return experiment.ValidUnitID(id) }
+
+// HeaderDeviceID carries the device id an app names on client routes
+// (lower case: API Gateway v2 and the local gateway lower header names).
+// Experiments whose unit is device_id bucket by it; it is the app's own
+// identifier for the browser or install, as in GrowthBook's and Amplitude's
+// SDKs, so it is not authenticated: a caller can only name devices, never
+// act as another user.
+const HeaderDeviceID = "x-device-id"
+
+// CodeInvalidDeviceID refuses a malformed X-Device-Id header.
+const CodeInvalidDeviceID = "INVALID_DEVICE_ID"
+
+// Identity is who a client call is about: the caller's user and the device
+// named in X-Device-Id, if any.
+func Identity(req Request, c Caller) (experiment.Identity, error) {
+	id := experiment.Identity{UserID: c.UserID}
+	d, ok := req.Headers[HeaderDeviceID]
+	if !ok {
+		return id, nil
+	}
+	if !experiment.ValidUnitID(d) {
+		return experiment.Identity{}, fault.New(fault.Invalid, CodeInvalidDeviceID,
+			"X-Device-Id must be 1-256 bytes of UTF-8 without control or format characters")
+	}
+	id.DeviceID = d
+	return id, nil
+}

@@ -25,8 +25,8 @@ const CodeFailed = "ASSIGNMENT_FAILED"
 
 // Store is what assigning needs from the data layer.
 type Store interface {
-	GetAssignment(ctx context.Context, key, userID string, consistent bool) (*experiment.Assignment, error)
-	CreateAssignment(ctx context.Context, key, userID, variant string) (*experiment.Assignment, bool, error)
+	GetAssignment(ctx context.Context, key string, unit experiment.UnitRef, consistent bool) (*experiment.Assignment, error)
+	CreateAssignment(ctx context.Context, key string, unit experiment.UnitRef, variant string) (*experiment.Assignment, bool, error)
 }
 
 // Definitions serves definitions, reading one again when the one in memory
@@ -47,7 +47,7 @@ type Holdouts interface {
 
 // HeldOut records that holdouts hold a unit out (the unit's own items).
 type HeldOut interface {
-	RecordHeldOut(ctx context.Context, unitID, experiment string, holdouts []string) error
+	RecordHeldOut(ctx context.Context, unit experiment.UnitRef, experiment string, holdouts []string) error
 }
 
 // Service assigns units to variants.
@@ -95,8 +95,10 @@ type Result struct {
 
 // Request is who asks and what is known of them.
 type Request struct {
-	UnitID     string
-	Attributes map[string]any // targeting attributes (id and user_id are set by the service)
+	// Identity is the signed-in user and the device the app names; the
+	// experiment's unit says which of the two is bucketed.
+	experiment.Identity
+	Attributes map[string]any // targeting attributes (id, user_id and device_id are set by the service)
 	// Enroll false only reads: a unit without an assignment gets the
 	// control with reason not_assigned, and nothing is stored.
 	Enroll bool
@@ -116,15 +118,19 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 	if err != nil {
 		return Result{}, err
 	}
+	unit, err := exp.UnitFor(r.Identity)
+	if err != nil {
+		return Result{}, err
+	}
 	// An override wins over everything and needs no read.
-	if d, ok, err := enrolment.Override(exp, r.UnitID); err != nil {
+	if d, ok, err := enrolment.Override(exp, unit.ID); err != nil {
 		return Result{}, fmt.Errorf("override in %q: %w", key, err)
 	} else if ok {
 		return notEnrolled(exp, d.VariantKey, d.Reason), nil
 	}
 	// An eventually consistent read is enough: creating an assignment is
 	// conditional and returns the stored one anyway.
-	exp, a, err := s.assignmentOf(ctx, exp, r.UnitID, false)
+	exp, a, err := s.assignmentOf(ctx, exp, unit, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -157,9 +163,9 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 	}
 	var attrs map[string]any
 	if exp.Condition != nil { // the condition is all that reads them
-		attrs = enrolment.Attributes(r.Attributes, r.UnitID, r.UnitID, "")
+		attrs = enrolment.Attributes(r.Attributes, unit.ID, r.UserID, r.DeviceID)
 	}
-	d, err := enrolment.Decide(exp, r.UnitID, attrs, groups, holdouts)
+	d, err := enrolment.Decide(exp, unit.ID, attrs, groups, holdouts)
 	if errors.Is(err, bucketing.ErrNoPositiveWeight) || errors.Is(err, bucketing.ErrTooFewVariants) || errors.Is(err, bucketing.ErrInvalidWeight) {
 		return Result{}, fault.New(fault.Unprocessable, experiment.CodeNoValidVariants, "the experiment has no usable variant weights")
 	}
@@ -169,14 +175,14 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 	if d.Reason == enrolment.ReasonHoldout {
 		// Recorded before the answer, so every unit told "holdout" counts
 		// in the holdouts' results.
-		if err := s.heldOut.RecordHeldOut(ctx, r.UnitID, exp.Key, holdingOut(holdouts, exp, r.UnitID)); err != nil {
+		if err := s.heldOut.RecordHeldOut(ctx, unit, exp.Key, holdingOut(holdouts, exp, unit.ID)); err != nil {
 			return Result{}, err
 		}
 	}
 	if !d.InExperiment {
 		return notEnrolled(exp, d.VariantKey, d.Reason), nil
 	}
-	a, created, err := s.store.CreateAssignment(ctx, exp.Key, r.UnitID, d.VariantKey)
+	a, created, err := s.store.CreateAssignment(ctx, exp.Key, unit, d.VariantKey)
 	if err != nil {
 		return Result{}, err
 	}
@@ -205,29 +211,29 @@ func (s *Service) savedGroups(ctx context.Context, exp *experiment.Experiment) (
 }
 
 // Current returns experiment key's definition, read again if the one in
-// memory fails want, and userID's assignment in it (nil when the unit has
-// none), read strongly consistent so an assignment made a moment ago is
-// seen.
-func (s *Service) Current(ctx context.Context, userID, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, *experiment.Assignment, error) {
+// memory fails want, and the assignment in it of the unit it buckets for id
+// (nil when the unit has none), read strongly consistent so an assignment
+// made a moment ago is seen.
+func (s *Service) Current(ctx context.Context, id experiment.Identity, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, *experiment.Assignment, error) {
 	if err := experiment.CheckKey(key); err != nil {
 		return nil, nil, err
 	}
-	return s.current(ctx, userID, key, want, true)
-}
-
-func (s *Service) current(ctx context.Context, userID, key string, want func(*experiment.Experiment) bool, consistent bool) (*experiment.Experiment, *experiment.Assignment, error) {
 	exp, err := s.defs.Get(ctx, key, want)
 	if err != nil {
 		return nil, nil, err
 	}
-	return s.assignmentOf(ctx, exp, userID, consistent)
+	unit, err := exp.UnitFor(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.assignmentOf(ctx, exp, unit, true)
 }
 
-// assignmentOf reads userID's assignment in exp (nil when it has none), and
+// assignmentOf reads unit's assignment in exp (nil when it has none), and
 // exp again when it lacks the stored variant (added a moment ago).
-func (s *Service) assignmentOf(ctx context.Context, exp *experiment.Experiment, userID string, consistent bool) (*experiment.Experiment, *experiment.Assignment, error) {
+func (s *Service) assignmentOf(ctx context.Context, exp *experiment.Experiment, unit experiment.UnitRef, consistent bool) (*experiment.Experiment, *experiment.Assignment, error) {
 	key := exp.Key
-	a, err := s.store.GetAssignment(ctx, key, userID, consistent)
+	a, err := s.store.GetAssignment(ctx, key, unit, consistent)
 	if errors.Is(err, store.ErrNotFound) {
 		return exp, nil, nil
 	}

@@ -26,7 +26,7 @@ const (
 
 // Store is what an erasure needs from the data layer.
 type Store interface {
-	EraseUnit(ctx context.Context, unitID string) (store.Erased, error)
+	EraseUnit(ctx context.Context, unit experiment.UnitRef) (store.Erased, error)
 	RecordErasure(ctx context.Context, a *store.ErasureAudit) error
 	ListErasures(ctx context.Context, limit int, cursor string) (store.Page[store.ErasureAudit], error)
 }
@@ -47,7 +47,7 @@ type Service struct {
 // New returns the use case; now is the clock.
 func New(st Store, now func() time.Time) *Service { return &Service{store: st, now: now} }
 
-// Erase deletes every item of unitID. by is the caller (an API key id),
+// Erase deletes every item of unit (a user or a device). by is the caller (an API key id),
 // requestID the request's, both kept in the audit entry. Erasing a unit
 // with no items succeeds and deletes nothing, so a retry is always safe.
 //
@@ -55,12 +55,15 @@ func New(st Store, now func() time.Time) *Service { return &Service{store: st, n
 // (a DynamoDB failure, or UNIT_BUSY): what is gone is gone, and the counters
 // have followed it exactly, so a partial erasure is a smaller erasure, not a
 // broken state.
-func (s *Service) Erase(ctx context.Context, unitID, by, requestID string) (Report, error) {
-	if !experiment.ValidUnitID(unitID) {
+func (s *Service) Erase(ctx context.Context, unit experiment.UnitRef, by, requestID string) (Report, error) {
+	if !unit.Kind.Valid() {
+		return Report{}, fault.Validation(experiment.Problems{"unit": "must be user_id or device_id"})
+	}
+	if !experiment.ValidUnitID(unit.ID) {
 		return Report{}, fault.New(fault.Invalid, CodeInvalidUnitID,
 			fmt.Sprintf("unit id must be 1-%d bytes of UTF-8 without control or format characters", experiment.MaxUnitIDLen))
 	}
-	erased, eraseErr := s.store.EraseUnit(ctx, unitID)
+	erased, eraseErr := s.store.EraseUnit(ctx, unit)
 	audit := &store.ErasureAudit{By: by, At: s.now().UTC(), RequestID: requestID, Erased: erased, Complete: eraseErr == nil}
 	if eraseErr == nil || erased.Total() > 0 {
 		if err := s.store.RecordErasure(ctx, audit); err != nil {

@@ -39,7 +39,7 @@ const (
 
 // Store is what recording events needs from the data layer.
 type Store interface {
-	UserAssignments(ctx context.Context, userID string) ([]*experiment.Assignment, error)
+	UnitAssignments(ctx context.Context, unit experiment.UnitRef) ([]*experiment.Assignment, error)
 	RecordEvent(ctx context.Context, ev *experiment.Event, assignments []*experiment.Assignment, counted func(experiment string) bool) (bool, error)
 }
 
@@ -56,7 +56,7 @@ type Holdouts interface {
 // HoldoutStore reads a unit's holdout memberships and records events that
 // mark them too.
 type HoldoutStore interface {
-	UnitMemberships(ctx context.Context, unitID string, consistent bool) ([]*holdout.Membership, error)
+	UnitMemberships(ctx context.Context, unit experiment.UnitRef, consistent bool) ([]*holdout.Membership, error)
 	RecordEventFor(ctx context.Context, ev *experiment.Event, c store.Convertible) (bool, error)
 }
 
@@ -115,11 +115,15 @@ type Batch struct {
 	Results    []Outcome `json:"results"`
 }
 
-// Record stores userID's events. Each bad event is rejected alone and the
-// rest stored. A dependency failure is a CodeFailed error whose details'
-// stored_indexes name the events stored before it: retrying the batch with
-// ids is safe.
-func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Batch, error) {
+// Record stores the events of who: in the user's partition, and, when the
+// app names a device (X-Device-Id) that has assignments, a copy in the
+// device's partition too, so the events convert for device-unit experiments
+// (a visitor bucketed logged out who signs up and buys) and a recount or an
+// erasure of the device finds them where its assignments are. Each bad
+// event is rejected alone and the rest stored. A dependency failure is a
+// CodeFailed error whose details' stored_indexes name the events stored
+// (in every partition) before it: retrying the batch with ids is safe.
+func (s *Service) Record(ctx context.Context, who experiment.Identity, batch []Input) (Batch, error) {
 	if len(batch) == 0 || len(batch) > MaxBatch {
 		msg := fmt.Sprintf("events must hold 1 to %d events", MaxBatch)
 		return Batch{}, fault.New(fault.Invalid, fault.CodeValidationFailed, msg).
@@ -130,7 +134,7 @@ func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Bat
 	var valid []int
 	parsed := make([]*experiment.Event, len(batch))
 	for i, in := range batch {
-		ev, oerr := parse(in, userID, received)
+		ev, oerr := parse(in, experiment.UserUnit(who.UserID), received)
 		if oerr != nil {
 			resp.Results[i] = Outcome{Index: i, Status: StatusReject, Error: oerr}
 			resp.Rejected++
@@ -142,29 +146,25 @@ func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Bat
 	if len(valid) == 0 {
 		return resp, nil
 	}
-	assignments, err := s.store.UserAssignments(ctx, userID)
-	if err != nil {
-		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": []int{}})
+	failed := func(err error, stored []int) (Batch, error) {
+		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": stored})
 	}
-	declared, err := s.declared(ctx, assignments)
+	user, err := s.ledgerOf(ctx, experiment.UserUnit(who.UserID), parsed, valid)
 	if err != nil {
-		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": []int{}})
+		return failed(err, []int{})
 	}
-	live, memberships, err := s.memberships(ctx, userID, parsed, valid)
-	if err != nil {
-		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": []int{}})
+	var device *ledger
+	if who.DeviceID != "" {
+		if device, err = s.ledgerOf(ctx, experiment.DeviceUnit(who.DeviceID), parsed, valid); err != nil {
+			return failed(err, []int{})
+		}
 	}
 	for n, i := range valid {
-		name := parsed[i].Name
-		counted := func(exp string) bool { e := declared[exp]; return e != nil && e.CountsEvent(name) }
-		var stored bool
-		if len(memberships) > 0 {
-			stored, err = s.hstore.RecordEventFor(ctx, parsed[i], store.Convertible{
-				Assignments: assignments, Counted: counted, Memberships: memberships,
-				HoldoutCounted: func(key string) bool { h := live[key]; return h != nil && h.CountsEvent(name) },
-			})
-		} else {
-			stored, err = s.store.RecordEvent(ctx, parsed[i], assignments, counted)
+		stored, err := s.record(ctx, user, parsed[i])
+		if err == nil && device != nil && len(device.assignments) > 0 {
+			copied := *parsed[i]
+			copied.Unit, copied.Evaluated = device.unit, nil
+			_, err = s.record(ctx, device, &copied)
 		}
 		if err != nil {
 			// Events before this one (and this one, if it got that far) are
@@ -174,7 +174,7 @@ func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Bat
 			if stored {
 				done = append(done, i)
 			}
-			return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": done})
+			return failed(err, done)
 		}
 		status := StatusStored
 		if stored {
@@ -188,11 +188,51 @@ func (s *Service) Record(ctx context.Context, userID string, batch []Input) (Bat
 	return resp, nil
 }
 
+// ledger is what one unit's events can convert: its assignments, their
+// definitions, and its holdout memberships with their live holdouts.
+type ledger struct {
+	unit        experiment.UnitRef
+	assignments []*experiment.Assignment
+	declared    map[string]*experiment.Experiment
+	live        map[string]*holdout.Holdout
+	memberships []*holdout.Membership
+}
+
+// ledgerOf reads unit's ledger: one Query of its assignments, and its
+// memberships only when a live holdout counts one of the batch's names.
+func (s *Service) ledgerOf(ctx context.Context, unit experiment.UnitRef, parsed []*experiment.Event, valid []int) (*ledger, error) {
+	l := &ledger{unit: unit}
+	var err error
+	if l.assignments, err = s.store.UnitAssignments(ctx, unit); err != nil {
+		return nil, err
+	}
+	if l.declared, err = s.declared(ctx, l.assignments); err != nil {
+		return nil, err
+	}
+	if l.live, l.memberships, err = s.memberships(ctx, unit, parsed, valid); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// record stores ev in its unit's partition, marking what it converts.
+func (s *Service) record(ctx context.Context, l *ledger, ev *experiment.Event) (bool, error) {
+	name := ev.Name
+	counted := func(exp string) bool { e := l.declared[exp]; return e != nil && e.CountsEvent(name) }
+	if len(l.memberships) == 0 {
+		return s.store.RecordEvent(ctx, ev, l.assignments, counted)
+	}
+	return s.hstore.RecordEventFor(ctx, ev, store.Convertible{
+		Assignments: l.assignments, Counted: counted, Memberships: l.memberships,
+		HoldoutCounted: func(key string) bool { h := l.live[key]; return h != nil && h.CountsEvent(name) },
+	})
+}
+
 // memberships returns the live holdouts by key and the unit's memberships,
 // read only when a live holdout counts one of the batch's event names:
 // archived holdouts count nothing more, and most batches then cost no
 // extra read.
-func (s *Service) memberships(ctx context.Context, userID string, parsed []*experiment.Event, valid []int) (map[string]*holdout.Holdout, []*holdout.Membership, error) {
+func (s *Service) memberships(ctx context.Context, unit experiment.UnitRef, parsed []*experiment.Event, valid []int) (map[string]*holdout.Holdout, []*holdout.Membership, error) {
 	if s.holdouts == nil {
 		return nil, nil, nil
 	}
@@ -212,7 +252,7 @@ func (s *Service) memberships(ctx context.Context, userID string, parsed []*expe
 		return nil, nil, nil
 	}
 	// Consistent: a membership made by the exposure a moment ago counts.
-	ms, err := s.hstore.UnitMemberships(ctx, userID, true)
+	ms, err := s.hstore.UnitMemberships(ctx, unit, true)
 	return live, ms, err
 }
 
@@ -235,14 +275,14 @@ func (s *Service) declared(ctx context.Context, assignments []*experiment.Assign
 }
 
 // parse validates one event; a bad event is rejected alone.
-func parse(in Input, userID string, received time.Time) (*experiment.Event, *OutcomeError) {
+func parse(in Input, unit experiment.UnitRef, received time.Time) (*experiment.Event, *OutcomeError) {
 	if in.Rejected != "" {
 		return nil, &OutcomeError{Code: CodeInvalid, Message: in.Rejected}
 	}
 	if !experiment.ValidEventName(in.Name) {
 		return nil, &OutcomeError{Code: CodeInvalid, Message: fmt.Sprintf("name is required and must match %s", experiment.EventNamePattern)}
 	}
-	ev := &experiment.Event{UserID: userID, Name: in.Name, Timestamp: received, ReceivedAt: received}
+	ev := &experiment.Event{Unit: unit, Name: in.Name, Timestamp: received, ReceivedAt: received}
 	if in.Timestamp != nil {
 		ts, err := time.Parse(time.RFC3339Nano, *in.Timestamp)
 		if err != nil {

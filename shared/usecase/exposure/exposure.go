@@ -21,7 +21,7 @@ const (
 
 // Assignments reads a unit's assignment (shared/usecase/assignment).
 type Assignments interface {
-	Current(ctx context.Context, userID, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, *experiment.Assignment, error)
+	Current(ctx context.Context, id experiment.Identity, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, *experiment.Assignment, error)
 }
 
 // Recorder appends exposures.
@@ -63,12 +63,13 @@ func (s *Service) WithHoldouts(h Holdouts, r HoldoutRecorder) *Service {
 	return &c
 }
 
-// Expose records that userID saw shown ("" = the assigned variant) in
-// experiment key. The unit must be assigned; results count it under the
+// Expose records that the unit experiment key buckets for who (the user,
+// or the device of a device-unit experiment) saw shown ("" = the assigned
+// variant). The unit must be assigned; results count it under the
 // assigned variant whatever was shown. id is an optional idempotency key: a
 // retry with the same id stores nothing and returns the stored exposure with
 // created false.
-func (s *Service) Expose(ctx context.Context, userID, key, shown, id string) (x *experiment.Exposure, created bool, err error) {
+func (s *Service) Expose(ctx context.Context, who experiment.Identity, key, shown, id string) (x *experiment.Exposure, created bool, err error) {
 	if id != "" && !experiment.ValidID(id) {
 		return nil, false, fault.New(fault.Invalid, fault.CodeValidationFailed, fmt.Sprintf("id must be 1-%d printable characters", experiment.MaxIDLen)).
 			With(map[string]any{"fields": map[string]string{"id": fmt.Sprintf("must be 1-%d printable characters", experiment.MaxIDLen)}})
@@ -77,7 +78,7 @@ func (s *Service) Expose(ctx context.Context, userID, key, shown, id string) (x 
 	if shown != "" {
 		want = experiment.HasVariant(shown)
 	}
-	exp, a, err := s.assignments.Current(ctx, userID, key, want)
+	exp, a, err := s.assignments.Current(ctx, who, key, want)
 	if err != nil {
 		return nil, false, err
 	}
@@ -86,13 +87,13 @@ func (s *Service) Expose(ctx context.Context, userID, key, shown, id string) (x 
 	}
 	if a == nil {
 		return nil, false, fault.New(fault.NotFound, CodeAssignmentRequired,
-			"the user has no assignment in this experiment: call the assignment route first")
+			"the unit has no assignment in this experiment: call the assignment route first")
 	}
 	if shown == "" {
 		shown = a.Variant
 	}
 	if s.holdouts != nil && !a.Exposed() {
-		joins, err := s.joins(ctx, exp, userID)
+		joins, err := s.joins(ctx, exp, a.Unit.ID)
 		if err != nil {
 			return nil, false, err
 		}

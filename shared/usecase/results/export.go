@@ -68,7 +68,7 @@ func (s *Service) Export(ctx context.Context, key string, limit int, cursor stri
 		out.Events = []string{}
 	}
 	for _, a := range page.Items {
-		row := ExportRow{Unit: a.UserID, Variant: a.Variant, AssignedAt: stamp(a.AssignedAt), Converted: make(map[string]bool, len(exp.Events))}
+		row := ExportRow{Unit: a.Unit.ID, Variant: a.Variant, AssignedAt: stamp(a.AssignedAt), Converted: make(map[string]bool, len(exp.Events))}
 		if a.Exposed() {
 			t := stamp(a.FirstExposedAt)
 			row.FirstExposedAt = &t

@@ -135,7 +135,7 @@ func (e *env) act(route routes.Route, key string) adminapi.ExperimentView {
 
 func (e *env) assign(key, user, variant string) {
 	e.t.Helper()
-	if _, _, err := e.st.CreateAssignment(context.Background(), key, user, variant); err != nil {
+	if _, _, err := e.st.CreateAssignment(context.Background(), key, experiment.UserUnit(user), variant); err != nil {
 		e.t.Fatalf("assign %s/%s: %v", key, user, err)
 	}
 }
@@ -853,7 +853,7 @@ func TestArchive(t *testing.T) {
 		}
 	})
 	t.Run("assignment items kept", func(t *testing.T) {
-		a, err := e.st.GetAssignment(ctx, "gone", "alice", true)
+		a, err := e.st.GetAssignment(ctx, "gone", experiment.UserUnit("alice"), true)
 		if err != nil {
 			t.Fatalf("assignment of alice after archive: %v", err)
 		}

@@ -230,10 +230,15 @@ func Wire(d lambdafn.Deps) httpapi.Handler {
 	return Holdouts(d.Logger, holdouts.New(d.Store, d.Now), admin)
 }
 
-// eraseUnit deletes every item of the unit in the path; the answer counts
-// them. The request id goes into the audit entry beside the caller.
+// eraseUnit deletes every item of the unit in the path (a user, or a
+// device with ?unit=device_id); the answer counts them. The request id goes
+// into the audit entry beside the caller.
 func (e *edge) eraseUnit(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	r, err := e.erase.Erase(ctx, req.PathParameters["id"], admin, req.RequestContext.RequestID)
+	unit := experiment.UnitRef{Kind: experiment.UnitUser, ID: req.PathParameters["id"]}
+	if k := req.QueryStringParameters["unit"]; k != "" {
+		unit.Kind = experiment.Unit(k)
+	}
+	r, err := e.erase.Erase(ctx, unit, admin, req.RequestContext.RequestID)
 	if err != nil {
 		return httpapi.Result{}, err
 	}

@@ -57,7 +57,7 @@ type fzStore struct {
 }
 
 // The fuzzed store holds no unit items: an erasure finds nothing.
-func (s *fzStore) EraseUnit(context.Context, string) (store.Erased, error) {
+func (s *fzStore) EraseUnit(context.Context, experiment.UnitRef) (store.Erased, error) {
 	return store.Erased{}, nil
 }
 func (s *fzStore) RecordErasure(context.Context, *store.ErasureAudit) error { return nil }

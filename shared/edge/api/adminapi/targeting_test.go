@@ -63,7 +63,6 @@ func TestTargetingValidation(t *testing.T) {
 		{"coverage zero", `"coverage":0`, "coverage"},
 		{"coverage above one", `"coverage":1.5`, "coverage"},
 		{"unit", `"unit":"session"`, "unit"},
-		{"device unit not served", `"unit":"device_id"`, "unit"},
 		{"layer range", `"layer":{"key":"l","start":0.6,"end":0.2}`, "layer"},
 		{"layer key", `"layer":{"key":"Bad Key","start":0,"end":1}`, "layer.key"},
 		{"override variant", `"overrides":{"qa":"nope"}`, "overrides[qa]"},

@@ -260,7 +260,7 @@ func attrs(s string) map[string]string { return map[string]string{"attributes": 
 // stored reports whether the unit has an assignment item.
 func stored(t *testing.T, f fixture, key, user string) bool {
 	t.Helper()
-	_, err := f.store.GetAssignment(context.Background(), key, user, true)
+	_, err := f.store.GetAssignment(context.Background(), key, experiment.UserUnit(user), true)
 	if errors.Is(err, store.ErrNotFound) {
 		return false
 	}
@@ -458,5 +458,51 @@ func TestSavedGroupTargeting(t *testing.T) {
 	}
 	if r := ask("cy"); r.InExperiment || r.Reason != "not_targeted" {
 		t.Fatalf("not a member: %+v", r)
+	}
+}
+
+// TestDeviceUnitOverHTTP: a device-unit experiment buckets the device the
+// app names in X-Device-Id, and needs one; a malformed one is refused
+// before anything is read.
+func TestDeviceUnitOverHTTP(t *testing.T) {
+	e := exp("landing", experiment.Active, 1, 1)
+	e.Unit = experiment.UnitDevice
+	f := setup(t, time.Minute, e, exp("account", experiment.Active, 1, 1))
+	withDevice := func(key, user, device string) httpapi.Response {
+		t.Helper()
+		req := httpapitest.Request(key, user, "")
+		if device != "" {
+			req.Headers[httpapi.HeaderDeviceID] = device
+		}
+		resp, err := f.handler(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	httpapitest.ExpectError(t, withDevice("landing", "anon-1", ""), http.StatusBadRequest, experiment.CodeDeviceIDRequired)
+	f.counter.Reset()
+	httpapitest.ExpectError(t, withDevice("landing", "anon-1", "a\nb"), http.StatusBadRequest, httpapi.CodeInvalidDeviceID)
+	if n := f.counter.Total(); n != 0 {
+		t.Fatalf("a malformed device id cost %d DynamoDB calls", n)
+	}
+	resp := withDevice("landing", "anon-1", "device-9")
+	var body assignmentapi.Response
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("device assignment: %d %s", resp.StatusCode, resp.Body)
+	}
+	httpapitest.Decode(t, resp, &body)
+	if !body.InExperiment || body.Reason != "assigned" {
+		t.Fatalf("device assignment: %+v", body)
+	}
+	if _, err := f.store.GetAssignment(context.Background(), "landing", experiment.DeviceUnit("device-9"), true); err != nil {
+		t.Fatalf("the device's item: %v", err)
+	}
+	if stored(t, f, "landing", "anon-1") {
+		t.Fatal("a device-unit experiment stored an assignment for the user")
+	}
+	// A user-unit experiment ignores the device id.
+	if resp := withDevice("account", "anon-1", "device-9"); resp.StatusCode != http.StatusOK || !stored(t, f, "account", "anon-1") {
+		t.Fatalf("user experiment with a device id: %d %s", resp.StatusCode, resp.Body)
 	}
 }

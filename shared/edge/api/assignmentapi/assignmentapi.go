@@ -1,6 +1,7 @@
 // Package assignmentapi is the HTTP edge of GET
-// /v1/client/experiments/{key}/assignment?attributes=&enroll=: the calling
-// user's sticky variant, or why the user is not in the experiment
+// /v1/client/experiments/{key}/assignment?attributes=&enroll=: the sticky
+// variant of the calling user (or of the device in X-Device-Id, for an
+// experiment whose unit is device_id), or why the user is not in the experiment
 // (shared/usecase/assignment).
 package assignmentapi
 
@@ -40,7 +41,11 @@ func New(logger *slog.Logger, uc *assignment.Service) httpapi.Handler {
 			if err != nil {
 				return httpapi.Result{}, err
 			}
-			r, err := uc.Assign(ctx, req.PathParameters["key"], assignment.Request{UnitID: caller.UserID, Attributes: attrs, Enroll: enrol})
+			who, err := httpapi.Identity(req, caller)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			r, err := uc.Assign(ctx, req.PathParameters["key"], assignment.Request{Identity: who, Attributes: attrs, Enroll: enrol})
 			return httpapi.OK(responseOf(r)), err
 		})
 }

@@ -51,7 +51,7 @@ func inLayer(e *experiment.Experiment, layer string) *experiment.Experiment {
 
 func membership(t *testing.T, f fixture, unit, key string) *holdout.Membership {
 	t.Helper()
-	ms, err := f.store.UnitMemberships(context.Background(), unit, true)
+	ms, err := f.store.UnitMemberships(context.Background(), experiment.UserUnit(unit), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestHeldOutUnitGetsControl(t *testing.T) {
 			if stored(t, f, "x", unit) {
 				t.Fatalf("%s held out but assigned", unit)
 			}
-			if m == nil || !m.HeldOut || m.Experiment != "x" || m.UnitID != unit || m.Since.IsZero() {
+			if m == nil || !m.HeldOut || m.Experiment != "x" || m.Unit != experiment.UserUnit(unit) || m.Since.IsZero() {
 				t.Fatalf("%s held out: membership %+v", unit, m)
 			}
 			continue

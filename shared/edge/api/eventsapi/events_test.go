@@ -333,7 +333,7 @@ func TestConversionsReachCounters(t *testing.T) {
 	}
 	assign := func(user, variant string, exposed bool) {
 		t.Helper()
-		a, _, err := early.CreateAssignment(ctx, "checkout", user, variant)
+		a, _, err := early.CreateAssignment(ctx, "checkout", experiment.UserUnit(user), variant)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -388,7 +388,7 @@ func TestConversionsReachCounters(t *testing.T) {
 		t.Fatalf("signup conversions %v", agg.Converted)
 	}
 	// The lurker's purchase is remembered and counted at the first exposure.
-	a, err := st.GetAssignment(ctx, "checkout", "lurker", true)
+	a, err := st.GetAssignment(ctx, "checkout", experiment.UserUnit("lurker"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +440,7 @@ func TestDependencyFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	early := st.WithClock(func() time.Time { return serverNow.Add(-time.Hour) })
-	a, _, err := early.CreateAssignment(ctx, "exp", "exposed-user", "treatment")
+	a, _, err := early.CreateAssignment(ctx, "exp", experiment.UserUnit("exposed-user"), "treatment")
 	if err != nil {
 		t.Fatal(err)
 	}

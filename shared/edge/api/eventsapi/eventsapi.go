@@ -1,5 +1,6 @@
 // Package eventsapi is the HTTP edge of POST /v1/client/events: a batch of
-// the calling user's conversion events (shared/usecase/events).
+// the calling user's conversion events, which also convert for the device
+// named in X-Device-Id (shared/usecase/events).
 package eventsapi
 
 import (
@@ -24,7 +25,11 @@ func New(logger *slog.Logger, uc *events.Service) httpapi.Handler {
 			if err != nil {
 				return httpapi.Result{}, err
 			}
-			out, err := uc.Record(ctx, caller.UserID, batch)
+			who, err := httpapi.Identity(req, caller)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			out, err := uc.Record(ctx, who, batch)
 			if err != nil {
 				return httpapi.Result{}, err
 			}

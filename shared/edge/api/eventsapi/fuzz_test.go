@@ -32,10 +32,10 @@ type fzStore struct {
 	stored map[string]bool // user \x00 id
 }
 
-func (s *fzStore) UserAssignments(_ context.Context, userID string) ([]*experiment.Assignment, error) {
+func (s *fzStore) UnitAssignments(_ context.Context, unit experiment.UnitRef) ([]*experiment.Assignment, error) {
 	return []*experiment.Assignment{
-		{Experiment: "exp", UserID: userID, Variant: "control", AssignedAt: fzNow.Add(-time.Hour)},
-		{Experiment: "other", UserID: userID, Variant: "b", AssignedAt: fzNow.Add(-48 * time.Hour), FirstExposedAt: fzNow.Add(-47 * time.Hour), Conversions: []string{"purchase"}},
+		{Experiment: "exp", Unit: unit, Variant: "control", AssignedAt: fzNow.Add(-time.Hour)},
+		{Experiment: "other", Unit: unit, Variant: "b", AssignedAt: fzNow.Add(-48 * time.Hour), FirstExposedAt: fzNow.Add(-47 * time.Hour), Conversions: []string{"purchase"}},
 	}, nil
 }
 
@@ -46,7 +46,7 @@ func (s *fzStore) RecordEvent(_ context.Context, ev *experiment.Event, assignmen
 	if len(assignments) != 2 {
 		s.t.Errorf("RecordEvent got %d assignments", len(assignments))
 	}
-	k := ev.UserID + "\x00" + ev.ID
+	k := ev.Unit.ID + "\x00" + ev.ID
 	if s.stored[k] {
 		return false, nil
 	}
@@ -61,7 +61,7 @@ func (s *fzStore) Get(_ context.Context, key string, _ func(*experiment.Experime
 
 func fzInvalidEvent(ev *experiment.Event) string {
 	switch {
-	case !httpapi.ValidUserID(ev.UserID):
+	case !httpapi.ValidUserID(ev.Unit.ID):
 		return "user id"
 	case !experiment.ValidEventName(ev.Name):
 		return "name"
@@ -124,7 +124,7 @@ func FuzzParseEvent(f *testing.F) {
 		}
 		// The store checks every event it is handed (fzInvalidEvent).
 		st := &fzStore{t: t, stored: map[string]bool{}}
-		out, err := events.New(st, st, func() time.Time { return fzNow }).Record(context.Background(), "user-1", []events.Input{decodeEvent(raw)})
+		out, err := events.New(st, st, func() time.Time { return fzNow }).Record(context.Background(), experiment.Identity{UserID: "user-1"}, []events.Input{decodeEvent(raw)})
 		if err != nil || len(out.Results) != 1 {
 			t.Fatalf("Record(%q) = %+v, %v", raw, out, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
+	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/holdout"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
@@ -32,13 +33,13 @@ func TestEventsMarkHoldoutMemberships(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.RecordHeldOut(ctx, "alice", "exp", []string{"h", "other"}); err != nil {
+	if err := st.RecordHeldOut(ctx, experiment.UserUnit("alice"), "exp", []string{"h", "other"}); err != nil {
 		t.Fatal(err)
 	}
 	h := eventsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Holdouts: snapshot.NewHoldouts(st, time.Minute), Now: time.Now})
 	conversions := func() map[string][]string {
 		t.Helper()
-		ms, err := st.UnitMemberships(ctx, "alice", true)
+		ms, err := st.UnitMemberships(ctx, experiment.UserUnit("alice"), true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,7 +60,7 @@ func TestExposure(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a, _, err := st.CreateAssignment(ctx, "exp", "alice", "treatment")
+	a, _, err := st.CreateAssignment(ctx, "exp", experiment.UserUnit("alice"), "treatment")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestExposureWhilePaused(t *testing.T) {
 	if err := st.CreateExperiment(ctx, e); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.CreateAssignment(ctx, "p", "u", "control"); err != nil {
+	if _, _, err := st.CreateAssignment(ctx, "p", experiment.UserUnit("u"), "control"); err != nil {
 		t.Fatal(err)
 	}
 	paused := *e
@@ -170,7 +170,7 @@ func TestDependencyFailure(t *testing.T) {
 	if err := st.CreateExperiment(ctx, newExp("f", experiment.Active)); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := st.CreateAssignment(ctx, "f", "u", "control"); err != nil {
+	if _, _, err := st.CreateAssignment(ctx, "f", experiment.UserUnit("u"), "control"); err != nil {
 		t.Fatal(err)
 	}
 	broken := store.New(failing{db}, table)

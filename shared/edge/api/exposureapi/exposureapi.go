@@ -1,5 +1,6 @@
 // Package exposureapi is the HTTP edge of POST
-// /v1/client/experiments/{key}/exposure: the calling user saw a variant
+// /v1/client/experiments/{key}/exposure: the calling user (or, for a
+// device-unit experiment, the device in X-Device-Id) saw a variant
 // (shared/usecase/exposure).
 package exposureapi
 
@@ -39,7 +40,11 @@ func New(logger *slog.Logger, uc *exposure.Service) httpapi.Handler {
 			if err != nil {
 				return httpapi.Result{}, err
 			}
-			x, created, err := uc.Expose(ctx, caller.UserID, key, shown, id)
+			who, err := httpapi.Identity(req, caller)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			x, created, err := uc.Expose(ctx, who, key, shown, id)
 			if err != nil {
 				return httpapi.Result{}, err
 			}

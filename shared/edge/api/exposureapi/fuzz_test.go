@@ -68,18 +68,19 @@ func (d fzDefs) Fresh(_ context.Context, key string) (*experiment.Experiment, er
 // fzStore: users whose id starts with "new" have no assignment.
 type fzStore struct{ t testing.TB }
 
-func (s fzStore) GetAssignment(_ context.Context, key, userID string, consistent bool) (*experiment.Assignment, error) {
+func (s fzStore) GetAssignment(_ context.Context, key string, unit experiment.UnitRef, consistent bool) (*experiment.Assignment, error) {
+	userID := unit.ID
 	if !consistent || !httpapi.ValidUserID(userID) || !experiment.ValidKey(key) {
 		s.t.Errorf("GetAssignment(%q, %q, %v)", key, userID, consistent)
 	}
 	if strings.HasPrefix(userID, "new") {
 		return nil, fmt.Errorf("get assignment %q/%q: %w", key, userID, store.ErrNotFound)
 	}
-	return &experiment.Assignment{Experiment: key, UserID: userID, Variant: "control", AssignedAt: fzNow.Add(-time.Hour)}, nil
+	return &experiment.Assignment{Experiment: key, Unit: experiment.UserUnit(userID), Variant: "control", AssignedAt: fzNow.Add(-time.Hour)}, nil
 }
 
-func (s fzStore) CreateAssignment(_ context.Context, key, userID, _ string) (*experiment.Assignment, bool, error) {
-	s.t.Errorf("an exposure created an assignment for %q in %q", userID, key)
+func (s fzStore) CreateAssignment(_ context.Context, key string, unit experiment.UnitRef, _ string) (*experiment.Assignment, bool, error) {
+	s.t.Errorf("an exposure created an assignment for %s in %q", unit, key)
 	return nil, false, errors.New("not on the exposure path")
 }
 
@@ -93,7 +94,7 @@ func (s fzStore) RecordExposure(ctx context.Context, a *experiment.Assignment, s
 	} else if _, ok := fresh.Variant(shown); !ok {
 		s.t.Errorf("RecordExposure of %q, not a variant of %q", shown, a.Experiment)
 	}
-	return &experiment.Exposure{ID: "x-1", Experiment: a.Experiment, UserID: a.UserID, Variant: shown, AssignedVariant: a.Variant, ExposedAt: fzNow}, true, nil
+	return &experiment.Exposure{ID: "x-1", Experiment: a.Experiment, Unit: a.Unit, Variant: shown, AssignedVariant: a.Variant, ExposedAt: fzNow}, true, nil
 }
 
 var fzBodySeeds = []string{

@@ -50,7 +50,7 @@ func TestFirstExposureJoinsHoldouts(t *testing.T) {
 		}
 	}
 	for _, u := range []string{outside, inside} {
-		if _, _, err := st.CreateAssignment(ctx, "exp", u, "treatment"); err != nil {
+		if _, _, err := st.CreateAssignment(ctx, "exp", experiment.UserUnit(u), "treatment"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -80,7 +80,7 @@ func TestFirstExposureJoinsHoldouts(t *testing.T) {
 	}
 	memberships := func(user string) map[string]*holdout.Membership {
 		t.Helper()
-		ms, err := st.UnitMemberships(ctx, user, true)
+		ms, err := st.UnitMemberships(ctx, experiment.UserUnit(user), true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +107,7 @@ func TestFirstExposureJoinsHoldouts(t *testing.T) {
 		t.Fatalf("outside: memberships %v, want everywhere and checkout-hold", ms)
 	}
 	first := *ms["everywhere"]
-	if first.HeldOut || first.Experiment != "exp" || first.UnitID != outside || first.Since.IsZero() {
+	if first.HeldOut || first.Experiment != "exp" || first.Unit.ID != outside || first.Since.IsZero() {
 		t.Fatalf("outside: %+v", first)
 	}
 	expose(outside)

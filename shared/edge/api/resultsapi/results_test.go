@@ -238,7 +238,7 @@ func newFlow(t *testing.T) flow {
 	}
 	n := 0
 	for _, u := range users {
-		a, _, err := at.CreateAssignment(ctx, "checkout", u.id, u.variant)
+		a, _, err := at.CreateAssignment(ctx, "checkout", experiment.UserUnit(u.id), u.variant)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,12 +249,12 @@ func newFlow(t *testing.T) flow {
 		}
 		for _, name := range u.events {
 			n++
-			asg, err := st.UserAssignments(ctx, u.id)
+			asg, err := st.UnitAssignments(ctx, experiment.UserUnit(u.id))
 			if err != nil {
 				t.Fatal(err)
 			}
 			when := t0.Add(time.Duration(n) * time.Minute)
-			if _, err := st.RecordEvent(ctx, &experiment.Event{ID: fmt.Sprintf("ev%d", n), UserID: u.id, Name: name, Timestamp: when, ReceivedAt: when}, asg, storetest.CountAll); err != nil {
+			if _, err := st.RecordEvent(ctx, &experiment.Event{ID: fmt.Sprintf("ev%d", n), Unit: experiment.UserUnit(u.id), Name: name, Timestamp: when, ReceivedAt: when}, asg, storetest.CountAll); err != nil {
 				t.Fatal(err)
 			}
 		}
