@@ -22,10 +22,14 @@ const (
 	RoleClient Role = "client"
 	// RoleAdmin manages experiments and keys: the admin API.
 	RoleAdmin Role = "admin"
+	// RoleServer is an app's backend: it may act for any unit of the app
+	// (server-side rendering, emails, jobs) on the server API, without a
+	// session. It cannot manage anything.
+	RoleServer Role = "server"
 )
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r == RoleClient || r == RoleAdmin }
+func (r Role) Valid() bool { return r == RoleClient || r == RoleAdmin || r == RoleServer }
 
 // Key format: "abk_" + id (16 base32 characters, 80 bits, public: it names
 // the key in listings and revocations) + "_" + secret (32 base64url

@@ -1,4 +1,4 @@
-// Package auth decides who is calling: API keys (client or admin role) and,
+// Package auth decides who is calling: API keys (client, server or admin role) and,
 // for client calls, the end user's session token (a JWT from the app's own
 // identity provider). The Lambda authorizer runs it on AWS; the local
 // gateway runs the same code before each handler.
@@ -76,7 +76,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 
 // routeRole is the role a route needs, from its API Gateway route key
 // ("GET /v1/admin/experiments"): admin under /v1/admin/, client under
-// /v1/client/, none ("") otherwise.
+// /v1/client/, server under /v1/server/, none ("") otherwise.
 func routeRole(routeKey string) apikey.Role {
 	_, path, _ := strings.Cut(routeKey, " ")
 	switch {
@@ -84,6 +84,8 @@ func routeRole(routeKey string) apikey.Role {
 		return apikey.RoleAdmin
 	case strings.HasPrefix(path, "/v1/client/"):
 		return apikey.RoleClient
+	case strings.HasPrefix(path, "/v1/server/"):
+		return apikey.RoleServer
 	}
 	return ""
 }

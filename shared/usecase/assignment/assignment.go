@@ -123,16 +123,27 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 		return Result{}, err
 	}
 	// An override wins over everything and needs no read.
-	if d, ok, err := enrolment.Override(exp, unit.ID); err != nil {
-		return Result{}, fmt.Errorf("override in %q: %w", key, err)
-	} else if ok {
-		return notEnrolled(exp, d.VariantKey, d.Reason), nil
+	if _, ok, _ := enrolment.Override(exp, unit.ID); ok {
+		return s.Decide(ctx, exp, unit, nil, r)
 	}
 	// An eventually consistent read is enough: creating an assignment is
 	// conditional and returns the stored one anyway.
 	exp, a, err := s.assignmentOf(ctx, exp, unit, false)
 	if err != nil {
 		return Result{}, err
+	}
+	return s.Decide(ctx, exp, unit, a, r)
+}
+
+// Decide is Assign once the unit's stored assignment in exp is known (a,
+// nil when it has none), for a caller that read many of a unit's
+// assignments with one Query (shared/usecase/evaluation). unit is what exp
+// buckets for r (exp.UnitFor). An override still wins over a.
+func (s *Service) Decide(ctx context.Context, exp *experiment.Experiment, unit experiment.UnitRef, a *experiment.Assignment, r Request) (Result, error) {
+	if d, ok, err := enrolment.Override(exp, unit.ID); err != nil {
+		return Result{}, fmt.Errorf("override in %q: %w", exp.Key, err)
+	} else if ok {
+		return notEnrolled(exp, d.VariantKey, d.Reason), nil
 	}
 	if a != nil {
 		return result(exp, a, false), nil
@@ -141,6 +152,8 @@ func (s *Service) Assign(ctx context.Context, key string, r Request) (Result, er
 		d := enrolment.NotAssigned(exp)
 		return notEnrolled(exp, d.VariantKey, d.Reason), nil
 	}
+	key := exp.Key
+	var err error
 	if !experiment.IsActive(exp) {
 		// Memory may lag a start or resume by a few seconds: the
 		// definition is read again before refusing.

@@ -58,7 +58,7 @@ func Problems(name string, role apikey.Role) experiment.Problems {
 		p["name"] = msg
 	}
 	if !role.Valid() {
-		p["role"] = "must be client or admin"
+		p["role"] = "must be client, admin or server"
 	}
 	return p
 }
