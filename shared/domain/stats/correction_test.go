@@ -110,11 +110,10 @@ func TestCorrectionsControlErrorRates(t *testing.T) {
 	}
 }
 
-func TestAdjustPValuesPanics(t *testing.T) {
-	for name, f := range map[string]func(){
-		"length":  func() { AdjustPValues(Holm, []float64{0.1}, nil) },
-		"unknown": func() { AdjustPValues(Correction(9), nil, nil) },
-	} {
+// mustPanic fails the test for each named function that returns normally.
+func mustPanic(t *testing.T, fs map[string]func()) {
+	t.Helper()
+	for name, f := range fs {
 		func() {
 			defer func() {
 				if recover() == nil {
@@ -124,6 +123,13 @@ func TestAdjustPValuesPanics(t *testing.T) {
 			f()
 		}()
 	}
+}
+
+func TestAdjustPValuesPanics(t *testing.T) {
+	mustPanic(t, map[string]func(){
+		"length":  func() { AdjustPValues(Holm, []float64{0.1}, nil) },
+		"unknown": func() { AdjustPValues(Correction(9), nil, nil) },
+	})
 }
 
 func TestCorrectionNames(t *testing.T) {

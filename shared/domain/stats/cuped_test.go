@@ -119,31 +119,18 @@ func simulateCUPED(rng *rand.Rand, n int, effect float64) Summary {
 // variance is (1-ρ²) times the raw one).
 func TestCUPEDAACoverageAndReduction(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 8))
-	const trials = 2000
-	coveredAbs, coveredRel := 0, 0
+	var cv coverage
 	reduction := 0.0
-	for range trials {
+	for range 2000 {
 		a, b := simulateCUPED(rng, 300, 0), simulateCUPED(rng, 300, 0)
 		theta := CUPEDTheta(Continuous, a, b)
 		c, ok := Compare(a, b, Options{Kind: Continuous, CUPED: true, Theta: theta})
-		if !ok {
-			t.Fatal(c.Reason)
-		}
-		if c.Absolute.CI.Contains(0) {
-			coveredAbs++
-		}
-		if c.Relative.CI.Contains(0) {
-			coveredRel++
-		}
+		cv.add(t, c, ok)
 		reduction += c.VarianceReduction
 	}
-	for name, covered := range map[string]int{"absolute": coveredAbs, "relative": coveredRel} {
-		if rate := float64(covered) / trials; rate < 0.935 || rate > 0.965 {
-			t.Errorf("CUPED %s coverage %.4f outside [0.935, 0.965]", name, rate)
-		}
-	}
+	cv.check(t, "CUPED")
 	rho2 := 0.8 * 0.8 * 9 / (0.8*0.8*9 + 1.8*1.8)
-	if mean := reduction / trials; math.Abs(mean-rho2) > 0.02 {
+	if mean := reduction / float64(cv.trials); math.Abs(mean-rho2) > 0.02 {
 		t.Errorf("mean variance reduction %.4f, want about ρ² = %.4f", mean, rho2)
 	}
 }
