@@ -178,3 +178,10 @@ func runGoldenCompare(t *testing.T, file string) {
 func TestComparePublished(t *testing.T) {
 	runGoldenCompare(t, "published-golden.json")
 }
+
+// TestCompareGbstats checks Compare against gbstats itself, run by
+// testdata/gen_gbstats_golden.py on sums of seeded samples: every kind,
+// every method, CUPED, a proper prior, alphas other than 0.05.
+func TestCompareGbstats(t *testing.T) {
+	runGoldenCompare(t, "gbstats-golden.json")
+}
