@@ -14,9 +14,16 @@ const (
 	InvalidCounts
 	// EmptyGroup means a group had no units, so its rate is 0/0.
 	EmptyGroup
-	// ZeroVariance means no unit converted or every unit converted (the
-	// pooled rate is 0 or 1), so the standard error is 0 and z is 0/0.
+	// ZeroVariance means the standard error of the effect is 0, so the test
+	// statistic is 0/0: for the z-test, no unit converted or every unit did
+	// (the pooled rate is 0 or 1); for a mean, every unit had the same value.
 	ZeroVariance
+	// TooFewUnits means a group had fewer than the two units a sample
+	// variance needs.
+	TooFewUnits
+	// InvalidParameter means an option was out of range (alpha outside
+	// (0, 1), a negative tuning parameter or prior variance, ...).
+	InvalidParameter
 )
 
 // String returns a stable snake_case identifier, e.g. "empty_group".
@@ -30,6 +37,10 @@ func (r UndefinedReason) String() string {
 		return "empty_group"
 	case ZeroVariance:
 		return "zero_variance"
+	case TooFewUnits:
+		return "too_few_units"
+	case InvalidParameter:
+		return "invalid_parameter"
 	}
 	return "UndefinedReason(" + strconv.Itoa(int(r)) + ")"
 }

@@ -11,6 +11,8 @@ func TestUndefinedReasonString(t *testing.T) {
 		{InvalidCounts, "invalid_counts"},
 		{EmptyGroup, "empty_group"},
 		{ZeroVariance, "zero_variance"},
+		{TooFewUnits, "too_few_units"},
+		{InvalidParameter, "invalid_parameter"},
 		{UndefinedReason(200), "UndefinedReason(200)"},
 	}
 	for _, tt := range tests {
