@@ -1,11 +1,14 @@
 package adminapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/abtest/abtest/shared/domain/experiment"
@@ -189,5 +192,47 @@ func TestFlagRoutesNeedAdmin(t *testing.T) {
 	}
 	if after := e.items(); !reflect.DeepEqual(after, before) {
 		t.Fatal("a refused request wrote")
+	}
+}
+
+// Concurrent edits of one version: exactly one wins, the others are 409
+// VERSION_CONFLICT, and the audit trail has one entry per version.
+func TestFlagConcurrentEdits(t *testing.T) {
+	e := newHoldoutEnv(t)
+	e.createFlag(`{"key":"banner","type":"number","default_value":0}`)
+	const n = 8
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := `{"version":1,"default_value":` + strconv.Itoa(i+1) + `}`
+			resp, err := e.h(context.Background(), httpapitest.AdminRequest(routes.AdminUpdateFlag, "banner", body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, s := range statuses {
+		switch s {
+		case http.StatusOK:
+			won++
+		case http.StatusConflict:
+		default:
+			t.Fatalf("statuses %v", statuses)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d edits of version 1 won: %v", won, statuses)
+	}
+	var hist adminapi.HistoryResponse
+	e.expect(e.call(routes.AdminFlagHistory, "banner", "", nil), http.StatusOK, &hist)
+	if len(hist.History) != 2 {
+		t.Fatalf("history %+v", hist.History)
 	}
 }
