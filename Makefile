@@ -44,7 +44,7 @@ test: dynamodb-local ## run every test (unit, conformance, DynamoDB Local integr
 
 .PHONY: bench
 bench: build ## micro-benchmarks and the load driver; the report goes to build/bench.md (copy figures into docs/benchmarks.md)
-	go test -run '^$$' -bench . -benchmem -count 3 ./shared/domain/bucketing ./shared/domain/stats ./shared/domain/conditions ./shared/domain/enrolment | tee build/bench-micro.txt
+	go test -run '^$$' -bench . -benchmem -count 3 ./shared/domain/bucketing ./shared/domain/stats ./shared/domain/conditions ./shared/domain/enrolment ./shared/domain/flag | tee build/bench-micro.txt
 	go run ./cmd/loadgen -n $(BENCH_N) -c $(BENCH_C) -results-users $(BENCH_RESULTS_USERS) | tee build/bench.md
 
 .PHONY: bench-recount

@@ -201,7 +201,10 @@ var permissions = map[string]permission{
 	// EraseUnit: Query on the table, BatchWriteItem (deletes); RecordErasure:
 	// PutItem. Holdouts: Create/ArchiveHoldout, transactions of Put and
 	// Update; GetHoldout: GetItem; UpdateHoldout: UpdateItem; ListHoldouts:
-	// Query on gsi1.
+	// Query on gsi1. Flags: Create/SaveFlag, transactions of two Puts
+	// (definition and audit entry); GetFlag: GetItem; ListFlags: Query on
+	// gsi1; FlagHistory: Query on the table; the experiments an experiment
+	// rule names: GetExperiment (GetItem).
 	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// GetExperiment: GetItem. ReadAggregates: BatchGetItem. Recount: Query on
 	// gsi1 (an experiment's assignments) and on the table (a user's exposures

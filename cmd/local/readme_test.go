@@ -12,7 +12,8 @@ import (
 // walkthroughWants are in the output of a walkthrough that ran to its end.
 var walkthroughWants = []string{`"status":"active"`, `"variant":`, `"accepted":1`, `"z_score"`, `"action":"pause"`,
 	"unit,variant,assigned_at,first_exposed_at,converted:purchase", `"erased":{"assignments":`, `"dynamodb":"ok"`,
-	`"in_experiment":false,"reason":"not_targeted"`, `"in_experiment":false,"reason":"not_in_layer"`, `"free":[]`, `"held_out":`}
+	`"in_experiment":false,"reason":"not_targeted"`, `"in_experiment":false,"reason":"not_in_layer"`, `"free":[]`, `"held_out":`,
+	`"hash_attribute":"id"`, `"enabled":false`}
 
 // TestREADMEWalkthrough runs the README's walkthrough block with bash and
 // curl against a local server, as a reader pastes it into bash: with no

@@ -3,8 +3,6 @@ package snapshot
 import (
 	"context"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/abtest/abtest/shared/domain/enrolment"
@@ -22,29 +20,24 @@ type HoldoutSource interface {
 // A holdout created, raised or archived takes effect within that age. A nil
 // *Holdouts serves none.
 type Holdouts struct {
-	src    HoldoutSource
-	maxAge time.Duration
-	now    func() time.Time
-
-	cur     atomic.Pointer[liveHoldouts]
-	refresh sync.Mutex
+	src   HoldoutSource
+	cache cached[*liveHoldouts]
 }
 
 type liveHoldouts struct {
-	all    []*holdout.Holdout
-	rules  []enrolment.Holdout // all's rules, built once so deciding allocates nothing
-	readAt time.Time
+	all   []*holdout.Holdout
+	rules []enrolment.Holdout // all's rules, built once so deciding allocates nothing
 }
 
 // NewHoldouts returns Holdouts over src; maxAge <= 0 keeps nothing in
 // memory (every call reads the table).
 func NewHoldouts(src HoldoutSource, maxAge time.Duration) *Holdouts {
-	return &Holdouts{src: src, maxAge: maxAge, now: time.Now}
+	return &Holdouts{src: src, cache: cached[*liveHoldouts]{maxAge: maxAge, now: time.Now}}
 }
 
 // WithClock sets the clock (tests).
 func (h *Holdouts) WithClock(now func() time.Time) *Holdouts {
-	h.now = now
+	h.cache.now = now
 	return h
 }
 
@@ -72,33 +65,15 @@ func (h *Holdouts) live(ctx context.Context) (*liveHoldouts, error) {
 	if h == nil {
 		return &liveHoldouts{}, nil
 	}
-	if h.maxAge <= 0 {
-		return h.read(ctx)
-	}
-	if l := h.cur.Load(); l != nil && h.now().Sub(l.readAt) < h.maxAge {
-		return l, nil
-	}
-	h.refresh.Lock()
-	defer h.refresh.Unlock()
-	// Another request may have refreshed it while this one waited.
-	if l := h.cur.Load(); l != nil && h.now().Sub(l.readAt) < h.maxAge {
-		return l, nil
-	}
-	l, err := h.read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	h.cur.Store(l)
-	return l, nil
+	return h.cache.get(ctx, h.read)
 }
 
 func (h *Holdouts) read(ctx context.Context) (*liveHoldouts, error) {
-	readAt := h.now()
 	all, err := h.src.LiveHoldouts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("holdouts snapshot: %w", err)
 	}
-	l := &liveHoldouts{readAt: readAt}
+	l := &liveHoldouts{}
 	for _, x := range all {
 		if x.Status == holdout.Live { // the index may lag an archive
 			l.all = append(l.all, x)

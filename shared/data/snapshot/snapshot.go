@@ -1,6 +1,8 @@
 // Package snapshot keeps every live experiment definition in a function's
 // memory, so deciding for a unit costs no definition read; Groups does the
-// same for saved groups (groups.go).
+// same for saved groups (groups.go), Holdouts for the live holdouts and
+// Flags for the live feature flags (one query each per refresh, only when
+// a function asks for them).
 //
 // A snapshot is all non-archived definitions read with one query, held
 // immutable and replaced whole when it is older than its maximum age (one

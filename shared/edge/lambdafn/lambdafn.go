@@ -1,7 +1,7 @@
 // Package lambdafn is what a route function builds once per cold start
 // (settings, logger, one DynamoDB client, the store, the snapshots of the
-// definitions, the saved groups and the holdouts) and its hand-over to the
-// Lambda runtime. It does no network I/O before the first invocation.
+// definitions, the saved groups, the holdouts and the flags) and its
+// hand-over to the Lambda runtime. It does no network I/O before the first invocation.
 package lambdafn
 
 import (
@@ -28,14 +28,18 @@ type Deps struct {
 	Groups *snapshot.Groups
 	// Holdouts are the live holdouts in memory; nil serves none.
 	Holdouts *snapshot.Holdouts
-	Now      func() time.Time
+	// Flags are the live feature flags in memory (the same maximum age),
+	// read only by the functions that ask for them.
+	Flags *snapshot.Flags
+	Now   func() time.Time
 }
 
 // New builds Deps on a DynamoDB client.
 func New(logger *slog.Logger, db store.DynamoDB, cfg config.Config) Deps {
 	st := store.New(db, cfg.Table).WithRetention(cfg.RetentionDays)
 	return Deps{Logger: logger, Store: st, Definitions: snapshot.New(st, cfg.DefinitionsMaxAge),
-		Groups: snapshot.NewGroups(st, cfg.DefinitionsMaxAge), Holdouts: snapshot.NewHoldouts(st, cfg.DefinitionsMaxAge), Now: time.Now}
+		Groups: snapshot.NewGroups(st, cfg.DefinitionsMaxAge), Holdouts: snapshot.NewHoldouts(st, cfg.DefinitionsMaxAge),
+		Flags: snapshot.NewFlags(st, cfg.DefinitionsMaxAge), Now: time.Now}
 }
 
 // FromEnv builds Deps from the function's environment.

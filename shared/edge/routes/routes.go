@@ -51,6 +51,8 @@ const (
 	savedGroup  = savedGroups + "/{key}"
 	holdouts    = "/v1/admin/holdouts"
 	holdout     = holdouts + "/{key}"
+	flags       = "/v1/admin/flags"
+	flag        = flags + "/{key}"
 )
 
 // The routes, by name, for the handlers that dispatch on the route key.
@@ -95,6 +97,13 @@ var (
 	AdminHoldoutUnit      = Route{Method: "GET", Path: holdout + "/units/{id}", Function: Admin}
 	AdminHoldoutResults   = Route{Method: "GET", Path: holdout + "/results", Function: Results}
 
+	AdminCreateFlag  = Route{Method: "POST", Path: flags, Function: Admin}
+	AdminListFlags   = Route{Method: "GET", Path: flags, Function: Admin}
+	AdminGetFlag     = Route{Method: "GET", Path: flag, Function: Admin}
+	AdminUpdateFlag  = Route{Method: "PATCH", Path: flag, Function: Admin}
+	AdminArchiveFlag = Route{Method: "DELETE", Path: flag, Function: Admin}
+	AdminFlagHistory = Route{Method: "GET", Path: flag + "/history", Function: Admin}
+
 	AdminCreateKey = Route{Method: "POST", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminListKeys  = Route{Method: "GET", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminRevokeKey = Route{Method: "DELETE", Path: "/v1/admin/api-keys/{id}", Function: Admin}
@@ -120,6 +129,7 @@ var All = []Route{
 	AdminCreateSavedGroup, AdminListSavedGroups, AdminGetSavedGroup, AdminUpdateSavedGroup, AdminDeleteSavedGroup,
 	AdminCreateHoldout, AdminListHoldouts, AdminGetHoldout, AdminUpdateHoldout, AdminArchiveHoldout, AdminHoldoutUnit,
 	AdminHoldoutResults,
+	AdminCreateFlag, AdminListFlags, AdminGetFlag, AdminUpdateFlag, AdminArchiveFlag, AdminFlagHistory,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
 }

@@ -1,6 +1,7 @@
 // Package adminapi is the HTTP edge of the admin function: experiments
 // (shared/usecase/experiments), layers (shared/usecase/layers), saved groups
-// (shared/usecase/savedgroups), holdouts (shared/usecase/holdouts), API keys
+// (shared/usecase/savedgroups), holdouts (shared/usecase/holdouts), feature
+// flags (shared/usecase/flags), API keys
 // (shared/usecase/keys) and erasure (shared/usecase/erasure). One
 // Lambda function serves all of these routes and dispatches on the route
 // key API Gateway sends.
@@ -20,6 +21,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/routes"
 	"github.com/abtest/abtest/shared/usecase/erasure"
 	"github.com/abtest/abtest/shared/usecase/experiments"
+	"github.com/abtest/abtest/shared/usecase/flags"
 	"github.com/abtest/abtest/shared/usecase/holdouts"
 	"github.com/abtest/abtest/shared/usecase/keys"
 	"github.com/abtest/abtest/shared/usecase/layers"
@@ -227,7 +229,7 @@ func cursorOf(next string) *string {
 func Wire(d lambdafn.Deps) httpapi.Handler {
 	admin := New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now), erasure.New(d.Store, d.Now),
 		Targeting{Layers: layers.New(d.Store, d.Now), Groups: savedgroups.New(d.Store, d.Now)})
-	return Holdouts(d.Logger, holdouts.New(d.Store, d.Now), admin)
+	return Flags(d.Logger, flags.New(d.Store, d.Definitions, d.Now), Holdouts(d.Logger, holdouts.New(d.Store, d.Now), admin))
 }
 
 // eraseUnit deletes every item of the unit in the path (a user, or a
