@@ -23,6 +23,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +56,7 @@ type Definitions struct {
 
 type snapshot struct {
 	byKey  map[string]*experiment.Experiment
+	sorted []*experiment.Experiment // byKey's values in key order
 	readAt time.Time
 
 	mu      sync.Mutex
@@ -94,6 +97,25 @@ func (d *Definitions) Get(ctx context.Context, key string, want func(*experiment
 		}
 	}
 	return d.Fresh(ctx, key)
+}
+
+// Live returns every definition that is not archived, in key order: the
+// snapshot's, at most MaxAge old (read from the table when no snapshot is
+// kept). The slice and the experiments are shared: callers must not modify
+// them.
+func (d *Definitions) Live(ctx context.Context) ([]*experiment.Experiment, error) {
+	if d.maxAge <= 0 {
+		all, err := d.src.LiveExperiments(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("live definitions: %w", err)
+		}
+		return notArchived(all), nil
+	}
+	snap, err := d.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return snap.sorted, nil
 }
 
 // fresh reads a key the snapshot lacks, remembering one that is not found.
@@ -144,12 +166,22 @@ func (d *Definitions) snapshot(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("definitions snapshot: %w", err)
 	}
-	s := &snapshot{byKey: make(map[string]*experiment.Experiment, len(all)), readAt: readAt, missing: map[string]bool{}}
-	for _, e := range all {
-		if e.Status != experiment.Archived {
-			s.byKey[e.Key] = e
-		}
+	s := &snapshot{sorted: notArchived(all), byKey: make(map[string]*experiment.Experiment, len(all)), readAt: readAt, missing: map[string]bool{}}
+	for _, e := range s.sorted {
+		s.byKey[e.Key] = e
 	}
 	d.cur.Store(s)
 	return s, nil
+}
+
+// notArchived are the definitions of all that are not archived, in key order.
+func notArchived(all []*experiment.Experiment) []*experiment.Experiment {
+	out := make([]*experiment.Experiment, 0, len(all))
+	for _, e := range all {
+		if e.Status != experiment.Archived {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *experiment.Experiment) int { return strings.Compare(a.Key, b.Key) })
+	return out
 }

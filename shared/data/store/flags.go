@@ -124,7 +124,7 @@ func (s *Store) SaveFlag(ctx context.Context, f *flag.Flag, prev int64, change C
 func (s *Store) ListFlags(ctx context.Context, limit int, cursor string) (Page[*flag.Flag], error) {
 	items, next, err := s.queryPage(ctx, s.flagsQuery(), pageOf{
 		keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: gsiFlags,
-		itemPre: flagPK(""), itemSK: skDefinition,
+		itemPre: []string{flagPK("")}, itemSK: skDefinition,
 	}, limit, cursor)
 	if err != nil {
 		return Page[*flag.Flag]{}, fmt.Errorf("list flags: %w", err)

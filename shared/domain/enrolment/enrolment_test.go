@@ -200,7 +200,7 @@ func TestStickyAndNotAssigned(t *testing.T) {
 }
 
 func TestReasons(t *testing.T) {
-	want := []string{"override", "assigned", "sticky", "holdout", "not_targeted", "not_in_layer", "not_in_coverage", "not_assigned"}
+	want := []string{"override", "assigned", "sticky", "holdout", "not_targeted", "not_in_layer", "not_in_coverage", "not_assigned", "inactive", "no_unit_id"}
 	if len(Reasons) != len(want) {
 		t.Fatalf("Reasons = %v, want %v in some order", Reasons, want)
 	}

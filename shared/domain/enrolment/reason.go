@@ -22,11 +22,19 @@ const (
 	// ReasonNotAssigned: the unit has no assignment and the call did not
 	// enrol it (enroll=false; the caller's step).
 	ReasonNotAssigned Reason = "not_assigned"
+	// ReasonInactive: the experiment is not active and the unit has no
+	// assignment in it (one-call evaluation; the assignment route answers
+	// 409 EXPERIMENT_INACTIVE instead).
+	ReasonInactive Reason = "inactive"
+	// ReasonNoUnitID: the call names no id of the experiment's unit (a
+	// device-unit experiment without a device id, or a user-unit one for a
+	// server call naming only a device).
+	ReasonNoUnitID Reason = "no_unit_id"
 )
 
 // Reasons lists every reason, in the order the steps run.
 var Reasons = []Reason{
-	ReasonOverride, ReasonSticky, ReasonNotAssigned, ReasonHoldout,
+	ReasonNoUnitID, ReasonOverride, ReasonSticky, ReasonNotAssigned, ReasonInactive, ReasonHoldout,
 	ReasonNotTargeted, ReasonNotInLayer, ReasonNotInCoverage, ReasonAssigned,
 }
 

@@ -87,6 +87,8 @@ type Result struct {
 	AssignedAt time.Time       // zero when the unit is not enrolled
 	// Created: this call made the assignment (false: it was stored before).
 	Created bool
+	// Assignment is the stored assignment (nil when not enrolled).
+	Assignment *experiment.Assignment
 	// InExperiment: the unit is enrolled and counted. A unit that is not
 	// (Reason says why) gets the control and nothing is stored for it.
 	InExperiment bool
@@ -102,6 +104,10 @@ type Request struct {
 	// Enroll false only reads: a unit without an assignment gets the
 	// control with reason not_assigned, and nothing is stored.
 	Enroll bool
+	// Preview (with Enroll false) answers what enrolling would decide now
+	// without storing anything: the reason a unit would not be enrolled,
+	// or the variant it would get with reason not_assigned.
+	Preview bool
 }
 
 // Assign returns the unit's variant of experiment key. In order: an
@@ -148,12 +154,15 @@ func (s *Service) Decide(ctx context.Context, exp *experiment.Experiment, unit e
 	if a != nil {
 		return result(exp, a, false), nil
 	}
-	if !r.Enroll {
+	if !r.Enroll && !r.Preview {
 		d := enrolment.NotAssigned(exp)
 		return notEnrolled(exp, d.VariantKey, d.Reason), nil
 	}
 	key := exp.Key
 	var err error
+	if !experiment.IsActive(exp) && r.Preview {
+		return notEnrolled(exp, exp.Control(), enrolment.ReasonInactive), nil
+	}
 	if !experiment.IsActive(exp) {
 		// Memory may lag a start or resume by a few seconds: the
 		// definition is read again before refusing.
@@ -184,6 +193,12 @@ func (s *Service) Decide(ctx context.Context, exp *experiment.Experiment, unit e
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("enrol in %q: %w", exp.Key, err)
+	}
+	if r.Preview {
+		if d.InExperiment {
+			return notEnrolled(exp, d.VariantKey, enrolment.ReasonNotAssigned), nil
+		}
+		return notEnrolled(exp, d.VariantKey, d.Reason), nil
 	}
 	if d.Reason == enrolment.ReasonHoldout {
 		// Recorded before the answer, so every unit told "holdout" counts
@@ -268,7 +283,7 @@ func result(exp *experiment.Experiment, a *experiment.Assignment, created bool) 
 		reason = enrolment.ReasonAssigned
 	}
 	return Result{Experiment: a.Experiment, Variant: a.Variant, Payload: payloadOf(exp, a.Variant), AssignedAt: a.AssignedAt,
-		Created: created, InExperiment: true, Reason: reason}
+		Created: created, Assignment: a, InExperiment: true, Reason: reason}
 }
 
 // notEnrolled is the answer for a unit that gets variant without being in

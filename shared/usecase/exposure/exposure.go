@@ -89,6 +89,13 @@ func (s *Service) Expose(ctx context.Context, who experiment.Identity, key, show
 		return nil, false, fault.New(fault.NotFound, CodeAssignmentRequired,
 			"the unit has no assignment in this experiment: call the assignment route first")
 	}
+	return s.Record(ctx, exp, a, shown, id)
+}
+
+// Record stores an exposure of assignment a in exp (read by the caller),
+// shown "" meaning the assigned variant; on the unit's first exposure it
+// also joins the live holdouts covering exp that do not hold the unit out.
+func (s *Service) Record(ctx context.Context, exp *experiment.Experiment, a *experiment.Assignment, shown, id string) (*experiment.Exposure, bool, error) {
 	if shown == "" {
 		shown = a.Variant
 	}
