@@ -322,7 +322,7 @@ func TestTargetingCondition(t *testing.T) {
 	// Bad attributes: 400, nothing stored.
 	for _, bad := range []string{`[1,2]`, `{"a":`, `"US"`, `{"a":"` + strings.Repeat("x", 8<<10) + `"}`} {
 		resp, _ := callWith(t, f, "geo", "u-bad", attrs(bad))
-		httpapitest.ExpectError(t, resp, http.StatusBadRequest, assignmentapi.CodeInvalidAttributes)
+		httpapitest.ExpectError(t, resp, http.StatusBadRequest, httpapi.CodeInvalidAttributes)
 	}
 	resp, _ := callWith(t, f, "geo", "u-bad", map[string]string{"enroll": "maybe"})
 	httpapitest.ExpectError(t, resp, http.StatusBadRequest, fault.CodeValidationFailed)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/abtest/abtest/shared/domain/apikey"
+	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
 	"github.com/abtest/abtest/shared/usecase/assignment"
@@ -33,7 +34,7 @@ type Response struct {
 func New(logger *slog.Logger, uc *assignment.Service) httpapi.Handler {
 	return httpapi.Endpoint(logger, assignment.CodeFailed, apikey.RoleClient,
 		func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
-			attrs, err := attributes(req)
+			attrs, err := httpapi.QueryAttributes(req)
 			if err != nil {
 				return httpapi.Result{}, err
 			}
@@ -66,4 +67,16 @@ func Wire(d lambdafn.Deps) httpapi.Handler {
 		uc = uc.WithGroups(d.Groups)
 	}
 	return New(d.Logger, uc)
+}
+
+// enroll reads the enroll query parameter: "false" asks for the stored
+// assignment only, never enrolling.
+func enroll(req httpapi.Request) (bool, error) {
+	switch v, ok := req.QueryStringParameters["enroll"]; {
+	case !ok || v == "true":
+		return true, nil
+	case v == "false":
+		return false, nil
+	}
+	return false, fault.Validation(map[string]string{"enroll": "must be true or false"})
 }
