@@ -212,6 +212,13 @@ var permissions = map[string]permission{
 	// transaction of Puts replacing the counter shards. Holdout results:
 	// GetHoldout (GetItem), ReadHoldoutCounts (BatchGetItem).
 	routes.Results: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+	// One-call evaluation: definitions, holdouts and flags as above (Query
+	// on gsi1, GetItem), saved groups (GetItem, Query); UnitAssignments:
+	// Query on the table; new enrolments as the assignment function
+	// (conditional PutItem; RecordHeldOut: Query, PutItem); tracked
+	// exposures as the exposure function (PutItem, or a transaction of Put
+	// and Updates).
+	routes.Evaluate: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
 	// The health check: Ping (GetItem of a key that never exists).
 	routes.Health: {Actions: []string{"dynamodb:GetItem"}},
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).

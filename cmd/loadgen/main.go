@@ -151,6 +151,9 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 	if err := b.scenarios(ctx, assignment); err != nil {
 		return err
 	}
+	if err := b.evaluation(ctx); err != nil {
+		return err
+	}
 	fmt.Fprintf(out, "## Throughput and latency\n\nDynamoDB Local 1.25.1 (in memory) and the load driver share this machine; %d requests per row at concurrency %d. Calls and capacity are per request, from `ReturnConsumedCapacity`.\n\n", n, c)
 	fmt.Fprintln(out, "| scenario | req/s | p50 | p99 | DynamoDB calls | capacity units | errors |")
 	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|")
@@ -339,6 +342,9 @@ func (b *bench) ratios() {
 	fmt.Fprintf(b.out, "| first exposure through the gateway / its raw writes (a 2-item transaction) | %.0f%% | >= 50%% |\n", 100*exp.rps/rawExp.rps)
 	fmt.Fprintf(b.out, "| event batch of 10 through the gateway / its raw writes | %.0f%% | >= 50%% |\n", 100*evs.rps/rawEvs.rps)
 	fmt.Fprintf(b.out, "| first exposure through the gateway / one raw PutItem (for reference) | %.0f%% | |\n", 100*exp.rps/put.rps)
+	eval := b.find("repeat evaluation, 20 experiments + 20 flags (gateway)")
+	query := b.find("raw Query of the user's partition (same client)")
+	fmt.Fprintf(b.out, "| repeat evaluation of 20 + 20 through the gateway / raw Query of the partition | %.0f%% | >= 60%% |\n", 100*eval.rps/query.rps)
 	if len(b.lag) > 0 {
 		sort.Slice(b.lag, func(i, j int) bool { return b.lag[i] < b.lag[j] })
 		fmt.Fprintf(b.out, "\n## Aggregation lag\n\nFrom a first assignment's answer to the counters including it, during the first-assignment row (the stream poller standing in for the event source mapping, 100 ms rest when idle; counters sampled every 20 ms): p50 %s, p99 %s, max %s over %d assignments.\n",

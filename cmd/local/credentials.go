@@ -21,17 +21,18 @@ type localCreds struct {
 	URL        string
 	AdminKey   string
 	ClientKey  string
+	ServerKey  string
 	AliceToken string
 	BobToken   string
 	Secret     string
 }
 
 // loadOrIssueCredentials reuses the keys of the credentials file a
-// previous run wrote when both are still in the table, unrevoked and of
+// previous run wrote when all are still in the table, unrevoked and of
 // their role (a table kept with LOCAL_DB_PATH, or in a DynamoDB Local the
 // user runs), and then also its session secret unless SESSION_* settings
-// name one: tokens minted before keep working. Otherwise it creates an admin
-// and a client key (and uses the run's secret). Either way it mints fresh
+// name one: tokens minted before keep working. Otherwise it creates an admin,
+// a client and a server key (and uses the run's secret). Either way it mints fresh
 // session tokens for two demo users when the service is the token issuer
 // (HS256). reused reports which.
 func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c localCreds, reused bool, err error) {
@@ -48,7 +49,7 @@ func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c
 		}
 	}
 	if reused {
-		c.AdminKey, c.ClientKey = prev.AdminKey, prev.ClientKey
+		c.AdminKey, c.ClientKey, c.ServerKey = prev.AdminKey, prev.ClientKey, prev.ServerKey
 		if s.SecretGenerated && prev.Secret != "" {
 			c.Secret = prev.Secret
 		}
@@ -57,6 +58,9 @@ func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c
 			return c, false, err
 		}
 		if c.ClientKey, _, err = keys.Issue(ctx, st, "local client", apikey.RoleClient, "make run", now); err != nil {
+			return c, false, err
+		}
+		if c.ServerKey, _, err = keys.Issue(ctx, st, "local server", apikey.RoleServer, "make run", now); err != nil {
 			return c, false, err
 		}
 	}
@@ -70,13 +74,13 @@ func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c
 	return c, reused, err
 }
 
-// keysStillWork reports whether c's admin and client keys are in the table,
+// keysStillWork reports whether c's admin, client and server keys are in the table,
 // match their stored hashes, are not revoked and have their roles.
 func keysStillWork(ctx context.Context, st *store.Store, c localCreds) (bool, error) {
 	for _, k := range []struct {
 		key  string
 		role apikey.Role
-	}{{c.AdminKey, apikey.RoleAdmin}, {c.ClientKey, apikey.RoleClient}} {
+	}{{c.AdminKey, apikey.RoleAdmin}, {c.ClientKey, apikey.RoleClient}, {c.ServerKey, apikey.RoleServer}} {
 		id, ok := apikey.ParseKeyID(k.key)
 		if !ok {
 			return false, nil
@@ -102,8 +106,8 @@ func (c localCreds) write(path string) error {
 	}
 	body := fmt.Sprintf("# Written by make run: keys valid while the table keeps them (across runs with\n"+
 		"# LOCAL_DB_PATH, which then reuses them and the secret), tokens for 24 h.\n"+
-		"ABTEST_URL=%s\nABTEST_ADMIN_KEY=%s\nABTEST_CLIENT_KEY=%s\nABTEST_SESSION_ALICE=%s\nABTEST_SESSION_BOB=%s\nSESSION_HS256_SECRET=%s\n",
-		c.URL, c.AdminKey, c.ClientKey, c.AliceToken, c.BobToken, c.Secret)
+		"ABTEST_URL=%s\nABTEST_ADMIN_KEY=%s\nABTEST_CLIENT_KEY=%s\nABTEST_SERVER_KEY=%s\nABTEST_SESSION_ALICE=%s\nABTEST_SESSION_BOB=%s\nSESSION_HS256_SECRET=%s\n",
+		c.URL, c.AdminKey, c.ClientKey, c.ServerKey, c.AliceToken, c.BobToken, c.Secret)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write credentials: %w", err)
 	}
@@ -123,7 +127,7 @@ func readCredentials(path string) (localCreds, error) {
 		}
 	}
 	return localCreds{
-		URL: vars["ABTEST_URL"], AdminKey: vars["ABTEST_ADMIN_KEY"], ClientKey: vars["ABTEST_CLIENT_KEY"],
+		URL: vars["ABTEST_URL"], AdminKey: vars["ABTEST_ADMIN_KEY"], ClientKey: vars["ABTEST_CLIENT_KEY"], ServerKey: vars["ABTEST_SERVER_KEY"],
 		AliceToken: vars["ABTEST_SESSION_ALICE"], BobToken: vars["ABTEST_SESSION_BOB"], Secret: vars["SESSION_HS256_SECRET"],
 	}, nil
 }

@@ -62,8 +62,8 @@ func TestCredentialsReusedWithDBPath(t *testing.T) {
 	c.must(c.do("GET", demoAssignment, map[string]string{"X-Api-Key": first.creds.ClientKey, "Authorization": "Bearer " + first.creds.AliceToken}, nil))(200, "the first run's key and token")
 	c.must(c.admin("GET", "/v1/admin/experiments", nil))(200, "the first run's admin key")
 	list := c.must(c.admin("GET", "/v1/admin/api-keys?limit=100", nil))(200, "list keys")
-	if n := len(list["api_keys"].([]any)); n != 2 {
-		t.Errorf("%d keys in the table after two runs, want 2: %v", n, list)
+	if n := len(list["api_keys"].([]any)); n != 3 {
+		t.Errorf("%d keys in the table after two runs, want 3 (admin, client, server): %v", n, list)
 	}
 }
 

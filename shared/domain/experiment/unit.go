@@ -1,6 +1,10 @@
 package experiment
 
-import "github.com/abtest/abtest/shared/domain/fault"
+import (
+	"fmt"
+
+	"github.com/abtest/abtest/shared/domain/fault"
+)
 
 // CodeDeviceIDRequired refuses a call about a device-unit experiment that
 // names no device.
@@ -49,4 +53,18 @@ func (e *Experiment) UnitFor(id Identity) (UnitRef, error) {
 			"experiment "+e.Key+" buckets by device: send the device id in the X-Device-Id header")
 	}
 	return DeviceUnit(id.DeviceID), nil
+}
+
+// Problem says what is wrong with id as the unit of a backend's call ("":
+// nothing): at least one id, each a valid unit id.
+func (id Identity) Problem() string {
+	if id.UserID == "" && id.DeviceID == "" {
+		return "user_id or device_id is required"
+	}
+	for _, v := range []string{id.UserID, id.DeviceID} {
+		if v != "" && !ValidUnitID(v) {
+			return fmt.Sprintf("user_id and device_id must be 1-%d bytes of UTF-8 without control or format characters", MaxUnitIDLen)
+		}
+	}
+	return ""
 }

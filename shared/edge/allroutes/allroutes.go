@@ -10,6 +10,7 @@ import (
 
 	"github.com/abtest/abtest/shared/edge/api/adminapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
+	"github.com/abtest/abtest/shared/edge/api/evaluateapi"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
 	"github.com/abtest/abtest/shared/edge/api/exposureapi"
 	"github.com/abtest/abtest/shared/edge/api/healthapi"
@@ -30,6 +31,7 @@ var Functions = map[string]lambdafn.Wire{
 	routes.Admin:      adminapi.Wire,
 	routes.Results:    resultsapi.Wire,
 	routes.Health:     healthapi.Wire,
+	routes.Evaluate:   evaluateapi.Wire,
 }
 
 // Gateway serves every route on d behind the authorizer built from session.
@@ -38,6 +40,9 @@ func Gateway(d lambdafn.Deps, session auth.SessionConfig, opts gateway.Options) 
 	if err != nil {
 		return nil, err
 	}
+	// Keys are reused no longer than answers are: a gateway that caches
+	// nothing sees a revocation at once, as its setting promises.
+	authz = authz.WithKeyCache(min(opts.AuthorizerCacheTTL, auth.KeyCacheTTL))
 	gw := gateway.New(opts)
 	gw.Authorize(authz.Handle)
 	built := map[string]httpapi.Handler{}

@@ -157,6 +157,7 @@ func TestHandleDecidesRoleByRoute(t *testing.T) {
 	fake := &fakeKeys{keys: map[string]*store.APIKey{}}
 	admin, adminKey, _ := keys.Issue(ctx, fake, "ops", apikey.RoleAdmin, "test", now)
 	client, clientKey, _ := keys.Issue(ctx, fake, "app", apikey.RoleClient, "test", now)
+	server, serverKey, _ := keys.Issue(ctx, fake, "backend", apikey.RoleServer, "test", now)
 	session := "Bearer " + sign(t, jwt.SigningMethodHS256, "", []byte(secret), claims(nil))
 	withSessions := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, verifier(t, SessionConfig{HS256Secret: secret}, nil), func() time.Time { return now })
 	noSessions := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, nil, func() time.Time { return now })
@@ -167,7 +168,10 @@ func TestHandleDecidesRoleByRoute(t *testing.T) {
 		keysRoute   = "DELETE /v1/admin/api-keys/{id}"
 		clientRoute = "GET /v1/client/experiments/{key}/assignment"
 		eventsRoute = "POST /v1/client/events"
+		serverRoute = "POST /v1/server/evaluate"
 	)
+	needServer := map[string]any{"error": "FORBIDDEN", "message": "this route needs a server key"}
+	asServer := map[string]any{"role": "server", "key_id": serverKey.ID}
 	needAdmin := map[string]any{"error": "FORBIDDEN", "message": "this route needs an admin key"}
 	needClient := map[string]any{"error": "FORBIDDEN", "message": "this route needs a client key"}
 	badKey := map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or revoked API key"}
@@ -191,6 +195,12 @@ func TestHandleDecidesRoleByRoute(t *testing.T) {
 		{"admin key on a client route", withSessions, clientRoute, false, admin, session, needClient},
 		{"admin key on the events route", withSessions, eventsRoute, false, admin, "", needClient},
 		{"admin key on an admin route", withSessions, adminRoute, false, admin, "", asAdmin},
+		{"server key on a server route, no session", withSessions, serverRoute, false, server, "", asServer},
+		{"server key on a server route, no session verification", noSessions, serverRoute, false, server, "", asServer},
+		{"server key on a client route", withSessions, clientRoute, false, server, session, needClient},
+		{"server key on an admin route", withSessions, adminRoute, false, server, "", needAdmin},
+		{"client key with session on a server route", withSessions, serverRoute, false, client, session, needServer},
+		{"admin key on a server route", withSessions, serverRoute, false, admin, "", needServer},
 		{"admin key on an admin route, route key in the context", withSessions, adminDeep, true, admin, "", asAdmin},
 		{"client key with session on a client route", withSessions, clientRoute, false, client, session, asClient},
 		{"client key without session on a client route", withSessions, clientRoute, false, client, "", map[string]any{"error": "UNAUTHENTICATED"}},

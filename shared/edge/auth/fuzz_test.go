@@ -372,6 +372,7 @@ var fzKeys = map[string]store.APIKey{
 	"abk_adminkeyadminkey_0123456789abcdefghijABCDEFGHIJ-_": {ID: "adminkeyadminkey", Role: "admin"},
 	"abk_clientkeyclientk_Zyxwvutsrqponmlkjihgfedcba987654": {ID: "clientkeyclientk", Role: "client"},
 	"abk_revokedkeyrevoke_Zyxwvutsrqponmlkjihgfedcba987654": {ID: "revokedkeyrevoke", Role: "client", RevokedAt: fzNow.Add(-time.Hour)},
+	"abk_serverkeyserverk_Zyxwvutsrqponmlkjihgfedcba987654": {ID: "serverkeyserverk", Role: "server"},
 }
 
 // FuzzIdentify: whatever the credential headers and the route, the
@@ -444,6 +445,8 @@ func FuzzIdentify(f *testing.F) {
 				need = "admin"
 			case strings.HasPrefix(path, "/v1/client/"):
 				need = "client"
+			case strings.HasPrefix(path, "/v1/server/"):
+				need = "server"
 			}
 		}
 		k, stored := fzKeys[headers[HeaderAPIKey]]
@@ -457,7 +460,7 @@ func FuzzIdentify(f *testing.F) {
 			if wrongRole != (code == fault.CodeForbidden) || (!wrongRole && code != fault.CodeUnauthenticated) {
 				t.Fatalf("refusal %v for key %+v on %q", got, k, route)
 			}
-			if wrongRole && msg != map[string]string{"admin": "this route needs an admin key", "client": "this route needs a client key"}[need] {
+			if wrongRole && msg != map[string]string{"admin": "this route needs an admin key", "client": "this route needs a client key", "server": "this route needs a server key"}[need] {
 				t.Fatalf("message %q", msg)
 			}
 			return
@@ -465,7 +468,7 @@ func FuzzIdentify(f *testing.F) {
 		if !goodKey || got[httpapi.CtxRole] != k.Role || got[httpapi.CtxKeyID] != k.ID || (need != "" && k.Role != need) {
 			t.Fatalf("Identify(%q, %q) on %q = %v", apiKey, authorization, route, got)
 		}
-		if k.Role == "admin" {
+		if k.Role == "admin" || k.Role == "server" {
 			if len(got) != 2 {
 				t.Fatalf("admin identity %v", got)
 			}

@@ -36,6 +36,15 @@ type cachedKey struct {
 // reaching it means ids are being made up, and the cache starts over.
 const maxCachedKeys = 1024
 
+// WithKeyCache returns a with its key cache kept for ttl (0: every call
+// reads the key): the local gateway, whose answers are not cached unless
+// asked, makes revocations immediate so.
+func (a *Authorizer) WithKeyCache(ttl time.Duration) *Authorizer {
+	c := *a
+	c.cache = newKeyCache(ttl)
+	return &c
+}
+
 func newKeyCache(ttl time.Duration) *keyCache {
 	return &keyCache{keys: map[string]cachedKey{}, ttl: ttl}
 }

@@ -28,6 +28,9 @@ type Handler func(context.Context, Request) (Response, error)
 type Result struct {
 	Status int
 	Body   any
+	// Headers are added to a JSON response's (lower-case names), e.g. a
+	// cache-control that allows caching.
+	Headers map[string]string
 }
 
 // OK and Created are shorthands for the common results.
@@ -95,7 +98,11 @@ func serve(logger *slog.Logger, failCode string, fn PublicFunc) Handler {
 		if raw, ok := res.Body.(Raw); ok {
 			return raw.response(res.Status), nil
 		}
-		return JSON(res.Status, res.Body), nil
+		resp = JSON(res.Status, res.Body)
+		for k, v := range res.Headers {
+			resp.Headers[k] = v
+		}
+		return resp, nil
 	}
 }
 

@@ -145,3 +145,34 @@ func jsonKind(t reflect.Type) string {
 	}
 	return "a JSON object"
 }
+
+// Items decodes a body {"<field>": [ ... ]} (no other fields) into its
+// items, each left as JSON for the route to judge alone: a batch.
+func Items(req Request, field string) ([]json.RawMessage, error) {
+	invalid := func(msg string) error {
+		return fault.New(fault.Invalid, fault.CodeValidationFailed, msg).
+			With(map[string]any{"fields": map[string]string{field: msg}})
+	}
+	body, err := Body(req)
+	if err != nil {
+		return nil, err
+	}
+	if IsEmptyBody(body) {
+		return nil, invalid(fmt.Sprintf("the body must be {%q:[...]}", field))
+	}
+	var in map[string]json.RawMessage
+	if err := DecodeObject(body, &in, false); err != nil {
+		return nil, err
+	}
+	for k := range in {
+		if k != field {
+			return nil, fault.New(fault.Invalid, fault.CodeValidationFailed, k+" is not a known field").
+				With(map[string]any{"fields": map[string]string{k: "is not a known field"}})
+		}
+	}
+	var raw []json.RawMessage
+	if t := TrimJSONSpace(in[field]); len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &raw) != nil {
+		return nil, invalid(field + " must be an array")
+	}
+	return raw, nil
+}

@@ -13,6 +13,7 @@ const (
 	Admin      = "admin"
 	Results    = "results"
 	Health     = "health"
+	Evaluate   = "evaluate"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -60,6 +61,14 @@ var (
 	ClientAssignment = Route{Method: "GET", Path: "/v1/client/experiments/{key}/assignment", Function: Assignment}
 	ClientExposure   = Route{Method: "POST", Path: "/v1/client/experiments/{key}/exposure", Function: Exposure}
 	ClientEvents     = Route{Method: "POST", Path: "/v1/client/events", Function: Events}
+	ClientEvaluate   = Route{Method: "POST", Path: "/v1/client/evaluate", Function: Evaluate}
+	// ClientEvaluateRead never enrols or tracks, and may be cached.
+	ClientEvaluateRead = Route{Method: "GET", Path: "/v1/client/evaluate", Function: Evaluate}
+
+	// Server routes: a server key acts for any unit, named in the body.
+	ServerEvaluate  = Route{Method: "POST", Path: "/v1/server/evaluate", Function: Evaluate}
+	ServerExposures = Route{Method: "POST", Path: "/v1/server/exposures", Function: Exposure}
+	ServerEvents    = Route{Method: "POST", Path: "/v1/server/events", Function: Events}
 
 	AdminCreate  = Route{Method: "POST", Path: experiments, Function: Admin}
 	AdminList    = Route{Method: "GET", Path: experiments, Function: Admin}
@@ -120,7 +129,8 @@ const (
 
 // All lists every route of the API.
 var All = []Route{
-	ClientAssignment, ClientExposure, ClientEvents,
+	ClientAssignment, ClientExposure, ClientEvents, ClientEvaluate, ClientEvaluateRead,
+	ServerEvaluate, ServerExposures, ServerEvents,
 	AdminCreate, AdminList, AdminGet, AdminUpdate, AdminArchive,
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
 	AdminResults, AdminRecount, AdminExport,

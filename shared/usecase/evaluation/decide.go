@@ -3,7 +3,9 @@ package evaluation
 import (
 	"context"
 	"slices"
+	"sync"
 
+	"github.com/abtest/abtest/shared/domain/conditions"
 	"github.com/abtest/abtest/shared/domain/enrolment"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
@@ -65,11 +67,11 @@ func (e *evaluation) experiments(ctx context.Context) error {
 			scope = append(scope, x)
 		}
 	}
+	if err := e.decideAll(ctx, scope); err != nil {
+		return err
+	}
 	for _, x := range scope {
-		res, err := e.decide(ctx, x)
-		if err != nil {
-			return err
-		}
+		res := e.decided[x.Key]
 		ea := ExperimentAnswer{Variant: res.Variant, Payload: res.Payload, InExperiment: res.InExperiment, Reason: res.Reason}
 		if x.Layer != nil {
 			ea.Layer = x.Layer.Key
@@ -126,40 +128,97 @@ func (e *evaluation) assignmentOf(ctx context.Context, x *experiment.Experiment)
 // decide is the unit's answer for x, as the assignment route would give it
 // (enrolling only when the request does), decided once per evaluation.
 func (e *evaluation) decide(ctx context.Context, x *experiment.Experiment) (assignment.Result, error) {
-	if res, ok := e.decided[x.Key]; ok {
-		return res, nil
-	}
-	u, ok := e.unitOf(x)
-	if !ok {
-		res := assignment.Result{Experiment: x.Key, Variant: x.Control(), Payload: payloadOf(x, x.Control()), Reason: enrolment.ReasonNoUnitID}
-		e.decided[x.Key] = res
-		return res, nil
-	}
-	a, err := e.assignmentOf(ctx, x)
-	if err != nil {
+	if err := e.decideAll(ctx, []*experiment.Experiment{x}); err != nil {
 		return assignment.Result{}, err
 	}
-	if a != nil && !experiment.HasVariant(a.Variant)(x) {
-		// A variant added a moment ago may be missing from memory.
-		if x, err = e.s.defs.Get(ctx, x.Key, experiment.HasVariant(a.Variant)); err != nil {
-			return assignment.Result{}, err
+	return e.decided[x.Key], nil
+}
+
+// maxParallelWrites bounds the new enrolments one evaluation writes at once.
+const maxParallelWrites = 8
+
+// decideAll decides every experiment of scope not decided yet. The reads
+// come first (one Query per partition); the new enrolments, each a
+// conditional put of the unit's own item, are then written in parallel.
+func (e *evaluation) decideAll(ctx context.Context, scope []*experiment.Experiment) error {
+	type pending struct {
+		x   *experiment.Experiment
+		u   experiment.UnitRef
+		res assignment.Result
+		err error
+	}
+	var writes []*pending
+	for _, x := range scope {
+		if _, ok := e.decided[x.Key]; ok {
+			continue
+		}
+		u, ok := e.unitOf(x)
+		if !ok {
+			e.keep(x, assignment.Result{Experiment: x.Key, Variant: x.Control(), Payload: payloadOf(x, x.Control()), Reason: enrolment.ReasonNoUnitID})
+			continue
+		}
+		a, err := e.assignmentOf(ctx, x)
+		if err != nil {
+			return err
+		}
+		if a != nil && !experiment.HasVariant(a.Variant)(x) {
+			// A variant added a moment ago may be missing from memory.
+			if x, err = e.s.defs.Get(ctx, x.Key, experiment.HasVariant(a.Variant)); err != nil {
+				return err
+			}
+		}
+		if a == nil && e.r.Enroll && experiment.IsActive(x) {
+			writes = append(writes, &pending{x: x, u: u})
+			continue
+		}
+		res, err := e.s.assign.Decide(ctx, x, u, a, e.request())
+		if err = e.keepOrFail(x, res, err); err != nil {
+			return err
 		}
 	}
-	res, err := e.s.assign.Decide(ctx, x, u, a, assignment.Request{
-		Identity: e.r.Identity, Attributes: e.r.Attributes, Enroll: e.r.Enroll, Preview: !e.r.Enroll,
-	})
+	sem := make(chan struct{}, maxParallelWrites)
+	var wg sync.WaitGroup
+	for _, w := range writes {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			w.res, w.err = e.s.assign.Decide(ctx, w.x, w.u, nil, e.request())
+		}()
+	}
+	wg.Wait()
+	for _, w := range writes {
+		if err := e.keepOrFail(w.x, w.res, w.err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// request is the assignment request of every decision of the evaluation.
+func (e *evaluation) request() assignment.Request {
+	return assignment.Request{Identity: e.r.Identity, Attributes: e.r.Attributes, Enroll: e.r.Enroll, Preview: !e.r.Enroll}
+}
+
+// keepOrFail keeps a decision; an experiment that is not active answers
+// "inactive" rather than failing the evaluation.
+func (e *evaluation) keepOrFail(x *experiment.Experiment, res assignment.Result, err error) error {
 	if fault.HasCode(err, experiment.CodeInactive) {
 		res, err = assignment.Result{Experiment: x.Key, Variant: x.Control(), Payload: payloadOf(x, x.Control()), Reason: enrolment.ReasonInactive}, nil
 	}
 	if err != nil {
-		return assignment.Result{}, err
+		return err
 	}
+	e.keep(x, res)
+	return nil
+}
+
+func (e *evaluation) keep(x *experiment.Experiment, res assignment.Result) {
 	e.decided[x.Key] = res
 	if e.defs == nil {
 		e.defs = map[string]*experiment.Experiment{}
 	}
 	e.defs[x.Key] = x
-	return res, nil
 }
 
 // variantFunc adapts a function to flag.Enrolments.
@@ -205,9 +264,11 @@ func (e *evaluation) flagValues(ctx context.Context) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	groups, err := e.s.groups.All(ctx)
-	if err != nil {
-		return err
+	var groups conditions.SavedGroups
+	if e.s.groups != nil {
+		if groups, err = e.s.groups.All(ctx); err != nil {
+			return err
+		}
 	}
 	id := e.r.UserID
 	if id == "" {

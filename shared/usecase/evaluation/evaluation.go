@@ -137,13 +137,8 @@ func (s *Service) Evaluate(ctx context.Context, r Request) (Answer, error) {
 
 func checkRequest(r Request) error {
 	p := experiment.Problems{}
-	if r.UserID == "" && r.DeviceID == "" {
-		p["user_id"] = "a user id or a device id is required"
-	}
-	for field, id := range map[string]string{"user_id": r.UserID, "device_id": r.DeviceID} {
-		if id != "" && !experiment.ValidUnitID(id) {
-			p[field] = fmt.Sprintf("must be 1-%d bytes of UTF-8 without control or format characters", experiment.MaxUnitIDLen)
-		}
+	if msg := r.Identity.Problem(); msg != "" {
+		p["user_id"] = msg
 	}
 	for field, keys := range map[string][]string{"experiments": r.Experiments, "flags": r.Flags} {
 		if len(keys) > MaxKeys {

@@ -17,6 +17,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/holdout"
+	"github.com/abtest/abtest/shared/usecase/batch"
 )
 
 // Limits of a batch, documented in the README.
@@ -32,9 +33,9 @@ const (
 	CodeFailed   = "EVENTS_FAILED"
 	CodeInvalid  = "INVALID_EVENT"
 	CodeTooOld   = "TIMESTAMP_OUT_OF_RANGE"
-	StatusStored = "accepted"
-	StatusDup    = "duplicate"
-	StatusReject = "rejected"
+	StatusStored = batch.StatusStored
+	StatusDup    = batch.StatusDup
+	StatusReject = batch.StatusReject
 )
 
 // Store is what recording events needs from the data layer.
@@ -86,6 +87,9 @@ func (s *Service) WithHoldouts(h Holdouts, st HoldoutStore) *Service {
 // Input is one event as a caller sent it. An edge that could not decode an
 // event sets Rejected to say why; the event is then rejected alone.
 type Input struct {
+	// Who is the event's unit, set only where each event names its own (a
+	// backend's batch, RecordForUnits).
+	Who        experiment.Identity
 	Name       string
 	Timestamp  *string // RFC 3339; nil means the server's time
 	ID         *string
@@ -93,51 +97,45 @@ type Input struct {
 	Rejected   string
 }
 
-// Outcome is what happened to one event of the batch.
-type Outcome struct {
-	Index  int           `json:"index"`
-	ID     string        `json:"id,omitempty"`
-	Status string        `json:"status"`
-	Error  *OutcomeError `json:"error,omitempty"`
-}
-
-// OutcomeError says why one event was rejected.
-type OutcomeError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// Batch is the outcome of a batch.
-type Batch struct {
-	Accepted   int       `json:"accepted"`
-	Duplicates int       `json:"duplicates"`
-	Rejected   int       `json:"rejected"`
-	Results    []Outcome `json:"results"`
-}
+// The answer of a batch: one outcome per event (shared/usecase/batch).
+type (
+	Outcome      = batch.Outcome
+	OutcomeError = batch.OutcomeError
+	Batch        = batch.Batch
+)
 
 // Record stores the events of who: in the user's partition, and, when the
 // app names a device (X-Device-Id) that has assignments, a copy in the
 // device's partition too, so the events convert for device-unit experiments
 // (a visitor bucketed logged out who signs up and buys) and a recount or an
-// erasure of the device finds them where its assignments are. Each bad
+// erasure of the device finds them where its assignments are. A backend may
+// name only a device (server events): the events are then the device's
+// alone. Each bad
 // event is rejected alone and the rest stored. A dependency failure is a
 // CodeFailed error whose details' stored_indexes name the events stored
 // (in every partition) before it: retrying the batch with ids is safe.
-func (s *Service) Record(ctx context.Context, who experiment.Identity, batch []Input) (Batch, error) {
-	if len(batch) == 0 || len(batch) > MaxBatch {
-		msg := fmt.Sprintf("events must hold 1 to %d events", MaxBatch)
-		return Batch{}, fault.New(fault.Invalid, fault.CodeValidationFailed, msg).
-			With(map[string]any{"fields": map[string]string{"events": msg}})
+func (s *Service) Record(ctx context.Context, who experiment.Identity, inputs []Input) (Batch, error) {
+	if err := checkSize(len(inputs)); err != nil {
+		return Batch{}, err
+	}
+	// The primary unit stores every event: the user, or a device named
+	// alone; a device named beside a user gets a copy when it has
+	// assignments.
+	primary := experiment.UserUnit(who.UserID)
+	if who.UserID == "" {
+		primary = experiment.DeviceUnit(who.DeviceID)
+	}
+	if !experiment.ValidUnitID(primary.ID) {
+		return Batch{}, fault.Validation(experiment.Problems{"user_id": "a user id or a device id is required"})
 	}
 	received := s.now().UTC()
-	resp := Batch{Results: make([]Outcome, len(batch))}
+	resp := batch.New(len(inputs))
 	var valid []int
-	parsed := make([]*experiment.Event, len(batch))
-	for i, in := range batch {
-		ev, oerr := parse(in, experiment.UserUnit(who.UserID), received)
+	parsed := make([]*experiment.Event, len(inputs))
+	for i, in := range inputs {
+		ev, oerr := parse(in, primary, received)
 		if oerr != nil {
-			resp.Results[i] = Outcome{Index: i, Status: StatusReject, Error: oerr}
-			resp.Rejected++
+			resp.Reject(i, oerr.Code, oerr.Message)
 			continue
 		}
 		parsed[i] = ev
@@ -149,18 +147,18 @@ func (s *Service) Record(ctx context.Context, who experiment.Identity, batch []I
 	failed := func(err error, stored []int) (Batch, error) {
 		return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": stored})
 	}
-	user, err := s.ledgerOf(ctx, experiment.UserUnit(who.UserID), parsed, valid)
+	own, err := s.ledgerOf(ctx, primary, parsed, valid)
 	if err != nil {
 		return failed(err, []int{})
 	}
 	var device *ledger
-	if who.DeviceID != "" {
+	if who.DeviceID != "" && !primary.IsDevice() {
 		if device, err = s.ledgerOf(ctx, experiment.DeviceUnit(who.DeviceID), parsed, valid); err != nil {
 			return failed(err, []int{})
 		}
 	}
 	for n, i := range valid {
-		stored, err := s.record(ctx, user, parsed[i])
+		stored, err := s.record(ctx, own, parsed[i])
 		if err == nil && device != nil && len(device.assignments) > 0 {
 			copied := *parsed[i]
 			copied.Unit, copied.Evaluated = device.unit, nil
@@ -176,14 +174,7 @@ func (s *Service) Record(ctx context.Context, who experiment.Identity, batch []I
 			}
 			return failed(err, done)
 		}
-		status := StatusStored
-		if stored {
-			resp.Accepted++
-		} else {
-			status = StatusDup
-			resp.Duplicates++
-		}
-		resp.Results[i] = Outcome{Index: i, ID: parsed[i].ID, Status: status}
+		resp.Stored(i, parsed[i].ID, stored)
 	}
 	return resp, nil
 }
@@ -314,4 +305,63 @@ func parse(in Input, unit experiment.UnitRef, received time.Time) (*experiment.E
 		ev.Properties = compact.Bytes()
 	}
 	return ev, nil
+}
+
+// RecordForUnits stores a backend's batch, whose events each name their
+// unit (Input.Who): Record for each unit's events, in the batch's order
+// of first appearance, answered as one batch. An event naming no valid
+// unit is rejected alone. A dependency failure is a CodeFailed error whose
+// stored_indexes name what was stored (indexes of the whole batch).
+func (s *Service) RecordForUnits(ctx context.Context, inputs []Input) (Batch, error) {
+	if err := checkSize(len(inputs)); err != nil {
+		return Batch{}, err
+	}
+	out := batch.New(len(inputs))
+	var order []experiment.Identity
+	at := map[experiment.Identity][]int{}
+	for i, in := range inputs {
+		if msg := in.Who.Problem(); msg != "" && in.Rejected == "" {
+			out.Reject(i, CodeInvalid, msg)
+			continue
+		}
+		if _, ok := at[in.Who]; !ok {
+			order = append(order, in.Who)
+		}
+		at[in.Who] = append(at[in.Who], i)
+	}
+	var stored []int
+	for _, who := range order {
+		part := make([]Input, len(at[who]))
+		for j, i := range at[who] {
+			part[j] = inputs[i]
+		}
+		res, err := s.Record(ctx, who, part)
+		if err != nil {
+			if f, ok := fault.As(err); ok {
+				if done, ok := f.Details["stored_indexes"].([]int); ok {
+					for _, j := range done {
+						stored = append(stored, at[who][j])
+					}
+				}
+			}
+			return Batch{}, fault.Failed(CodeFailed, err).With(map[string]any{"stored_indexes": append([]int{}, stored...)})
+		}
+		out.Take(res, at[who])
+		for j, o := range res.Results {
+			if o.Status != StatusReject {
+				stored = append(stored, at[who][j])
+			}
+		}
+	}
+	return out, nil
+}
+
+// checkSize refuses an empty or too long batch.
+func checkSize(n int) error {
+	if n == 0 || n > MaxBatch {
+		msg := fmt.Sprintf("events must hold 1 to %d events", MaxBatch)
+		return fault.New(fault.Invalid, fault.CodeValidationFailed, msg).
+			With(map[string]any{"fields": map[string]string{"events": msg}})
+	}
+	return nil
 }

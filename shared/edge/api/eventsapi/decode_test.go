@@ -15,7 +15,7 @@ func TestEventRejectionsSpeakJSON(t *testing.T) {
 		`{"name":"x","extra":true}`:           "extra is not a known field",
 		`[]`:                                  "an event must be a JSON object",
 	} {
-		got := decodeEvent([]byte(raw)).Rejected
+		got := decodeEvent([]byte(raw), false).Rejected
 		if got != want {
 			t.Errorf("%s: rejected with %q, want %q", raw, got, want)
 		}

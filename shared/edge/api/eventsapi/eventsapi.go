@@ -11,17 +11,19 @@ import (
 	"net/http"
 
 	"github.com/abtest/abtest/shared/domain/apikey"
-	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 	"github.com/abtest/abtest/shared/usecase/events"
 )
 
-// New returns the route's handler. A 202 carries events.Batch.
+// New returns the handler of POST /v1/client/events (the caller's user,
+// and the device in X-Device-Id) and POST /v1/server/events (a server key;
+// each event names its unit). A 202 carries events.Batch.
 func New(logger *slog.Logger, uc *events.Service) httpapi.Handler {
-	return httpapi.Endpoint(logger, events.CodeFailed, apikey.RoleClient,
+	client := httpapi.Endpoint(logger, events.CodeFailed, apikey.RoleClient,
 		func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
-			batch, err := decodeBatch(req)
+			raw, err := httpapi.Items(req, "events")
 			if err != nil {
 				return httpapi.Result{}, err
 			}
@@ -29,48 +31,47 @@ func New(logger *slog.Logger, uc *events.Service) httpapi.Handler {
 			if err != nil {
 				return httpapi.Result{}, err
 			}
-			out, err := uc.Record(ctx, who, batch)
+			in := make([]events.Input, len(raw))
+			for i, r := range raw {
+				in[i] = decodeEvent(r, false)
+			}
+			out, err := uc.Record(ctx, who, in)
 			if err != nil {
 				return httpapi.Result{}, err
 			}
 			return httpapi.Result{Status: http.StatusAccepted, Body: out}, nil
 		})
+	server := httpapi.Endpoint(logger, events.CodeFailed, apikey.RoleServer,
+		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			raw, err := httpapi.Items(req, "events")
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			in := make([]events.Input, len(raw))
+			for i, r := range raw {
+				in[i] = decodeEvent(r, true)
+			}
+			out, err := uc.RecordForUnits(ctx, in)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			return httpapi.Result{Status: http.StatusAccepted, Body: out}, nil
+		})
+	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		if req.RouteKey == routes.ServerEvents.Key() {
+			return server(ctx, req)
+		}
+		return client(ctx, req)
+	}
 }
 
-func decodeBatch(req httpapi.Request) ([]events.Input, error) {
-	body, err := httpapi.Body(req)
-	if err != nil {
-		return nil, err
-	}
-	if httpapi.IsEmptyBody(body) {
-		return nil, invalidBatch("the body must be {\"events\":[...]}")
-	}
+// decodeEvent reads one event's JSON, with its unit's ids for a server
+// route; what cannot be read rejects that event alone (the use case judges
+// the rest).
+func decodeEvent(raw json.RawMessage, server bool) events.Input {
 	var in struct {
-		Events json.RawMessage `json:"events"`
-	}
-	if err := httpapi.DecodeObject(body, &in, true); err != nil {
-		return nil, err
-	}
-	var raw []json.RawMessage
-	if t := bytes.TrimSpace(in.Events); len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &raw) != nil {
-		return nil, invalidBatch("events must be an array")
-	}
-	out := make([]events.Input, len(raw))
-	for i, r := range raw {
-		out[i] = decodeEvent(r)
-	}
-	return out, nil
-}
-
-func invalidBatch(msg string) error {
-	return fault.New(fault.Invalid, fault.CodeValidationFailed, msg).
-		With(map[string]any{"fields": map[string]string{"events": msg}})
-}
-
-// decodeEvent reads one event's JSON; what cannot be read rejects that
-// event alone (the use case judges the rest).
-func decodeEvent(raw json.RawMessage) events.Input {
-	var in struct {
+		UserID     *string         `json:"user_id"`
+		DeviceID   *string         `json:"device_id"`
 		Name       *string         `json:"name"`
 		Timestamp  *string         `json:"timestamp"`
 		ID         *string         `json:"id"`
@@ -87,9 +88,22 @@ func decodeEvent(raw json.RawMessage) events.Input {
 		}
 		return events.Input{Rejected: "an event must be a JSON object"}
 	}
+	if !server && (in.UserID != nil || in.DeviceID != nil) {
+		field := "user_id"
+		if in.UserID == nil {
+			field = "device_id"
+		}
+		return events.Input{Rejected: field + " is not a known field (the session names the user)"}
+	}
 	out := events.Input{Timestamp: in.Timestamp, ID: in.ID, Properties: in.Properties}
 	if in.Name != nil {
 		out.Name = *in.Name
+	}
+	if in.UserID != nil {
+		out.Who.UserID = *in.UserID
+	}
+	if in.DeviceID != nil {
+		out.Who.DeviceID = *in.DeviceID
 	}
 	return out
 }

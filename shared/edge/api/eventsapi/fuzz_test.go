@@ -120,11 +120,11 @@ func FuzzParseEvent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		if !json.Valid(raw) {
-			return // decodeBatch hands parse only elements of a JSON array
+			return // httpapi.Items hands decodeEvent only elements of a JSON array
 		}
 		// The store checks every event it is handed (fzInvalidEvent).
 		st := &fzStore{t: t, stored: map[string]bool{}}
-		out, err := events.New(st, st, func() time.Time { return fzNow }).Record(context.Background(), experiment.Identity{UserID: "user-1"}, []events.Input{decodeEvent(raw)})
+		out, err := events.New(st, st, func() time.Time { return fzNow }).Record(context.Background(), experiment.Identity{UserID: "user-1"}, []events.Input{decodeEvent(raw, false)})
 		if err != nil || len(out.Results) != 1 {
 			t.Fatalf("Record(%q) = %+v, %v", raw, out, err)
 		}
@@ -148,11 +148,11 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add("e30=", true)
 	f.Add("!!", true)
 	f.Fuzz(func(t *testing.T, body string, b64 bool) {
-		raw, err := decodeBatch(httpapi.Request{Body: body, IsBase64Encoded: b64})
+		raw, err := httpapi.Items(httpapi.Request{Body: body, IsBase64Encoded: b64}, "events")
 		if err != nil {
 			f, ok := fault.As(err)
 			if !ok || httpapi.Status(f.Kind) < 400 || httpapi.Status(f.Kind) > 499 || raw != nil {
-				t.Fatalf("decodeBatch(%q) = %v (%T)", body, err, err)
+				t.Fatalf("Items(%q) = %v (%T)", body, err, err)
 			}
 		}
 		// The batch's size is the use case's to judge.

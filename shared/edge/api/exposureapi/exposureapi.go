@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/abtest/abtest/shared/domain/apikey"
@@ -16,6 +17,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/routes"
 	"github.com/abtest/abtest/shared/usecase/assignment"
 	"github.com/abtest/abtest/shared/usecase/exposure"
 )
@@ -28,8 +30,56 @@ type Response struct {
 	ExposedAt  string `json:"exposed_at"`
 }
 
-// New returns the route's handler.
+// New returns the handler of the client exposure route and of POST
+// /v1/server/exposures (a server key; each exposure names its unit; a 202
+// carries one outcome per exposure, as events do).
 func New(logger *slog.Logger, uc *exposure.Service) httpapi.Handler {
+	client := clientRoute(logger, uc)
+	server := httpapi.Endpoint(logger, exposure.CodeFailed, apikey.RoleServer,
+		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			raw, err := httpapi.Items(req, "exposures")
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			items := make([]exposure.Item, len(raw))
+			for i, r := range raw {
+				items[i] = decodeItem(r)
+			}
+			out, err := uc.ExposeForUnits(ctx, items)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			return httpapi.Result{Status: http.StatusAccepted, Body: out}, nil
+		})
+	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
+		if req.RouteKey == routes.ServerExposures.Key() {
+			return server(ctx, req)
+		}
+		return client(ctx, req)
+	}
+}
+
+// decodeItem reads one exposure of a backend's batch; what cannot be read
+// rejects that exposure alone.
+func decodeItem(raw json.RawMessage) exposure.Item {
+	var in struct {
+		UserID     string `json:"user_id"`
+		DeviceID   string `json:"device_id"`
+		Experiment string `json:"experiment"`
+		Variant    string `json:"variant"`
+		ID         string `json:"id"`
+	}
+	if err := httpapi.DecodeObject(raw, &in, true); err != nil {
+		msg := "an exposure must be a JSON object"
+		if f, ok := fault.As(err); ok && f.Code == fault.CodeValidationFailed {
+			msg = f.Message
+		}
+		return exposure.Item{Rejected: msg}
+	}
+	return exposure.Item{Who: experiment.Identity{UserID: in.UserID, DeviceID: in.DeviceID}, Experiment: in.Experiment, Variant: in.Variant, ID: in.ID}
+}
+
+func clientRoute(logger *slog.Logger, uc *exposure.Service) httpapi.Handler {
 	return httpapi.Endpoint(logger, exposure.CodeFailed, apikey.RoleClient,
 		func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
 			key := req.PathParameters["key"]

@@ -84,3 +84,18 @@ func ExpectError(t testing.TB, resp httpapi.Response, status int, code string) E
 	}
 	return e
 }
+
+// RouteRequest builds an event for route as a key of role would send it;
+// userID is the session's subject (client role only).
+func RouteRequest(route routes.Route, role apikey.Role, userID, body string) httpapi.Request {
+	req := httpapi.Request{RouteKey: route.Key(), PathParameters: map[string]string{}, QueryStringParameters: map[string]string{},
+		Headers: map[string]string{}, Body: body}
+	req.RequestContext.RouteKey = route.Key()
+	req.RequestContext.RequestID = TestRequestID
+	lambda := map[string]any{httpapi.CtxRole: string(role), httpapi.CtxKeyID: "test-" + string(role) + "-key"}
+	if userID != "" {
+		lambda[httpapi.CtxUserID] = userID
+	}
+	req.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: lambda}
+	return req
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/abtest/abtest/shared/data/snapshot"
+	"github.com/abtest/abtest/shared/data/store"
+	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/flag"
+)
+
+// evalExperiments and evalFlags are how many of each one evaluation asks for.
+const (
+	evalExperiments = 20
+	evalFlags       = 20
+)
+
+// evaluation measures one-call evaluation: 20 experiments and 20 flags
+// (every other flag bound to an experiment, the rest forced on a
+// condition). Each user is enrolled by a first evaluation, then the repeat
+// is measured beside a raw Query of the same partition.
+func (b *bench) evaluation(ctx context.Context) error {
+	var exps, flags []string
+	now := time.Now().UTC()
+	for i := range evalExperiments {
+		key := fmt.Sprintf("eval-%02d", i)
+		if err := b.st.CreateExperiment(ctx, benchExperiment(key)); err != nil {
+			return err
+		}
+		exps = append(exps, key)
+	}
+	for i := range evalFlags {
+		rules := `[{"condition":{"country":"US","plan":{"$in":["pro","team"]},"age":{"$gte":18}},"value":true}]`
+		if i%2 == 0 {
+			rules = fmt.Sprintf(`[{"experiment":"eval-%02d","values":{"control":false,"treatment":true}}]`, i)
+		}
+		p := experiment.Problems{}
+		f := &flag.Flag{Key: fmt.Sprintf("flag-%02d", i), Type: flag.Boolean, DefaultValue: json.RawMessage(`false`), Enabled: true,
+			Rules: flag.ParseRules(p, "rules", json.RawMessage(rules)), Version: 1, CreatedAt: now, UpdatedAt: now}
+		if len(p) > 0 {
+			return fmt.Errorf("bench flag: %v", p)
+		}
+		if err := b.st.CreateFlag(ctx, f, store.Change{Version: 1, Action: "create", By: "loadgen", At: now}); err != nil {
+			return err
+		}
+		flags = append(flags, f.Key)
+	}
+	// Let every function's snapshot see the new definitions, as a deployed
+	// one would within its maximum age.
+	time.Sleep(snapshot.DefaultMaxAge + 500*time.Millisecond)
+	list := func(keys []string) string { return `["` + strings.Join(keys, `","`) + `"]` }
+	body := `{"attributes":{"country":"US","plan":"pro","age":30},"experiments":` + list(exps) + `,"flags":` + list(flags) + `}`
+	b.measure("first evaluation, 20 experiments + 20 flags (gateway)", b.n, func(i int) error {
+		return b.call("POST", "/v1/client/evaluate", body, b.user(i), 200)
+	})
+	b.measure("repeat evaluation, 20 experiments + 20 flags (gateway)", b.n, func(i int) error {
+		return b.call("POST", "/v1/client/evaluate", body, b.user(i), 200)
+	})
+	b.measure("raw Query of the user's partition (same client)", b.n, func(i int) error {
+		_, err := b.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:              aws.String(table),
+			KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :asg)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": avS(fmt.Sprintf("USER#user-%06d", i)), ":asg": avS("ASG#"),
+			},
+			ConsistentRead: aws.Bool(true),
+		})
+		return err
+	})
+	return nil
+}
