@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,14 +27,12 @@ const (
 // condition). Each user is enrolled by a first evaluation, then the repeat
 // is measured beside a raw Query of the same partition.
 func (b *bench) evaluation(ctx context.Context) error {
-	var exps, flags []string
 	now := time.Now().UTC()
 	for i := range evalExperiments {
 		key := fmt.Sprintf("eval-%02d", i)
 		if err := b.st.CreateExperiment(ctx, benchExperiment(key)); err != nil {
 			return err
 		}
-		exps = append(exps, key)
 	}
 	for i := range evalFlags {
 		rules := `[{"condition":{"country":"US","plan":{"$in":["pro","team"]},"age":{"$gte":18}},"value":true}]`
@@ -51,13 +48,11 @@ func (b *bench) evaluation(ctx context.Context) error {
 		if err := b.st.CreateFlag(ctx, f, store.Change{Version: 1, Action: "create", By: "loadgen", At: now}); err != nil {
 			return err
 		}
-		flags = append(flags, f.Key)
 	}
 	// Let every function's snapshot see the new definitions, as a deployed
 	// one would within its maximum age.
 	time.Sleep(snapshot.DefaultMaxAge + 500*time.Millisecond)
-	list := func(keys []string) string { return `["` + strings.Join(keys, `","`) + `"]` }
-	body := `{"attributes":{"country":"US","plan":"pro","age":30},"experiments":` + list(exps) + `,"flags":` + list(flags) + `}`
+	body := `{"attributes":{"country":"US","plan":"pro","age":30},"experiments":` + jsonList("eval-%02d", evalExperiments) + `,"flags":` + jsonList("flag-%02d", evalFlags) + `}`
 	b.measure("first evaluation, 20 experiments + 20 flags (gateway)", b.n, func(i int) error {
 		return b.call("POST", "/v1/client/evaluate", body, b.user(i), 200)
 	})

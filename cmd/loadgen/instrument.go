@@ -15,6 +15,14 @@ import (
 type meter struct {
 	calls    atomic.Int64
 	capacity atomic.Int64 // in milli-units
+	// reads and writes split capacity by the call's kind (milli-units),
+	// for the cost table: they are priced differently.
+	reads, writes atomic.Int64
+}
+
+// split returns the read and write units consumed so far.
+func (m *meter) split() (reads, writes float64) {
+	return float64(m.reads.Load()) / 1000, float64(m.writes.Load()) / 1000
 }
 
 func (m *meter) snapshot() (calls int64, units float64) {
@@ -43,6 +51,12 @@ func (m *meter) apply(o *dynamodb.Options) {
 				out, md, err := next.HandleInitialize(ctx, in)
 				m.calls.Add(1)
 				m.add(out.Result)
+				if t, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok && err == nil {
+					// The cost split prices a transaction as DynamoDB bills
+					// it, 2 write units per item of up to 1 KB: DynamoDB
+					// Local reports several times that.
+					m.writes.Add(int64(2000 * len(t.TransactItems)))
+				}
 				return out, md, err
 			}), middleware.Before)
 	})
@@ -64,9 +78,19 @@ func (m *meter) add(result any) {
 	case *dynamodb.TransactWriteItemsOutput:
 		caps = r.ConsumedCapacity
 	}
+	var kind *atomic.Int64
+	switch result.(type) {
+	case *dynamodb.GetItemOutput, *dynamodb.QueryOutput, *dynamodb.BatchGetItemOutput:
+		kind = &m.reads
+	case *dynamodb.PutItemOutput, *dynamodb.UpdateItemOutput:
+		kind = &m.writes
+	}
 	for _, c := range caps {
 		if c.CapacityUnits != nil {
 			m.capacity.Add(int64(*c.CapacityUnits * 1000))
+			if kind != nil {
+				kind.Add(int64(*c.CapacityUnits * 1000))
+			}
 		}
 	}
 }

@@ -161,6 +161,9 @@ func run(ctx context.Context, n, c, resultsUsers int, coldStart bool, out io.Wri
 		fmt.Fprintf(out, "| %s | %.0f | %s | %s | %.2f | %.2f | %d |\n", r.name, r.rps, ms(r.p50), ms(r.p99), r.calls, r.units, r.errors)
 	}
 	b.ratios()
+	if err := b.costs(ctx, deps); err != nil {
+		return err
+	}
 	if err := b.resultsScale(ctx, resultsUsers); err != nil {
 		return err
 	}
