@@ -8,6 +8,7 @@ package allroutes
 import (
 	"fmt"
 
+	"github.com/abtest/abtest/docs"
 	"github.com/abtest/abtest/shared/edge/api/adminapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
@@ -20,6 +21,9 @@ import (
 	"github.com/abtest/abtest/shared/edge/lambdafn"
 	"github.com/abtest/abtest/shared/edge/routes"
 )
+
+// OpenAPIPath is where the gateway serves docs/openapi.yaml, without a key.
+const OpenAPIPath = "/openapi.yaml"
 
 // Functions maps each route function (a folder under functions/) to how it
 // is wired.
@@ -40,6 +44,7 @@ func Gateway(d lambdafn.Deps, session auth.SessionConfig, opts gateway.Options) 
 	}
 	gw := gateway.New(opts)
 	gw.Authorize(authz.Handle)
+	gw.Document(OpenAPIPath, "application/yaml", docs.OpenAPI)
 	built := map[string]httpapi.Handler{}
 	for _, r := range routes.All {
 		h, ok := built[r.Function]
