@@ -19,6 +19,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/growthbook/growthbook-golang v0.7.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3
+	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
