@@ -209,6 +209,11 @@ var permissions = map[string]permission{
 	// transaction of Puts replacing the counter shards. Holdout results:
 	// GetHoldout (GetItem), ReadHoldoutCounts (BatchGetItem).
 	routes.Results: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+	// The MCP server: the experiments use case without history, keys,
+	// erasure, saved groups or holdouts (as for Admin: GetItem, the
+	// transactions' Put and Update, Query on gsi1 and gsi2, BatchGetItem of
+	// the counters) and results (GetItem, BatchGetItem).
+	routes.MCPServer: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// The health check: Ping (GetItem of a key that never exists).
 	routes.Health: {Actions: []string{"dynamodb:GetItem"}},
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).

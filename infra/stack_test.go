@@ -977,6 +977,7 @@ func TestPermissionTableIsExact(t *testing.T) {
 			Indexes: []string{store.GSI1, store.GSI2}},
 		routes.Results:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Health:     {Actions: []string{"dynamodb:GetItem"}},
+		routes.MCPServer:  {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 		routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 		routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
 	}

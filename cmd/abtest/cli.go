@@ -135,6 +135,16 @@ func client(o opts, e env) (*adminclient.Client, error) {
 }
 
 func dispatch(ctx context.Context, o opts, pos []string, e env) error {
+	if pos[0] == "mcp" {
+		if len(pos) != 1 {
+			return usagef("mcp takes no arguments")
+		}
+		c, err := client(o, e)
+		if err != nil {
+			return err
+		}
+		return serveMCP(ctx, c, e)
+	}
 	res, ok := resources[pos[0]]
 	if !ok {
 		return usagef("unknown command %q", pos[0])
@@ -173,6 +183,8 @@ Settings: ABTEST_URL (the API's URL) and ABTEST_ADMIN_KEY (an admin key);
   abtest saved-groups list | get KEY | create -f FILE | update KEY -f FILE | delete KEY
   abtest holdouts list | get KEY | create -f FILE | update KEY -f FILE | archive KEY
   abtest holdouts results KEY --event NAME
+
+  abtest mcp      (an MCP server on stdin/stdout for a local AI agent)
 
 Listings read every page (--max stops early). Errors print the API's code and
 message and exit 1; a bad command line exits 2.

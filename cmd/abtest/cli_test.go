@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,22 +71,6 @@ variants:
     payload: {color: green}
 `
 
-// send is one client call through the API (as an application would).
-func send(t *testing.T, st *stacktest.Stack, user, method, path, body string) {
-	t.Helper()
-	req, _ := http.NewRequest(method, st.URL+path, strings.NewReader(body))
-	req.Header = st.Client(user)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-}
-
 // TestExperimentLifecycle: create from a YAML file, list, update, start,
 // units assigned and converting through the client API, results (table and
 // JSON), pause, resume, end, history, archive.
@@ -119,10 +101,10 @@ func TestExperimentLifecycle(t *testing.T) {
 
 	for i := range 40 {
 		user := fmt.Sprintf("user-%d", i)
-		send(t, st, user, "GET", "/v1/client/experiments/checkout_button/assignment", "")
-		send(t, st, user, "POST", "/v1/client/experiments/checkout_button/exposure", "")
+		st.Send(user, "GET", "/v1/client/experiments/checkout_button/assignment", "")
+		st.Send(user, "POST", "/v1/client/experiments/checkout_button/exposure", "")
 		if i%3 == 0 {
-			send(t, st, user, "POST", "/v1/client/events", `{"events":[{"name":"purchase"}]}`)
+			st.Send(user, "POST", "/v1/client/events", `{"events":[{"name":"purchase"}]}`)
 		}
 	}
 	st.Drain()

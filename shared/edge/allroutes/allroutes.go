@@ -19,6 +19,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/gateway"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/mcpapi"
 	"github.com/abtest/abtest/shared/edge/routes"
 )
 
@@ -34,6 +35,7 @@ var Functions = map[string]lambdafn.Wire{
 	routes.Admin:      adminapi.Wire,
 	routes.Results:    resultsapi.Wire,
 	routes.Health:     healthapi.Wire,
+	routes.MCPServer:  mcpapi.Wire,
 }
 
 // Gateway serves every route on d behind the authorizer built from session.

@@ -49,13 +49,13 @@ func TestSecurity(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range routes.All {
-		op := doc.Paths.Find(r.Path).GetOperation(r.Method)
-		if op == nil || op.Security == nil {
+		item := doc.Paths.Find(r.Path)
+		if item == nil || item.GetOperation(r.Method) == nil || item.GetOperation(r.Method).Security == nil {
 			t.Errorf("%s: no security requirement", r.Key())
 			continue
 		}
 		var got []string
-		for _, req := range *op.Security {
+		for _, req := range *item.GetOperation(r.Method).Security {
 			for name := range req {
 				got = append(got, name)
 			}

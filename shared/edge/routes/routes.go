@@ -13,6 +13,7 @@ const (
 	Admin      = "admin"
 	Results    = "results"
 	Health     = "health"
+	MCPServer  = "mcp"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -100,6 +101,10 @@ var (
 	AdminRevokeKey = Route{Method: "DELETE", Path: "/v1/admin/api-keys/{id}", Function: Admin}
 
 	HealthCheck = Route{Method: "GET", Path: "/v1/health", Function: Health, Public: true}
+
+	// MCP is the MCP server's streamable HTTP endpoint (stateless, JSON
+	// answers), for AI agents holding an admin key.
+	MCP = Route{Method: "POST", Path: "/mcp", Function: MCPServer}
 )
 
 // Functions that serve no route: the authorizer in front of every route,
@@ -122,6 +127,7 @@ var All = []Route{
 	AdminHoldoutResults,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
+	MCP,
 }
 
 // Functions lists the function names in route order, each once.

@@ -8,9 +8,11 @@ package stacktest
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +85,26 @@ func (s *Stack) Drain() {
 // Client is the headers of a client call for user.
 func (s *Stack) Client(user string) http.Header {
 	return http.Header{"X-Api-Key": {s.ClientKey}, "Authorization": {"Bearer " + s.Token(user)}}
+}
+
+// Send makes one client API call for user, as the application makes it,
+// failing the test on any answer but a 2xx.
+func (s *Stack) Send(user, method, path, body string) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header = s.Client(user)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		s.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
 }
 
 // Admin is the headers of an admin call.

@@ -139,6 +139,12 @@ func TestEveryOperationAnswersAsDocumented(t *testing.T) {
 	c.do(admin, "DELETE", "/v1/admin/units/alice", "", 200)
 	c.do(admin, "GET", "/v1/admin/erasures", "", 200)
 
+	mcpHeaders := st.Admin()
+	mcpHeaders.Set("Accept", "application/json, text/event-stream")
+	c.do(mcpHeaders, "POST", "/mcp", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, 200)
+	c.do(mcpHeaders, "POST", "/mcp", `{"jsonrpc":"2.0","method":"notifications/initialized"}`, 202)
+	c.do(http.Header{"X-Api-Key": {st.ClientKey}}, "POST", "/mcp", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, 403)
+
 	if missed := apispectest.Validator(t).Unchecked(); len(missed) > 0 {
 		t.Errorf("no response was checked for %v: drive each route here", missed)
 	}
