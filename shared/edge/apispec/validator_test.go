@@ -76,3 +76,32 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestCheckConcurrently: the gateway's tests check exchanges from many
+// goroutines at once (run with -race).
+func TestCheckConcurrently(t *testing.T) {
+	v, err := apispec.NewValidator(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var err error
+			for range 20 {
+				if err = v.Check(context.Background(), exchange("GET", "/v1/health", "", 200, health)); err != nil {
+					break
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	if got := v.Checked()["GET /v1/health"]; got != 160 {
+		t.Errorf("Checked counts %d, want 160", got)
+	}
+}
