@@ -219,6 +219,11 @@ var permissions = map[string]permission{
 	// exposures as the exposure function (PutItem, or a transaction of Put
 	// and Updates).
 	routes.Evaluate: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
+	// The MCP server: the experiments use case without history, keys,
+	// erasure, saved groups or holdouts (as for Admin: GetItem, the
+	// transactions' Put and Update, Query on gsi1 and gsi2, BatchGetItem of
+	// the counters) and results (GetItem, BatchGetItem).
+	routes.MCPServer: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// The health check: Ping (GetItem of a key that never exists).
 	routes.Health: {Actions: []string{"dynamodb:GetItem"}},
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).

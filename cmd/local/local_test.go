@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+
 	"github.com/abtest/abtest/shared/data/store/storetest"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
 	"github.com/abtest/abtest/shared/edge/auth"
@@ -65,6 +67,7 @@ func startLocal(t *testing.T) local {
 // startWith runs the local server with s until the test ends or stop.
 func startWith(t *testing.T, s settings) local {
 	t.Helper()
+	s.wrap = func(h http.Handler) http.Handler { return apispectest.Serve(t, h) }
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	ready := make(chan string, 1)

@@ -44,6 +44,9 @@ type settings struct {
 	CORSOrigins        []string
 	// RetentionDays keeps exposure and event items this long (0: default).
 	RetentionDays int
+	// wrap, if set, wraps the gateway's handler: the tests check every
+	// response against docs/openapi.yaml there.
+	wrap func(http.Handler) http.Handler
 }
 
 func settingsFromEnv() (settings, error) {
@@ -156,7 +159,11 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	if err := creds.write(s.Credentials); err != nil {
 		return err
 	}
-	httpSrv := &http.Server{Handler: gw, ReadHeaderTimeout: 5 * time.Second}
+	var handler http.Handler = gw
+	if s.wrap != nil {
+		handler = s.wrap(gw)
+	}
+	httpSrv := &http.Server{Handler: handler, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	// The listener answers requests net/http cannot parse (a malformed
 	// escape) with the API's JSON error body, as API Gateway would.

@@ -48,6 +48,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -203,7 +205,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		}
 		gw.Handle(r, h)
 	}
-	srv := httptest.NewServer(gw)
+	srv := httptest.NewServer(apispectest.Serve(t, gw))
 	t.Cleanup(srv.Close)
 	e := &env{
 		t: t, url: srv.URL, table: table, endpoint: o.endpoint, check: check, tokens: map[string]string{},

@@ -8,6 +8,7 @@ package allroutes
 import (
 	"fmt"
 
+	"github.com/abtest/abtest/docs"
 	"github.com/abtest/abtest/shared/edge/api/adminapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
 	"github.com/abtest/abtest/shared/edge/api/evaluateapi"
@@ -19,8 +20,12 @@ import (
 	"github.com/abtest/abtest/shared/edge/gateway"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/mcpapi"
 	"github.com/abtest/abtest/shared/edge/routes"
 )
+
+// OpenAPIPath is where the gateway serves docs/openapi.yaml, without a key.
+const OpenAPIPath = "/openapi.yaml"
 
 // Functions maps each route function (a folder under functions/) to how it
 // is wired.
@@ -32,6 +37,7 @@ var Functions = map[string]lambdafn.Wire{
 	routes.Results:    resultsapi.Wire,
 	routes.Health:     healthapi.Wire,
 	routes.Evaluate:   evaluateapi.Wire,
+	routes.MCPServer:  mcpapi.Wire,
 }
 
 // Gateway serves every route on d behind the authorizer built from session.
@@ -45,6 +51,7 @@ func Gateway(d lambdafn.Deps, session auth.SessionConfig, opts gateway.Options) 
 	authz = authz.WithKeyCache(min(opts.AuthorizerCacheTTL, auth.KeyCacheTTL))
 	gw := gateway.New(opts)
 	gw.Authorize(authz.Handle)
+	gw.Document(OpenAPIPath, "application/yaml", docs.OpenAPI)
 	built := map[string]httpapi.Handler{}
 	for _, r := range routes.All {
 		h, ok := built[r.Function]

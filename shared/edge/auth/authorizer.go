@@ -75,12 +75,13 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 }
 
 // routeRole is the role a route needs, from its API Gateway route key
-// ("GET /v1/admin/experiments"): admin under /v1/admin/, client under
-// /v1/client/, server under /v1/server/, none ("") otherwise.
+// ("GET /v1/admin/experiments"): admin under /v1/admin/ and for the MCP
+// server (/mcp), client under /v1/client/, server under /v1/server/, none
+// ("") otherwise.
 func routeRole(routeKey string) apikey.Role {
 	_, path, _ := strings.Cut(routeKey, " ")
 	switch {
-	case strings.HasPrefix(path, "/v1/admin/"):
+	case strings.HasPrefix(path, "/v1/admin/") || path == "/mcp":
 		return apikey.RoleAdmin
 	case strings.HasPrefix(path, "/v1/client/"):
 		return apikey.RoleClient

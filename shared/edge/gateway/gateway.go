@@ -56,6 +56,7 @@ const maxBody = 1 << 20
 // Gateway serves a set of routes.
 type Gateway struct {
 	routes    []route
+	documents map[string]document
 	opts      Options
 	authorize AuthorizerFunc
 
@@ -95,7 +96,21 @@ type route struct {
 }
 
 // New returns a gateway.
-func New(opts Options) *Gateway { return &Gateway{opts: opts, cache: map[string]cachedAuth{}} }
+func New(opts Options) *Gateway {
+	return &Gateway{opts: opts, cache: map[string]cachedAuth{}, documents: map[string]document{}}
+}
+
+type document struct {
+	contentType string
+	body        []byte
+}
+
+// Document serves body at path (GET and HEAD) without authorization, before
+// any route: the API's own description, /openapi.yaml. No route of the API
+// has such a path.
+func (g *Gateway) Document(path, contentType string, body []byte) {
+	g.documents[path] = document{contentType: contentType, body: body}
+}
 
 // Handle serves r with h. r.Path is matched exactly, segment by segment (see
 // match).
@@ -113,6 +128,15 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// the handlers log the same id and put it in error bodies.
 	rid := requestID()
 	w.Header().Set("X-Request-Id", rid)
+	if d, ok := g.documents[r.URL.Path]; ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		w.Header().Set("Content-Type", d.contentType)
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(d.body)
+		}
+		return
+	}
 	query, err := parseQuery(r.URL.RawQuery)
 	if err != nil {
 		writeResponse(w, httpapi.ErrorResponse(err, fault.CodeInternal, rid))

@@ -14,6 +14,7 @@ const (
 	Results    = "results"
 	Health     = "health"
 	Evaluate   = "evaluate"
+	MCPServer  = "mcp"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -118,6 +119,10 @@ var (
 	AdminRevokeKey = Route{Method: "DELETE", Path: "/v1/admin/api-keys/{id}", Function: Admin}
 
 	HealthCheck = Route{Method: "GET", Path: "/v1/health", Function: Health, Public: true}
+
+	// MCP is the MCP server's streamable HTTP endpoint (stateless, JSON
+	// answers), for AI agents holding an admin key.
+	MCP = Route{Method: "POST", Path: "/mcp", Function: MCPServer}
 )
 
 // Functions that serve no route: the authorizer in front of every route,
@@ -142,6 +147,7 @@ var All = []Route{
 	AdminCreateFlag, AdminListFlags, AdminGetFlag, AdminUpdateFlag, AdminArchiveFlag, AdminFlagHistory,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
+	MCP,
 }
 
 // Functions lists the function names in route order, each once.

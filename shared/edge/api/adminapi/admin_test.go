@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
@@ -71,7 +73,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	st, _, table := storetest.New(t)
 	clock := newTicker()
-	return &env{t: t, table: table, st: st, h: adminapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: clock.now}), clock: clock}
+	return &env{t: t, table: table, st: st, h: apispectest.Handler(t, routes.Admin, adminapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: clock.now})), clock: clock}
 }
 
 // call runs one admin request; query may be nil.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -35,7 +37,7 @@ func newHoldoutEnv(t *testing.T) *holdoutEnv {
 	t.Helper()
 	st, db, table := storetest.New(t)
 	clock := newTicker()
-	h := adminapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: clock.now})
+	h := apispectest.Handler(t, routes.Admin, adminapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: clock.now}))
 	return &holdoutEnv{env: &env{t: t, table: table, st: st, h: h, clock: clock}, db: db}
 }
 

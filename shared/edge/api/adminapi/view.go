@@ -38,6 +38,12 @@ type VariantView struct {
 	AssignedCount *int64          `json:"assigned_count,omitempty"`
 }
 
+// ExperimentViewOf is e as the admin API shows it (agg adds the assigned
+// counts of a single read): the MCP tools answer the same shape.
+func ExperimentViewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView {
+	return viewOf(e, agg)
+}
+
 func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView {
 	v := ExperimentView{
 		Key: e.Key, Name: e.Name, Description: e.Description, Status: e.Status, Version: e.Version,

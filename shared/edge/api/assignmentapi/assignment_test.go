@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+	"github.com/abtest/abtest/shared/edge/routes"
+
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
@@ -51,7 +54,7 @@ func setup(t *testing.T, ttl time.Duration, exps ...*experiment.Experiment) fixt
 		}
 	}
 	counter.Reset()
-	return fixture{table: table, store: st, counter: counter, handler: assignmentapi.New(quiet, assignment.New(snapshot.New(st, ttl), st))}
+	return fixture{table: table, store: st, counter: counter, handler: apispectest.Handler(t, routes.Assignment, assignmentapi.New(quiet, assignment.New(snapshot.New(st, ttl), st)))}
 }
 
 func exp(key string, status experiment.Status, weights ...float64) *experiment.Experiment {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -47,7 +49,7 @@ func batch(evs ...string) string { return `{"events":[` + strings.Join(evs, ",")
 
 func post(t *testing.T, h httpapi.Handler, user, body string) httpapi.Response {
 	t.Helper()
-	resp, err := h(context.Background(), httpapitest.Request("", user, body))
+	resp, err := apispectest.Handler(t, routes.Events, h)(context.Background(), httpapitest.Request("", user, body))
 	if err != nil {
 		t.Fatalf("handler returned an error: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store/storetest"
 	"github.com/abtest/abtest/shared/domain/enrolment"
@@ -40,7 +42,7 @@ func newService(t *testing.T) *service {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.fn[name] = h
+		s.fn[name] = apispectest.Handler(t, name, h)
 	}
 	return s
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -260,7 +262,7 @@ func newFlow(t *testing.T) flow {
 		}
 	}
 	storetest.Drain(t, table)
-	return flow{st: st, db: db, table: table, h: resultsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: func() time.Time { return generatedAt }})}
+	return flow{st: st, db: db, table: table, h: apispectest.Handler(t, routes.Results, resultsapi.Wire(lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Now: func() time.Time { return generatedAt }}))}
 }
 
 func (f flow) call(t *testing.T, route routes.Route, key string, query map[string]string) httpapi.Response {

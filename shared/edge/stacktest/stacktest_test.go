@@ -1,0 +1,165 @@
+package stacktest_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/abtest/abtest/shared/dynamolocal/dltest"
+	"github.com/abtest/abtest/shared/edge/allroutes"
+	"github.com/abtest/abtest/shared/edge/apispec/apispectest"
+	"github.com/abtest/abtest/shared/edge/stacktest"
+)
+
+func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }
+
+type call struct {
+	t  *testing.T
+	st *stacktest.Stack
+}
+
+// do sends one request and checks its status; the stack's middleware has
+// already checked the answer against the document.
+func (c call) do(h http.Header, method, path, body string, want int) map[string]any {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.st.URL+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header = h
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		c.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, b)
+	}
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
+}
+
+// TestEveryOperationAnswersAsDocumented drives every route of the API over
+// HTTP, successes and refusals, and fails if a response is not the one
+// docs/openapi.yaml describes or if an operation was never reached: a new
+// route needs a call here (and its description in the document).
+func TestEveryOperationAnswersAsDocumented(t *testing.T) {
+	st := stacktest.Start(t)
+	c := call{t: t, st: st}
+	admin, alice := st.Admin(), st.Client("alice")
+	none := http.Header{}
+
+	c.do(none, "GET", "/v1/health", "", 200)
+	c.do(none, "GET", "/v1/admin/experiments", "", 401)
+	c.do(st.Admin(), "GET", "/v1/client/experiments/x/assignment", "", 401)
+	c.do(http.Header{"X-Api-Key": {st.ClientKey}}, "GET", "/v1/admin/experiments", "", 403)
+
+	c.do(admin, "POST", "/v1/admin/layers", `{"key":"checkout","name":"Checkout"}`, 201)
+	c.do(admin, "POST", "/v1/admin/layers", `{"key":"spare","name":"Spare","description":"to archive"}`, 201)
+	c.do(admin, "POST", "/v1/admin/layers", `{"key":"spare","name":"Again"}`, 409)
+	c.do(admin, "GET", "/v1/admin/layers?limit=1", "", 200)
+	c.do(admin, "GET", "/v1/admin/layers/checkout", "", 200)
+	c.do(admin, "DELETE", "/v1/admin/layers/spare", "", 204)
+	c.do(admin, "GET", "/v1/admin/layers/spare", "", 404)
+
+	c.do(admin, "POST", "/v1/admin/saved-groups", `{"key":"staff","name":"Staff","values":["alice",7]}`, 201)
+	c.do(admin, "GET", "/v1/admin/saved-groups", "", 200)
+	c.do(admin, "GET", "/v1/admin/saved-groups/staff", "", 200)
+	c.do(admin, "PATCH", "/v1/admin/saved-groups/staff", `{"version":1,"values":["alice","bob"]}`, 200)
+	c.do(admin, "PATCH", "/v1/admin/saved-groups/staff", `{"version":1,"name":"Stale"}`, 409)
+
+	create := `{"key":"button","name":"Button","description":"green or blue","events":["purchase"],
+		"variants":[{"key":"control","weight":1,"payload":{"color":"blue"}},{"key":"green","weight":1}],
+		"condition":{"country":"US"},"coverage":1,"layer":{"key":"checkout","start":0,"end":1},"overrides":{"qa":"green"}}`
+	c.do(admin, "POST", "/v1/admin/experiments", create, 201)
+	c.do(admin, "POST", "/v1/admin/experiments", create, 409)
+	c.do(admin, "POST", "/v1/admin/experiments", `{"key":"Bad Key","variants":[]}`, 400)
+	c.do(admin, "POST", "/v1/admin/experiments", `[]`, 400)
+	c.do(admin, "GET", "/v1/admin/experiments?status=draft&limit=5", "", 200)
+	c.do(admin, "GET", "/v1/admin/experiments?limit=0", "", 400)
+	c.do(admin, "GET", "/v1/admin/experiments/button", "", 200)
+	c.do(admin, "GET", "/v1/admin/experiments/nope", "", 404)
+	c.do(admin, "PATCH", "/v1/admin/experiments/button", `{"version":1,"name":"Checkout button","condition":null}`, 200)
+	c.do(admin, "PATCH", "/v1/admin/experiments/button", `{"version":1,"name":"Stale"}`, 409)
+	c.do(admin, "POST", "/v1/admin/experiments/button/start", "", 200)
+	c.do(admin, "POST", "/v1/admin/experiments/button/start", "", 409)
+
+	c.do(alice, "GET", "/v1/client/experiments/button/assignment", "", 200)
+	c.do(alice, "GET", "/v1/client/experiments/button/assignment?attributes=%7B%22country%22%3A%22US%22%7D&enroll=false", "", 200)
+	c.do(alice, "GET", "/v1/client/experiments/button/assignment?attributes=nope", "", 400)
+	c.do(alice, "GET", "/v1/client/experiments/nope/assignment", "", 404)
+	c.do(alice, "POST", "/v1/client/experiments/button/exposure", "", 201)
+	c.do(alice, "POST", "/v1/client/experiments/button/exposure", `{"id":"seen-1"}`, 201)
+	c.do(alice, "POST", "/v1/client/experiments/button/exposure", `{"id":"seen-1"}`, 200)
+	c.do(st.Client("bob"), "POST", "/v1/client/experiments/button/exposure", "", 404)
+	c.do(alice, "POST", "/v1/client/events", `{"events":[{"name":"purchase","id":"order-1","properties":{"total":12}},{"name":""}]}`, 202)
+	c.do(alice, "POST", "/v1/client/events", `{"events":[]}`, 400)
+	st.Drain()
+
+	c.do(admin, "GET", "/v1/admin/experiments/button/results?event=purchase", "", 200)
+	c.do(admin, "GET", "/v1/admin/experiments/button/results", "", 400)
+	c.do(admin, "POST", "/v1/admin/experiments/button/recount?dry_run=true", "", 200)
+	c.do(admin, "POST", "/v1/admin/experiments/button/recount?dry_run=maybe", "", 400)
+	c.do(admin, "GET", "/v1/admin/experiments/button/export", "", 200)
+	c.do(admin, "GET", "/v1/admin/experiments/button/export?format=csv&limit=1", "", 200)
+	c.do(admin, "GET", "/v1/admin/experiments/button/export?format=xml", "", 400)
+	c.do(admin, "GET", "/v1/admin/experiments/button/history?limit=2", "", 200)
+
+	c.do(admin, "POST", "/v1/admin/holdouts", `{"key":"global","name":"Global","percent":5,"events":["purchase"]}`, 201)
+	c.do(admin, "GET", "/v1/admin/holdouts", "", 200)
+	c.do(admin, "GET", "/v1/admin/holdouts/global", "", 200)
+	c.do(admin, "PATCH", "/v1/admin/holdouts/global", `{"percent":10}`, 200)
+	c.do(admin, "PATCH", "/v1/admin/holdouts/global", `{"percent":1}`, 409)
+	c.do(admin, "GET", "/v1/admin/holdouts/global/units/alice", "", 200)
+	c.do(admin, "GET", "/v1/admin/holdouts/global/results?event=purchase", "", 200)
+	c.do(admin, "DELETE", "/v1/admin/holdouts/global", "", 204)
+	c.do(admin, "GET", "/v1/admin/holdouts/global", "", 404)
+
+	c.do(admin, "POST", "/v1/admin/experiments/button/pause", "", 200)
+	c.do(admin, "POST", "/v1/admin/experiments/button/resume", "", 200)
+	c.do(admin, "POST", "/v1/admin/experiments/button/end", "", 200)
+	c.do(alice, "GET", "/v1/client/experiments/button/assignment?enroll=true", "", 200)
+	c.do(admin, "DELETE", "/v1/admin/experiments/button", "", 204)
+	c.do(admin, "DELETE", "/v1/admin/saved-groups/staff", "", 204)
+
+	key := c.do(admin, "POST", "/v1/admin/api-keys", `{"name":"ci","role":"client"}`, 201)
+	c.do(admin, "POST", "/v1/admin/api-keys", `{"name":"ci","role":"root"}`, 400)
+	c.do(admin, "GET", "/v1/admin/api-keys?limit=100", "", 200)
+	c.do(admin, "DELETE", "/v1/admin/api-keys/"+key["id"].(string), "", 204)
+	c.do(admin, "DELETE", "/v1/admin/api-keys/nope", "", 404)
+
+	c.do(admin, "DELETE", "/v1/admin/units/alice", "", 200)
+	c.do(admin, "GET", "/v1/admin/erasures", "", 200)
+
+	mcpHeaders := st.Admin()
+	mcpHeaders.Set("Accept", "application/json, text/event-stream")
+	c.do(mcpHeaders, "POST", "/mcp", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, 200)
+	c.do(mcpHeaders, "POST", "/mcp", `{"jsonrpc":"2.0","method":"notifications/initialized"}`, 202)
+	c.do(http.Header{"X-Api-Key": {st.ClientKey}}, "POST", "/mcp", `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, 403)
+
+	if missed := apispectest.Validator(t).Unchecked(); len(missed) > 0 {
+		t.Errorf("no response was checked for %v: drive each route here", missed)
+	}
+}
+
+// TestDocumentServed: the gateway serves docs/openapi.yaml without a key.
+func TestDocumentServed(t *testing.T) {
+	st := stacktest.Start(t)
+	resp, err := http.Get(st.URL + allroutes.OpenAPIPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(b), "openapi: 3.1") || resp.Header.Get("Content-Type") != "application/yaml" {
+		t.Fatalf("%d %s: %.40s", resp.StatusCode, resp.Header.Get("Content-Type"), b)
+	}
+}
