@@ -176,11 +176,12 @@ Settings: ABTEST_URL (the API's URL) and ABTEST_ADMIN_KEY (an admin key);
   abtest experiments start|pause|resume|end|archive KEY
   abtest experiments history KEY [--max N]
   abtest experiments results KEY --event NAME
-  abtest keys create --name NAME --role admin|client
+  abtest keys create --name NAME --role admin|client|server
   abtest keys list
   abtest keys revoke ID
   abtest layers list | get KEY | create -f FILE | archive KEY
   abtest saved-groups list | get KEY | create -f FILE | update KEY -f FILE | delete KEY
+  abtest flags list | get KEY | create -f FILE | update KEY -f FILE | archive KEY | history KEY
   abtest holdouts list | get KEY | create -f FILE | update KEY -f FILE | archive KEY
   abtest holdouts results KEY --event NAME
 

@@ -236,4 +236,17 @@ func TestTargetingResources(t *testing.T) {
 		t.Errorf("holdouts list:\n%s", r.stdout)
 	}
 	cli(t, st, "holdouts", "archive", "global").ok(t)
+
+	cli(t, st, "flags", "create", "-f", write(t, "f.yaml", "key: new-nav\ntype: boolean\ndefault_value: false\nrules:\n  - condition: {plan: pro}\n    value: true\n")).ok(t)
+	cli(t, st, "flags", "update", "new-nav", "-f", write(t, "f2.yaml", "enabled: false\n")).ok(t)
+	if r := cli(t, st, "flags", "list").ok(t); !strings.Contains(r.stdout, "new-nav  boolean  false    false    1      2") {
+		t.Errorf("flags list:\n%s", r.stdout)
+	}
+	if r := cli(t, st, "flags", "history", "new-nav").ok(t); !strings.Contains(r.stdout, "update") || !strings.Contains(r.stdout, "create") {
+		t.Errorf("flags history:\n%s", r.stdout)
+	}
+	cli(t, st, "flags", "archive", "new-nav").ok(t)
+	if r := cli(t, st, "flags", "get", "new-nav"); r.code != 1 || !strings.Contains(r.stderr, "FLAG_NOT_FOUND") {
+		t.Errorf("archived flag: %+v", r)
+	}
 }

@@ -82,6 +82,10 @@ var (
 	}
 	groupColumns   = []column{{"KEY", field("key")}, {"SIZE", field("size")}, {"VERSION", field("version")}, {"UPDATED", field("updated_at")}, {"NAME", field("name")}}
 	holdoutColumns = []column{{"KEY", field("key")}, {"PERCENT", field("percent")}, {"STATUS", field("status")}, {"LAYERS", field("layers")}, {"EVENTS", field("events")}, {"NAME", field("name")}}
+	flagColumns    = []column{{"KEY", field("key")}, {"TYPE", field("type")}, {"ENABLED", field("enabled")}, {"DEFAULT", field("default_value")}, {"RULES", func(it map[string]any) string {
+		rs, _ := it["rules"].([]any)
+		return fmt.Sprint(len(rs))
+	}}, {"VERSION", field("version")}}
 	historyColumns = []column{{"VERSION", field("version")}, {"ACTION", field("action")}, {"BY", field("by")}, {"AT", field("at")}, {"DETAILS", field("details")}}
 )
 

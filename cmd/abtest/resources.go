@@ -74,6 +74,9 @@ func init() {
 		on("list", list).on("get", get).on("create", create).on("archive", remove("archived")))
 	register((&resource{name: "saved-groups", path: "/v1/admin/saved-groups", field: "saved_groups", columns: groupColumns}).
 		on("list", list).on("get", get).on("create", create).on("update", update(true)).on("delete", remove("deleted")))
+	register((&resource{name: "flags", path: "/v1/admin/flags", field: "flags", columns: flagColumns}).
+		on("list", list).on("get", get).on("create", create).on("update", update(true)).on("archive", remove("archived")).
+		on("history", history))
 	register((&resource{name: "holdouts", path: "/v1/admin/holdouts", field: "holdouts", columns: holdoutColumns}).
 		on("list", list).on("get", get).on("create", create).on("update", update(false)).on("archive", remove("archived")).
 		on("results", holdoutResults))
@@ -214,7 +217,7 @@ func history(ctx context.Context, c call) error {
 
 func createKey(ctx context.Context, c call) error {
 	if len(c.args) != 0 || c.o.name == "" || c.o.role == "" {
-		return usagef("keys create needs --name NAME and --role admin|client")
+		return usagef("keys create needs --name NAME and --role admin|client|server")
 	}
 	var out map[string]any
 	if err := c.c.Do(ctx, http.MethodPost, c.res.path, nil, map[string]string{"name": c.o.name, "role": c.o.role}, &out); err != nil {
