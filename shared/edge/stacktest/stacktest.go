@@ -1,7 +1,7 @@
 // Package stacktest runs the whole service in a test: every route behind the
 // local gateway and the authorizer, on a fresh table of the test binary's
-// DynamoDB Local (dltest.Main), with an admin key, a client key and session
-// tokens. Every response the gateway sends is checked against
+// DynamoDB Local (dltest.Main), with an admin key, a client key, a server
+// key and session tokens. Every response the gateway sends is checked against
 // docs/openapi.yaml (apispectest), so a test driving the stack over HTTP
 // (the CLI's, the MCP server's, the spec's own) proves the document too.
 package stacktest
@@ -36,6 +36,7 @@ type Stack struct {
 	URL       string
 	AdminKey  string
 	ClientKey string
+	ServerKey string
 	Table     string
 	Store     *store.Store
 	Deps      lambdafn.Deps
@@ -60,6 +61,9 @@ func Start(t testing.TB) *Stack {
 		t.Fatal(err)
 	}
 	if s.ClientKey, _, err = keys.Issue(ctx, deps.Store, "stacktest client", apikey.RoleClient, "stacktest", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if s.ServerKey, _, err = keys.Issue(ctx, deps.Store, "stacktest server", apikey.RoleServer, "stacktest", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -109,3 +113,6 @@ func (s *Stack) Send(user, method, path, body string) {
 
 // Admin is the headers of an admin call.
 func (s *Stack) Admin() http.Header { return http.Header{"X-Api-Key": {s.AdminKey}} }
+
+// Server is the headers of a server call (a backend's: no session).
+func (s *Stack) Server() http.Header { return http.Header{"X-Api-Key": {s.ServerKey}} }

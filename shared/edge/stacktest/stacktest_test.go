@@ -54,7 +54,7 @@ func (c call) do(h http.Header, method, path, body string, want int) map[string]
 func TestEveryOperationAnswersAsDocumented(t *testing.T) {
 	st := stacktest.Start(t)
 	c := call{t: t, st: st}
-	admin, alice := st.Admin(), st.Client("alice")
+	admin, alice, server := st.Admin(), st.Client("alice"), st.Server()
 	none := http.Header{}
 
 	c.do(none, "GET", "/v1/health", "", 200)
@@ -102,6 +102,9 @@ func TestEveryOperationAnswersAsDocumented(t *testing.T) {
 	c.do(st.Client("bob"), "POST", "/v1/client/experiments/button/exposure", "", 404)
 	c.do(alice, "POST", "/v1/client/events", `{"events":[{"name":"purchase","id":"order-1","properties":{"total":12}},{"name":""}]}`, 202)
 	c.do(alice, "POST", "/v1/client/events", `{"events":[]}`, 400)
+
+	flagsAndEvaluation(c, admin, alice, server)
+	devices(c, admin, alice, server)
 	st.Drain()
 
 	c.do(admin, "GET", "/v1/admin/experiments/button/results?event=purchase", "", 200)
@@ -132,11 +135,14 @@ func TestEveryOperationAnswersAsDocumented(t *testing.T) {
 
 	key := c.do(admin, "POST", "/v1/admin/api-keys", `{"name":"ci","role":"client"}`, 201)
 	c.do(admin, "POST", "/v1/admin/api-keys", `{"name":"ci","role":"root"}`, 400)
+	c.do(admin, "POST", "/v1/admin/api-keys", `{"name":"backend","role":"server"}`, 201)
 	c.do(admin, "GET", "/v1/admin/api-keys?limit=100", "", 200)
 	c.do(admin, "DELETE", "/v1/admin/api-keys/"+key["id"].(string), "", 204)
 	c.do(admin, "DELETE", "/v1/admin/api-keys/nope", "", 404)
 
 	c.do(admin, "DELETE", "/v1/admin/units/alice", "", 200)
+	c.do(admin, "DELETE", "/v1/admin/units/browser-1?unit=device_id", "", 200)
+	c.do(admin, "DELETE", "/v1/admin/units/alice?unit=robot", "", 400)
 	c.do(admin, "GET", "/v1/admin/erasures", "", 200)
 
 	mcpHeaders := st.Admin()
@@ -148,6 +154,113 @@ func TestEveryOperationAnswersAsDocumented(t *testing.T) {
 	if missed := apispectest.Validator(t).Unchecked(); len(missed) > 0 {
 		t.Errorf("no response was checked for %v: drive each route here", missed)
 	}
+}
+
+// flagsAndEvaluation drives the flag routes and the evaluate routes, with
+// "button" (user unit) active.
+func flagsAndEvaluation(c call, admin, alice, server http.Header) {
+	c.t.Helper()
+	flag := `{"key":"checkout-flag","type":"boolean","default_value":false,"description":"new checkout","rules":[
+		{"condition":{"country":"FR"},"value":true},
+		{"experiment":"button","values":{"control":false,"green":true}},
+		{"condition":null,"coverage":0.2,"value":true,"hash_attribute":"id"}]}`
+	c.do(admin, "POST", "/v1/admin/flags", flag, 201)
+	c.do(admin, "POST", "/v1/admin/flags", flag, 409)
+	c.do(admin, "POST", "/v1/admin/flags", `{"key":"copy","type":"string","default_value":"Buy"}`, 201)
+	c.do(admin, "POST", "/v1/admin/flags", `{"key":"bad","type":"colour","default_value":1}`, 400)
+	c.do(admin, "POST", "/v1/admin/flags", `{"key":"bad","type":"boolean","default_value":false,"rules":[{"experiment":"nope","values":{}}]}`, 400)
+	c.do(admin, "GET", "/v1/admin/flags?limit=1", "", 200)
+	c.do(admin, "GET", "/v1/admin/flags?limit=0", "", 400)
+	c.do(admin, "GET", "/v1/admin/flags/checkout-flag", "", 200)
+	c.do(admin, "GET", "/v1/admin/flags/nope", "", 404)
+	c.do(admin, "GET", "/v1/admin/flags/Bad%20Key", "", 400)
+	c.do(admin, "PATCH", "/v1/admin/flags/copy", `{"version":1,"enabled":false,"default_value":"Pay"}`, 200)
+	c.do(admin, "PATCH", "/v1/admin/flags/copy", `{"version":1,"description":"stale"}`, 409)
+	c.do(admin, "PATCH", "/v1/admin/flags/copy", `{"version":2,"type":"number"}`, 400)
+	c.do(admin, "PATCH", "/v1/admin/flags/nope", `{"version":1,"enabled":true}`, 404)
+	c.do(admin, "GET", "/v1/admin/flags/copy/history?limit=5", "", 200)
+	c.do(admin, "GET", "/v1/admin/flags/nope/history", "", 404)
+	c.do(admin, "DELETE", "/v1/admin/flags/copy", "", 204)
+	c.do(admin, "DELETE", "/v1/admin/flags/copy", "", 404)
+
+	ans := c.do(alice, "POST", "/v1/client/evaluate", `{"attributes":{"country":"US"},"experiments":["button","nope"],"flags":["checkout-flag"],"track":true}`, 200)
+	if e, ok := ans["experiments"].(map[string]any)["button"].(map[string]any); !ok || e["in_experiment"] != true {
+		c.t.Errorf("evaluate: %v", ans)
+	}
+	c.do(alice, "POST", "/v1/client/evaluate", "", 200)
+	c.do(alice, "POST", "/v1/client/evaluate", `{"experiments":["Bad Key"]}`, 400)
+	c.do(alice, "POST", "/v1/client/evaluate", `{"flags":[],"colour":"red"}`, 400)
+	c.do(alice, "POST", "/v1/client/evaluate", `{"attributes":"US"}`, 400)
+	c.do(alice, "GET", "/v1/client/evaluate?attributes=%7B%22country%22%3A%22FR%22%7D&experiments=button&flags=checkout-flag,nope", "", 200)
+	c.do(alice, "GET", "/v1/client/evaluate?track=true", "", 400)
+	c.do(server, "GET", "/v1/client/evaluate", "", 401) // no session: API Gateway's own refusal
+	c.do(withSession(server, alice), "GET", "/v1/client/evaluate", "", 403)
+
+	c.do(server, "POST", "/v1/server/evaluate", `{"user_id":"carol","attributes":{"country":"FR"},"flags":["checkout-flag"]}`, 200)
+	c.do(server, "POST", "/v1/server/evaluate", `{"device_id":"browser-9","experiments":["button"],"track":false}`, 200)
+	c.do(server, "POST", "/v1/server/evaluate", `{"experiments":[]}`, 400)
+	c.do(server, "POST", "/v1/server/evaluate", `{"user_id":"carol","unknown":1}`, 400)
+	c.do(http.Header{"X-Api-Key": alice.Values("X-Api-Key")}, "POST", "/v1/server/evaluate", `{"user_id":"carol"}`, 403)
+
+	c.do(server, "POST", "/v1/server/exposures", `{"exposures":[{"user_id":"alice","experiment":"button","id":"email-1"},
+		{"user_id":"alice","experiment":"button","id":"email-1"},{"experiment":"button"},{"user_id":"dave","experiment":"button"},
+		{"user_id":"alice","experiment":"nope"},{"user_id":"alice","experiment":"button","variant":"red"},7]}`, 202)
+	c.do(server, "POST", "/v1/server/exposures", `{"exposures":[]}`, 400)
+	c.do(server, "POST", "/v1/server/exposures", `[]`, 400)
+	c.do(admin, "POST", "/v1/server/exposures", `{"exposures":[{"user_id":"alice","experiment":"button"}]}`, 403)
+
+	c.do(server, "POST", "/v1/server/events", `{"events":[{"user_id":"alice","name":"purchase","id":"order-2"},
+		{"user_id":"alice","name":"purchase","id":"order-2"},{"device_id":"browser-1","name":"purchase"},
+		{"user_id":"alice","device_id":"browser-1","name":"purchase","properties":{"total":3}},
+		{"user_id":"alice","name":"purchase","timestamp":"2001-01-01T00:00:00Z"},{"name":"purchase"}]}`, 202)
+	c.do(server, "POST", "/v1/server/events", `{"events":[],"extra":1}`, 400)
+	c.do(http.Header{}, "POST", "/v1/server/events", `{"events":[{"user_id":"alice","name":"purchase"}]}`, 401)
+}
+
+// devices drives the X-Device-Id header: a device-unit experiment, its
+// refusals without a device id, and a malformed one on every client route.
+func devices(c call, admin, alice, server http.Header) {
+	c.t.Helper()
+	c.do(admin, "POST", "/v1/admin/experiments", `{"key":"pricing","name":"Pricing","unit":"device_id","status":"active",
+		"variants":[{"key":"monthly","weight":1},{"key":"annual","weight":1}],"events":["purchase"]}`, 201)
+	c.do(admin, "POST", "/v1/admin/experiments", `{"key":"later","name":"Later","variants":[{"key":"a","weight":1},{"key":"b","weight":1}]}`, 201)
+	device := withDevice(alice, "browser-1")
+	c.do(alice, "GET", "/v1/client/experiments/pricing/assignment", "", 400)
+	c.do(device, "GET", "/v1/client/experiments/pricing/assignment", "", 200)
+	c.do(alice, "POST", "/v1/client/experiments/pricing/exposure", "", 400)
+	c.do(device, "POST", "/v1/client/experiments/pricing/exposure", `{"id":"seen-2"}`, 201)
+	c.do(device, "POST", "/v1/client/events", `{"events":[{"name":"purchase","id":"order-3"}]}`, 202)
+	ans := c.do(alice, "POST", "/v1/client/evaluate", `{"experiments":["pricing","later"],"flags":[]}`, 200)
+	exps, _ := ans["experiments"].(map[string]any)
+	if p, _ := exps["pricing"].(map[string]any); p["reason"] != "no_unit_id" {
+		c.t.Errorf("pricing without a device: %v", ans)
+	}
+	if l, _ := exps["later"].(map[string]any); l["reason"] != "inactive" {
+		c.t.Errorf("a draft experiment: %v", ans)
+	}
+	c.do(device, "GET", "/v1/client/evaluate?experiments=pricing", "", 200)
+	c.do(server, "POST", "/v1/server/exposures", `{"exposures":[{"user_id":"alice","experiment":"pricing"},{"device_id":"browser-1","experiment":"pricing"}]}`, 202)
+
+	bad := withDevice(alice, strings.Repeat("d", 257))
+	c.do(bad, "GET", "/v1/client/experiments/button/assignment", "", 400)
+	c.do(bad, "POST", "/v1/client/experiments/button/exposure", "", 400)
+	c.do(bad, "POST", "/v1/client/events", `{"events":[{"name":"purchase"}]}`, 400)
+	c.do(bad, "POST", "/v1/client/evaluate", "", 400)
+	c.do(bad, "GET", "/v1/client/evaluate", "", 400)
+	c.do(admin, "DELETE", "/v1/admin/experiments/pricing", "", 204)
+	c.do(admin, "DELETE", "/v1/admin/experiments/later", "", 204)
+}
+
+func withDevice(h http.Header, id string) http.Header {
+	out := h.Clone()
+	out.Set("X-Device-Id", id)
+	return out
+}
+
+func withSession(h, session http.Header) http.Header {
+	out := h.Clone()
+	out.Set("Authorization", session.Get("Authorization"))
+	return out
 }
 
 // TestDocumentServed: the gateway serves docs/openapi.yaml without a key.
