@@ -320,7 +320,11 @@ func (s *Service) RecordForUnits(ctx context.Context, inputs []Input) (Batch, er
 	var order []experiment.Identity
 	at := map[experiment.Identity][]int{}
 	for i, in := range inputs {
-		if msg := in.Who.Problem(); msg != "" && in.Rejected == "" {
+		if in.Rejected != "" {
+			out.Reject(i, CodeInvalid, in.Rejected)
+			continue
+		}
+		if msg := in.Who.Problem(); msg != "" {
 			out.Reject(i, CodeInvalid, msg)
 			continue
 		}

@@ -318,3 +318,17 @@ func TestServerRoutes(t *testing.T) {
 		t.Fatalf("client event naming a user: %+v", cb)
 	}
 }
+
+// TestServerEventThatCannotBeReadNamesNoUnit: an unreadable event that
+// names no unit is rejected alone; the batch is not failed.
+func TestServerEventThatCannotBeReadNamesNoUnit(t *testing.T) {
+	f := setup(t, experimentsOf(t), nil)
+	var eb struct {
+		Accepted, Rejected int
+		Results            []struct{ Error *struct{ Code string } }
+	}
+	f.call(t, f.events, httpapitest.RouteRequest(routes.ServerEvents, apikey.RoleServer, "", `{"events":[{"name":5},{"user_id":"zoe","name":"purchase"}]}`), http.StatusAccepted, &eb)
+	if eb.Accepted != 1 || eb.Rejected != 1 || eb.Results[0].Error == nil || eb.Results[0].Error.Code != "INVALID_EVENT" {
+		t.Fatalf("batch %+v", eb)
+	}
+}

@@ -49,7 +49,11 @@ func batch(evs ...string) string { return `{"events":[` + strings.Join(evs, ",")
 
 func post(t *testing.T, h httpapi.Handler, user, body string) httpapi.Response {
 	t.Helper()
-	resp, err := apispectest.Handler(t, routes.Events, h)(context.Background(), httpapitest.Request("", user, body))
+	req := httpapitest.Request("", user, body)
+	// The function serves two routes: name this one, so the response is
+	// checked against its operation.
+	req.RouteKey, req.RequestContext.RouteKey = routes.ClientEvents.Key(), routes.ClientEvents.Key()
+	resp, err := apispectest.Handler(t, routes.Events, h)(context.Background(), req)
 	if err != nil {
 		t.Fatalf("handler returned an error: %v", err)
 	}
