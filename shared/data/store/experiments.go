@@ -136,6 +136,9 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 		}
 		it["events"] = &types.AttributeValueMemberL{Value: names}
 	}
+	if !e.StartedAt.IsZero() {
+		it["started_at"] = avT(e.StartedAt)
+	}
 	encodeTargeting(it, e)
 	if e.Status != experiment.Archived {
 		it[AttrGSI1PK] = avS(gsiAllExps)
@@ -155,6 +158,7 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 		Coverage:    getF(it, "coverage"),
 		Version:     getN(it, "version"),
 		CreatedAt:   getT(it, "created_at"),
+		StartedAt:   getT(it, "started_at"),
 		UpdatedAt:   getT(it, "updated_at"),
 		CreatedBy:   getS(it, "created_by"),
 		UpdatedBy:   getS(it, "updated_by"),

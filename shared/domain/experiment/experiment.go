@@ -73,6 +73,9 @@ type Experiment struct {
 	Overrides map[string]string
 	Version   int64
 	CreatedAt time.Time
+	// StartedAt is when the experiment first became active (zero: never,
+	// or before this was recorded); planning measures traffic from it.
+	StartedAt time.Time
 	UpdatedAt time.Time
 	CreatedBy string
 	UpdatedBy string

@@ -73,6 +73,7 @@ var (
 	AdminResults = Route{Method: "GET", Path: experiment + "/results", Function: Results}
 	AdminRecount = Route{Method: "POST", Path: experiment + "/recount", Function: Results}
 	AdminExport  = Route{Method: "GET", Path: experiment + "/export", Function: Results}
+	AdminPlan    = Route{Method: "GET", Path: experiment + "/plan", Function: Results}
 
 	AdminEraseUnit    = Route{Method: "DELETE", Path: "/v1/admin/units/{id}", Function: Admin}
 	AdminListErasures = Route{Method: "GET", Path: "/v1/admin/erasures", Function: Admin}
@@ -115,6 +116,7 @@ var All = []Route{
 	AdminCreate, AdminList, AdminGet, AdminUpdate, AdminArchive,
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
 	AdminResults, AdminRecount, AdminExport,
+	AdminPlan,
 	AdminEraseUnit, AdminListErasures,
 	AdminCreateLayer, AdminListLayers, AdminGetLayer, AdminArchiveLayer,
 	AdminCreateSavedGroup, AdminListSavedGroups, AdminGetSavedGroup, AdminUpdateSavedGroup, AdminDeleteSavedGroup,

@@ -127,6 +127,9 @@ func (s *Service) Create(ctx context.Context, by string, in NewInput) (*experime
 	now := s.now()
 	e := in.definition()
 	e.Version, e.CreatedAt, e.UpdatedAt, e.CreatedBy, e.UpdatedBy = 1, now, now, by, by
+	if e.Status == experiment.Active {
+		e.StartedAt = now
+	}
 	if p := experiment.CheckNew(e); len(p) > 0 {
 		return nil, fault.Validation(p)
 	}
@@ -337,6 +340,9 @@ func (s *Service) Transition(ctx context.Context, by, key string, action experim
 		}
 		next := *prev
 		next.Status = to
+		if action == experiment.Start {
+			next.StartedAt = s.now()
+		}
 		err = s.save(ctx, &next, prev, by, string(action), map[string]any{"from": prev.Status, "to": to})
 		if fault.HasCode(err, experiment.CodeVersionConflict) && attempt < 3 {
 			continue

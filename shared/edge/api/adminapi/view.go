@@ -25,6 +25,7 @@ type ExperimentView struct {
 	Version   int64                  `json:"version"`
 	CreatedAt string                 `json:"created_at"`
 	CreatedBy string                 `json:"created_by"`
+	StartedAt *string                `json:"started_at"` // null: not started
 	UpdatedAt string                 `json:"updated_at"`
 	UpdatedBy string                 `json:"updated_by"`
 }
@@ -43,6 +44,10 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 		Key: e.Key, Name: e.Name, Description: e.Description, Status: e.Status, Version: e.Version,
 		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano), CreatedBy: e.CreatedBy,
 		UpdatedAt: e.UpdatedAt.UTC().Format(time.RFC3339Nano), UpdatedBy: e.UpdatedBy,
+	}
+	if !e.StartedAt.IsZero() {
+		at := e.StartedAt.UTC().Format(time.RFC3339Nano)
+		v.StartedAt = &at
 	}
 	v.Events = append([]string{}, e.Events...)
 	v.Condition = json.RawMessage("null")
