@@ -91,8 +91,14 @@ func (s *Store) SaveExperiment(ctx context.Context, e *experiment.Experiment, pr
 func historySK(version int64) string { return fmt.Sprintf("HIST#%012d", version) }
 
 func (s *Store) historyPut(key string, c Change) types.TransactWriteItem {
+	return s.historyPutAt(experimentPK(key), c)
+}
+
+// historyPutAt appends c to the audit trail kept in partition pk (an
+// experiment's or a metric's).
+func (s *Store) historyPutAt(pk string, c Change) types.TransactWriteItem {
 	it := item{
-		AttrPK:    avS(experimentPK(key)),
+		AttrPK:    avS(pk),
 		AttrSK:    avS(historySK(c.Version)),
 		"version": avN(c.Version),
 		"action":  avS(c.Action),

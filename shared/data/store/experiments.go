@@ -139,6 +139,15 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 	if !e.StartedAt.IsZero() {
 		it["started_at"] = avT(e.StartedAt)
 	}
+	if e.Metrics.Primary != "" {
+		it["primary_metric"] = avS(e.Metrics.Primary)
+	}
+	if len(e.Metrics.Secondary) > 0 {
+		it["secondary_metrics"] = avList(e.Metrics.Secondary)
+	}
+	if len(e.Metrics.Guardrails) > 0 {
+		it["guardrail_metrics"] = avList(e.Metrics.Guardrails)
+	}
 	encodeTargeting(it, e)
 	if e.Status != experiment.Archived {
 		it[AttrGSI1PK] = avS(gsiAllExps)
@@ -159,9 +168,11 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 		Version:     getN(it, "version"),
 		CreatedAt:   getT(it, "created_at"),
 		StartedAt:   getT(it, "started_at"),
-		UpdatedAt:   getT(it, "updated_at"),
-		CreatedBy:   getS(it, "created_by"),
-		UpdatedBy:   getS(it, "updated_by"),
+		Metrics: experiment.MetricRefs{Primary: getS(it, "primary_metric"),
+			Secondary: getList(it, "secondary_metrics"), Guardrails: getList(it, "guardrail_metrics")},
+		UpdatedAt: getT(it, "updated_at"),
+		CreatedBy: getS(it, "created_by"),
+		UpdatedBy: getS(it, "updated_by"),
 	}
 	if names, ok := it["events"].(*types.AttributeValueMemberL); ok {
 		for _, av := range names.Value {

@@ -73,16 +73,22 @@ func (s *Store) StatusCounts(ctx context.Context) (map[experiment.Status]int64, 
 
 // History lists an experiment's audit trail, newest first.
 func (s *Store) History(ctx context.Context, key string, limit int, cursor string) (Page[Change], error) {
+	return s.historyOf(ctx, experimentPK(key), key, limit, cursor)
+}
+
+// historyOf pages through the audit trail kept in partition pk, newest
+// first; key names it in errors.
+func (s *Store) historyOf(ctx context.Context, pk, key string, limit int, cursor string) (Page[Change], error) {
 	items, next, err := s.queryPage(ctx, &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
 		KeyConditionExpression:   aws.String("#pk = :pk AND begins_with(#sk, :h)"),
 		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": avS(experimentPK(key)), ":h": avS("HIST#"),
+			":pk": avS(pk), ":h": avS("HIST#"),
 		},
 		ScanIndexForward: aws.Bool(false),
 		ConsistentRead:   aws.Bool(true),
-	}, pageOf{keyAttrs: []string{AttrPK, AttrSK}, partition: AttrPK, value: experimentPK(key), sortAttr: AttrSK, sortPre: "HIST#"}, limit, cursor)
+	}, pageOf{keyAttrs: []string{AttrPK, AttrSK}, partition: AttrPK, value: pk, sortAttr: AttrSK, sortPre: "HIST#"}, limit, cursor)
 	if err != nil {
 		return Page[Change]{}, fmt.Errorf("history of %q: %w", key, err)
 	}

@@ -71,6 +71,8 @@ type Experiment struct {
 	// Overrides force a variant on listed units (QA): nothing is stored
 	// for them and nothing counted.
 	Overrides map[string]string
+	// Metrics are the metrics results read it on (shared/domain/metric).
+	Metrics   MetricRefs
 	Version   int64
 	CreatedAt time.Time
 	// StartedAt is when the experiment first became active (zero: never,

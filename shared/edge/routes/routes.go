@@ -51,6 +51,8 @@ const (
 	savedGroup  = savedGroups + "/{key}"
 	holdouts    = "/v1/admin/holdouts"
 	holdout     = holdouts + "/{key}"
+	metrics     = "/v1/admin/metrics"
+	metricPath  = metrics + "/{key}"
 )
 
 // The routes, by name, for the handlers that dispatch on the route key.
@@ -96,6 +98,13 @@ var (
 	AdminHoldoutUnit      = Route{Method: "GET", Path: holdout + "/units/{id}", Function: Admin}
 	AdminHoldoutResults   = Route{Method: "GET", Path: holdout + "/results", Function: Results}
 
+	AdminCreateMetric  = Route{Method: "POST", Path: metrics, Function: Admin}
+	AdminListMetrics   = Route{Method: "GET", Path: metrics, Function: Admin}
+	AdminGetMetric     = Route{Method: "GET", Path: metricPath, Function: Admin}
+	AdminUpdateMetric  = Route{Method: "PATCH", Path: metricPath, Function: Admin}
+	AdminArchiveMetric = Route{Method: "DELETE", Path: metricPath, Function: Admin}
+	AdminMetricHistory = Route{Method: "GET", Path: metricPath + "/history", Function: Admin}
+
 	AdminCreateKey = Route{Method: "POST", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminListKeys  = Route{Method: "GET", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminRevokeKey = Route{Method: "DELETE", Path: "/v1/admin/api-keys/{id}", Function: Admin}
@@ -123,6 +132,7 @@ var All = []Route{
 	AdminCreateHoldout, AdminListHoldouts, AdminGetHoldout, AdminUpdateHoldout, AdminArchiveHoldout, AdminHoldoutUnit,
 	AdminHoldoutResults,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
+	AdminCreateMetric, AdminListMetrics, AdminGetMetric, AdminUpdateMetric, AdminArchiveMetric, AdminMetricHistory,
 	HealthCheck,
 }
 

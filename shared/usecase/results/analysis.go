@@ -11,7 +11,10 @@ import (
 // zero value reads nothing; Event (or later a metric) names what to read,
 // and the empty Method, Correction and a zero Alpha take the defaults.
 type Query struct {
-	Event string
+	// Event reads an event as a binomial metric; Metric reads one of the
+	// metrics the experiment names instead. Exactly one is given.
+	Event  string
+	Metric string
 	// Method is frequentist (default), sequential or bayesian.
 	Method string
 	// Correction is holm (default), bh or none: how the p-values of every
@@ -30,6 +33,8 @@ type reading struct {
 	correction stats.Correction
 	alpha      float64
 	mde        float64
+	// lowerIsBetter orients the Bayesian reading (the metric's direction).
+	lowerIsBetter bool
 }
 
 // Codes of a results query.
@@ -110,7 +115,7 @@ func effectOf(e stats.Effect) *Effect {
 // and the significance. Rows keep the pooled z-test fields already set.
 func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
 	out := make([]stats.Result, len(sums))
-	stats.Analyze(sums, 0, stats.Options{Kind: kind, Method: r.method, Alpha: r.alpha}, out)
+	stats.Analyze(sums, 0, stats.Options{Kind: kind, Method: r.method, Alpha: r.alpha, LowerIsBetter: r.lowerIsBetter}, out)
 	for i := range rows {
 		row := &rows[i]
 		row.N = sums[i].N

@@ -27,9 +27,10 @@ func ErrInvalidMDE() error {
 // PlanQuery is what a plan asks: the event, the minimum detectable
 // relative effect (0: DefaultMDE) and alpha (0: 0.05).
 type PlanQuery struct {
-	Event string
-	MDE   float64
-	Alpha float64
+	Event  string
+	Metric string // instead of Event: a binomial metric the experiment names
+	MDE    float64
+	Alpha  float64
 }
 
 // PlanVariant is one variant's progress towards the planned size.
@@ -50,6 +51,7 @@ type PlanVariant struct {
 type Plan struct {
 	Experiment string  `json:"experiment"`
 	Event      string  `json:"event"`
+	Metric     string  `json:"metric,omitempty"`
 	MDE        float64 `json:"mde"`
 	Alpha      float64 `json:"alpha"`
 	Power      float64 `json:"power"`
@@ -79,7 +81,7 @@ func (s *Service) Plan(ctx context.Context, key string, q PlanQuery) (Plan, erro
 	if err := experiment.CheckKey(key); err != nil {
 		return Plan{}, err
 	}
-	if err := checkEvent(q.Event); err != nil {
+	if err := checkTarget(Query{Event: q.Event, Metric: q.Metric}); err != nil {
 		return Plan{}, err
 	}
 	r, err := Query{Alpha: q.Alpha}.resolve()
@@ -94,6 +96,17 @@ func (s *Service) Plan(ctx context.Context, key string, q PlanQuery) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
+	if q.Metric != "" {
+		defs, err := s.store.GetMetrics(ctx, []string{q.Metric})
+		if err != nil {
+			return Plan{}, err
+		}
+		m, err := askedMetric(exp, defs, q.Metric)
+		if err != nil {
+			return Plan{}, err
+		}
+		q.Event = m.Event
+	}
 	if err := declared(exp, q.Event); err != nil {
 		return Plan{}, err
 	}
@@ -101,7 +114,9 @@ func (s *Service) Plan(ctx context.Context, key string, q PlanQuery) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
-	return planOf(exp, agg, q.Event, mde, r.alpha, s.now()), nil
+	p := planOf(exp, agg, q.Event, mde, r.alpha, s.now())
+	p.Metric = q.Metric
+	return p, nil
 }
 
 func resolveMDE(mde float64) (float64, error) {

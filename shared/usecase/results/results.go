@@ -16,6 +16,7 @@ import (
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/domain/stats"
 )
 
@@ -36,6 +37,8 @@ const (
 // Store is what results need from the data layer.
 type Store interface {
 	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
+	// GetMetrics reads metric definitions in one call (unknown keys left out).
+	GetMetrics(ctx context.Context, keys []string) (map[string]*metric.Metric, error)
 	RecountStep(ctx context.Context, key string, events []string, write bool, until time.Time) (store.RecountProgress, error)
 	RetentionDays() int
 	// ExperimentAssignments is one page of an experiment's assignments (export).
@@ -96,6 +99,10 @@ type Variant struct {
 	ChanceToBeatControl *float64 `json:"chance_to_beat_control,omitempty"`
 	Risk                *float64 `json:"risk,omitempty"`
 	Undefined           string   `json:"undefined_reason,omitempty"`
+	// GuardrailBreached: a guardrail metric of the experiment moved
+	// significantly (after correction over the guardrails) in its bad
+	// direction; absent when no guardrail could be checked.
+	GuardrailBreached *bool `json:"guardrail_breached,omitempty"`
 
 	comparison *stats.Comparison
 }
@@ -105,6 +112,7 @@ type Report struct {
 	Experiment  string            `json:"experiment"`
 	Status      experiment.Status `json:"status"`
 	Event       string            `json:"event"`
+	Metric      string            `json:"metric,omitempty"` // ?metric=: the metric read (its event is Event)
 	GeneratedAt string            `json:"generated_at"`
 	// AsOf is when the newest change the counts include was made: counts
 	// follow the table's change stream a moment behind (null: none yet).
@@ -123,6 +131,11 @@ type Report struct {
 	// Warning says what makes the figures doubtful or empty, such as an
 	// event never received from the experiment's units.
 	Warning string `json:"warning,omitempty"`
+	// Guardrails are the guardrail metrics checked for guardrail_breached;
+	// GuardrailsUnchecked those the counters cannot read yet (see
+	// countable).
+	Guardrails          []string `json:"guardrails,omitempty"`
+	GuardrailsUnchecked []string `json:"guardrails_unchecked,omitempty"`
 }
 
 // Results reads experiment key's results on event, read the default way.
@@ -136,8 +149,7 @@ func (s *Service) Read(ctx context.Context, key string, q Query) (Report, error)
 	if err := experiment.CheckKey(key); err != nil {
 		return Report{}, err
 	}
-	event := q.Event
-	if err := checkEvent(event); err != nil {
+	if err := checkTarget(q); err != nil {
 		return Report{}, err
 	}
 	r, err := q.resolve()
@@ -148,6 +160,18 @@ func (s *Service) Read(ctx context.Context, key string, q Query) (Report, error)
 	if err != nil {
 		return Report{}, err
 	}
+	defs, err := s.metricsOf(ctx, exp, q.Metric)
+	if err != nil {
+		return Report{}, err
+	}
+	event := q.Event
+	if q.Metric != "" {
+		m, err := askedMetric(exp, defs, q.Metric)
+		if err != nil {
+			return Report{}, err
+		}
+		event, r.lowerIsBetter = m.Event, m.LowerIsBetter()
+	}
 	if err := declared(exp, event); err != nil {
 		return Report{}, err
 	}
@@ -155,7 +179,10 @@ func (s *Service) Read(ctx context.Context, key string, q Query) (Report, error)
 	if err != nil {
 		return Report{}, err
 	}
-	return compute(exp, agg, event, r, s.now()), nil
+	rep := compute(exp, agg, event, r, s.now())
+	rep.Metric = q.Metric
+	checkGuardrails(&rep, exp, agg, defs, r)
+	return rep, nil
 }
 
 // declared refuses an event the experiment does not count.

@@ -22,12 +22,16 @@ type ExperimentView struct {
 	Unit      experiment.Unit        `json:"unit"`
 	Layer     *experiment.LayerSlice `json:"layer"`
 	Overrides map[string]string      `json:"overrides"`
-	Version   int64                  `json:"version"`
-	CreatedAt string                 `json:"created_at"`
-	CreatedBy string                 `json:"created_by"`
-	StartedAt *string                `json:"started_at"` // null: not started
-	UpdatedAt string                 `json:"updated_at"`
-	UpdatedBy string                 `json:"updated_by"`
+	// Metrics results read it on: primary (null: none), secondary, guardrails.
+	PrimaryMetric    *string  `json:"primary_metric"`
+	SecondaryMetrics []string `json:"secondary_metrics"`
+	GuardrailMetrics []string `json:"guardrail_metrics"`
+	Version          int64    `json:"version"`
+	CreatedAt        string   `json:"created_at"`
+	CreatedBy        string   `json:"created_by"`
+	StartedAt        *string  `json:"started_at"` // null: not started
+	UpdatedAt        string   `json:"updated_at"`
+	UpdatedBy        string   `json:"updated_by"`
 }
 
 // VariantView is one variant; AssignedCount is shown on single reads.
@@ -50,6 +54,11 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 		v.StartedAt = &at
 	}
 	v.Events = append([]string{}, e.Events...)
+	if e.Metrics.Primary != "" {
+		v.PrimaryMetric = &e.Metrics.Primary
+	}
+	v.SecondaryMetrics = append([]string{}, e.Metrics.Secondary...)
+	v.GuardrailMetrics = append([]string{}, e.Metrics.Guardrails...)
 	v.Condition = json.RawMessage("null")
 	if e.Condition != nil {
 		if b, err := e.Condition.MarshalJSON(); err == nil {

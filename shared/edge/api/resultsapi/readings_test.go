@@ -2,16 +2,24 @@ package resultsapi_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/edge/api/resultsapi"
 	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
@@ -343,4 +351,100 @@ func TestPlan(t *testing.T) {
 		httpapitest.ExpectError(t, f.call(t, routes.AdminPlan, "checkout", tc.query), http.StatusBadRequest, tc.code)
 	}
 	httpapitest.ExpectError(t, f.call(t, routes.AdminPlan, "nope", map[string]string{"event": "purchase"}), http.StatusNotFound, experiment.CodeNotFound)
+}
+
+// TestResultsOfMetric: ?metric= reads a binomial metric the experiment
+// names from the same counters as ?event=, and guardrails flag variants.
+func TestResultsOfMetric(t *testing.T) {
+	f := newFlow(t)
+	ctx := context.Background()
+	for _, m := range []*metric.Metric{
+		{Key: "buy", Name: "Buy", Type: metric.Binomial, Event: "purchase"},
+		{Key: "signups", Name: "Sign-ups", Type: metric.Binomial, Event: "signup", Direction: metric.Decrease},
+		{Key: "rev", Name: "Revenue", Type: metric.Sum, Event: "purchase", Property: "cents"},
+		{Key: "late", Name: "Late", Type: metric.Binomial, Event: "purchase", WindowHours: 24},
+		{Key: "other", Name: "Other", Type: metric.Binomial, Event: "purchase"},
+	} {
+		m.Status, m.Version = metric.Live, 1
+		if m.Direction == "" {
+			m.Direction = metric.Increase
+		}
+		if err := f.st.CreateMetric(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prev, err := f.st.GetExperiment(ctx, "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := *prev
+	next.Version++
+	next.Metrics = experiment.MetricRefs{Primary: "buy", Secondary: []string{"late"}, Guardrails: []string{"signups", "rev"}}
+	if err := f.st.SaveExperiment(ctx, &next, prev, store.Change{Version: next.Version, Action: "update", At: generatedAt}); err != nil {
+		t.Fatal(err)
+	}
+	read := func(query map[string]string) results.Report {
+		t.Helper()
+		resp := f.call(t, routes.AdminResults, "checkout", query)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%v: %d %s", query, resp.StatusCode, resp.Body)
+		}
+		var r results.Report
+		httpapitest.Decode(t, resp, &r)
+		return r
+	}
+	byEvent, byMetric := read(map[string]string{"event": "purchase"}), read(map[string]string{"metric": "buy"})
+	if byMetric.Metric != "buy" || byMetric.Event != "purchase" || byEvent.Metric != "" {
+		t.Fatalf("headers %+v %+v", byMetric, byEvent)
+	}
+	for i := range byEvent.Variants {
+		a, b := byEvent.Variants[i], byMetric.Variants[i]
+		if a.ConvertedCount != b.ConvertedCount || a.ExposedCount != b.ExposedCount || (i > 0 && *a.ZScore != *b.ZScore) {
+			t.Fatalf("row %d by event %+v, by metric %+v", i, a, b)
+		}
+	}
+	if !reflect.DeepEqual(byMetric.Guardrails, []string{"signups"}) || !reflect.DeepEqual(byMetric.GuardrailsUnchecked, []string{"rev"}) ||
+		byMetric.Variants[0].GuardrailBreached != nil || *byMetric.Variants[1].GuardrailBreached {
+		t.Fatalf("guardrails %v unchecked %v rows %+v", byMetric.Guardrails, byMetric.GuardrailsUnchecked, byMetric.Variants)
+	}
+	for _, tc := range []struct {
+		query map[string]string
+		code  string
+	}{
+		{map[string]string{"metric": "late"}, results.CodeMetricNotCounted},
+		{map[string]string{"metric": "rev"}, results.CodeMetricNotCounted},
+		{map[string]string{"metric": "other"}, results.CodeMetricNotNamed},
+		{map[string]string{"metric": "buy", "event": "purchase"}, results.CodeEventOrMetric},
+		{map[string]string{"metric": "Bad"}, fault.CodeInvalidKey},
+	} {
+		httpapitest.ExpectError(t, f.call(t, routes.AdminResults, "checkout", tc.query), http.StatusBadRequest, tc.code)
+	}
+	var p results.Plan
+	httpapitest.Decode(t, f.call(t, routes.AdminPlan, "checkout", map[string]string{"metric": "buy", "mde": "0.1"}), &p)
+	if p.Metric != "buy" || p.Event != "purchase" || *p.SampleSizePerVariant != refSampleSize(0.5, 0.1) {
+		t.Fatalf("plan %+v", p)
+	}
+
+	// Many more sign-ups in the treatment: a breach of a decrease-is-good
+	// guardrail, by every method.
+	for attr, n := range map[string]int{"x:control": 10000, "c:control:signup": 1000, "x:treatment": 10000, "c:treatment:signup": 1400} {
+		_, err := f.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(f.table),
+			Key: map[string]types.AttributeValue{
+				"pk": &types.AttributeValueMemberS{Value: "EXP#checkout#AGG#03"}, "sk": &types.AttributeValueMemberS{Value: "AGG"},
+			},
+			UpdateExpression:          aws.String("ADD #a :n"),
+			ExpressionAttributeNames:  map[string]string{"#a": attr},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: fmt.Sprint(n)}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, method := range []string{"frequentist", "sequential", "bayesian"} {
+		r := read(map[string]string{"metric": "buy", "method": method})
+		if !*r.Variants[1].GuardrailBreached {
+			t.Errorf("%s: no breach: %+v", method, r.Variants[1])
+		}
+	}
 }

@@ -63,7 +63,7 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 			if err != nil {
 				return httpapi.Result{}, err
 			}
-			p, err := uc.Plan(ctx, req.PathParameters["key"], results.PlanQuery{Event: q.Event, MDE: q.MDE, Alpha: q.Alpha})
+			p, err := uc.Plan(ctx, req.PathParameters["key"], results.PlanQuery{Event: q.Event, Metric: q.Metric, MDE: q.MDE, Alpha: q.Alpha})
 			if err != nil {
 				return httpapi.Result{}, err
 			}
@@ -98,10 +98,10 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 	}
 }
 
-// query reads a results call's query string: event, method, correction,
-// alpha, mde (the use case checks their values).
+// query reads a results call's query string: event or metric, method,
+// correction, alpha, mde (the use case checks their values).
 func query(qs map[string]string) (results.Query, error) {
-	q := results.Query{Event: qs["event"], Method: qs["method"], Correction: qs["correction"]}
+	q := results.Query{Event: qs["event"], Metric: qs["metric"], Method: qs["method"], Correction: qs["correction"]}
 	var err error
 	if q.Alpha, err = positive(qs, "alpha", results.ErrInvalidAlpha); err != nil {
 		return results.Query{}, err
