@@ -139,6 +139,9 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 	if !e.StartedAt.IsZero() {
 		it["started_at"] = avT(e.StartedAt)
 	}
+	if e.StopOnGuardrail {
+		it["stop_on_guardrail"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	if e.Metrics.Primary != "" {
 		it["primary_metric"] = avS(e.Metrics.Primary)
 	}
@@ -168,6 +171,10 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 		Version:     getN(it, "version"),
 		CreatedAt:   getT(it, "created_at"),
 		StartedAt:   getT(it, "started_at"),
+		StopOnGuardrail: func() bool {
+			b, ok := it["stop_on_guardrail"].(*types.AttributeValueMemberBOOL)
+			return ok && b.Value
+		}(),
 		Metrics: experiment.MetricRefs{Primary: getS(it, "primary_metric"),
 			Secondary: getList(it, "secondary_metrics"), Guardrails: getList(it, "guardrail_metrics")},
 		UpdatedAt: getT(it, "updated_at"),

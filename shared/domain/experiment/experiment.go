@@ -72,9 +72,12 @@ type Experiment struct {
 	// for them and nothing counted.
 	Overrides map[string]string
 	// Metrics are the metrics results read it on (shared/domain/metric).
-	Metrics   MetricRefs
-	Version   int64
-	CreatedAt time.Time
+	Metrics MetricRefs
+	// StopOnGuardrail opts in to the circuit breaker: a results read that
+	// finds a guardrail breached pauses the experiment, audited.
+	StopOnGuardrail bool
+	Version         int64
+	CreatedAt       time.Time
 	// StartedAt is when the experiment first became active (zero: never,
 	// or before this was recorded); planning measures traffic from it.
 	StartedAt time.Time

@@ -69,13 +69,15 @@ type NewInput struct {
 	Status      experiment.Status    // draft ("" too) or active
 	Targeting   Targeting
 	Metrics     experiment.MetricRefs // live metrics; their events are counted too
+	// StopOnGuardrail: pause when a results read finds a guardrail breached.
+	StopOnGuardrail bool
 }
 
 // definition is the experiment in describes, with defaults filled in.
 func (in NewInput) definition() *experiment.Experiment {
 	e := &experiment.Experiment{
 		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events,
-		Status: in.Status, Coverage: 1, Metrics: in.Metrics,
+		Status: in.Status, Coverage: 1, Metrics: in.Metrics, StopOnGuardrail: in.StopOnGuardrail,
 	}
 	if e.Status == "" {
 		e.Status = experiment.Draft

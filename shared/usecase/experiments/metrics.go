@@ -15,13 +15,14 @@ import (
 // they are ("" as primary removes it). Allowed in any status: statistics
 // are kept per metric, so renaming roles loses nothing.
 type MetricsPatch struct {
-	Primary    *string
-	Secondary  *[]string
-	Guardrails *[]string
+	Primary         *string
+	Secondary       *[]string
+	Guardrails      *[]string
+	StopOnGuardrail *bool
 }
 
 func (m MetricsPatch) empty() bool {
-	return m.Primary == nil && m.Secondary == nil && m.Guardrails == nil
+	return m.Primary == nil && m.Secondary == nil && m.Guardrails == nil && m.StopOnGuardrail == nil
 }
 
 // applyTo sets the patch's metrics on e and records them in changed.
@@ -35,7 +36,42 @@ func (m MetricsPatch) applyTo(e *experiment.Experiment, changed map[string]any) 
 	if m.Guardrails != nil {
 		e.Metrics.Guardrails, changed["guardrail_metrics"] = *m.Guardrails, *m.Guardrails
 	}
+	if m.StopOnGuardrail != nil {
+		e.StopOnGuardrail, changed["stop_on_guardrail"] = *m.StopOnGuardrail, *m.StopOnGuardrail
+	}
 }
+
+// PauseForGuardrail pauses an active experiment whose guardrails a results
+// read found breached (the circuit breaker of stop_on_guardrail), with why
+// in its audit trail: action "pause", by GuardrailActor, details.reason.
+// It reports whether it paused: an experiment no longer active, or no
+// longer opted in, is left as it is.
+func (s *Service) PauseForGuardrail(ctx context.Context, key string, details map[string]any) (bool, error) {
+	for attempt := 0; ; attempt++ {
+		prev, err := s.load(ctx, key)
+		if err != nil {
+			return false, err
+		}
+		if prev.Status != experiment.Active || !prev.StopOnGuardrail {
+			return false, nil
+		}
+		next := *prev
+		next.Status = experiment.Paused
+		d := map[string]any{"from": prev.Status, "to": next.Status, "reason": "guardrail_breached"}
+		for k, v := range details {
+			d[k] = v
+		}
+		err = s.save(ctx, &next, prev, GuardrailActor, string(experiment.Pause), d)
+		if fault.HasCode(err, experiment.CodeVersionConflict) && attempt < 3 {
+			continue
+		}
+		return err == nil, err
+	}
+}
+
+// GuardrailActor is who the audit trail says paused an experiment for a
+// guardrail.
+const GuardrailActor = "guardrail"
 
 // nameMetrics checks that every metric next names and prev did not (prev
 // nil: every one) is a live metric, and declares the events every named

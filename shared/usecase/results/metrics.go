@@ -3,6 +3,7 @@ package results
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
@@ -126,4 +127,54 @@ func checkGuardrails(rep *Report, exp *experiment.Experiment, agg experiment.Agg
 		}
 		rep.Variants[i].GuardrailBreached = &breached
 	}
+}
+
+// Breaker pauses an experiment for a breached guardrail (the experiments
+// use case's PauseForGuardrail): it reports whether it paused.
+type Breaker interface {
+	PauseForGuardrail(ctx context.Context, key string, details map[string]any) (bool, error)
+}
+
+// WithBreaker returns a copy of s whose results reads trip the circuit
+// breaker of experiments that opted in (stop_on_guardrail).
+func (s *Service) WithBreaker(b Breaker) *Service {
+	c := *s
+	c.breaker = b
+	return &c
+}
+
+// breakerReading is how the circuit breaker reads guardrails, whatever the
+// reader asked: sequentially (always valid, so reading results often does
+// not inflate false alarms), corrected by Holm, at alpha 0.05.
+var breakerReading = reading{method: stats.Sequential, correction: stats.Holm, alpha: stats.DefaultAlpha, mde: DefaultMDE}
+
+// tripBreaker pauses an active experiment that opted in to
+// stop_on_guardrail when a guardrail is breached by the breaker's reading,
+// and says so in the report.
+func (s *Service) tripBreaker(ctx context.Context, rep *Report, exp *experiment.Experiment, agg experiment.Aggregates, defs map[string]*metric.Metric) error {
+	if s.breaker == nil || !exp.StopOnGuardrail || exp.Status != experiment.Active || len(exp.Metrics.Guardrails) == 0 {
+		return nil
+	}
+	scratch := Report{Variants: make([]Variant, len(exp.Variants))}
+	checkGuardrails(&scratch, exp, agg, defs, breakerReading)
+	var breached []string
+	for i, row := range scratch.Variants {
+		if row.GuardrailBreached != nil && *row.GuardrailBreached {
+			breached = append(breached, exp.Variants[i].Key)
+		}
+	}
+	if len(breached) == 0 {
+		return nil
+	}
+	paused, err := s.breaker.PauseForGuardrail(ctx, exp.Key, map[string]any{"guardrails": scratch.Guardrails, "variants": breached})
+	if err != nil {
+		return fmt.Errorf("guardrail circuit breaker of %q: %w", exp.Key, err)
+	}
+	if paused {
+		rep.Status = experiment.Paused
+		rep.StoppedByGuardrail = true
+		rep.Warning = strings.TrimPrefix(rep.Warning+"; ", "; ") +
+			fmt.Sprintf("paused by its guardrail circuit breaker: variants %s breached a guardrail (sequential, alpha 0.05)", strings.Join(breached, ", "))
+	}
+	return nil
 }

@@ -56,6 +56,7 @@ type Service struct {
 	store    Store
 	now      func() time.Time
 	holdouts HoldoutStore
+	breaker  Breaker
 }
 
 // New returns the use case; now is the clock.
@@ -136,6 +137,8 @@ type Report struct {
 	// countable).
 	Guardrails          []string `json:"guardrails,omitempty"`
 	GuardrailsUnchecked []string `json:"guardrails_unchecked,omitempty"`
+	// StoppedByGuardrail: this read paused the experiment (stop_on_guardrail).
+	StoppedByGuardrail bool `json:"stopped_by_guardrail,omitempty"`
 }
 
 // Results reads experiment key's results on event, read the default way.
@@ -182,6 +185,9 @@ func (s *Service) Read(ctx context.Context, key string, q Query) (Report, error)
 	rep := compute(exp, agg, event, r, s.now())
 	rep.Metric = q.Metric
 	checkGuardrails(&rep, exp, agg, defs, r)
+	if err := s.tripBreaker(ctx, &rep, exp, agg, defs); err != nil {
+		return Report{}, err
+	}
 	return rep, nil
 }
 

@@ -193,6 +193,7 @@ func parseCreate(body []byte) (experiments.NewInput, error) {
 	m := f.metrics()
 	in.Metrics.Primary = deref(m.Primary)
 	in.Metrics.Secondary, in.Metrics.Guardrails = derefList(m.Secondary), derefList(m.Guardrails)
+	in.StopOnGuardrail = deref(m.StopOnGuardrail)
 	return in, problems(errs, experiments.CheckNew(in))
 }
 

@@ -249,7 +249,7 @@ func parseMetricPatch(body []byte) (metrics.Patch, error) {
 }
 
 // metricFields are the experiment fields naming metrics.
-var metricFields = []string{"primary_metric", "secondary_metrics", "guardrail_metrics"}
+var metricFields = []string{"primary_metric", "secondary_metrics", "guardrail_metrics", "stop_on_guardrail"}
 
 // metrics reads the metric fields of an experiment's create or patch:
 // primary_metric (null or "" for none) and the two lists of metric keys.
@@ -261,6 +261,13 @@ func (f *form) metrics() experiments.MetricsPatch {
 			s, _ = f.str("primary_metric", false)
 		}
 		m.Primary = &s
+	}
+	if raw, ok := f.fields["stop_on_guardrail"]; ok {
+		var b bool
+		if isNull(raw) || json.Unmarshal(raw, &b) != nil {
+			f.fail("stop_on_guardrail", "must be true or false")
+		}
+		m.StopOnGuardrail = &b
 	}
 	for name, dst := range map[string]**[]string{"secondary_metrics": &m.Secondary, "guardrail_metrics": &m.Guardrails} {
 		raw, ok := f.fields[name]

@@ -226,4 +226,17 @@ func TestExperimentMetrics(t *testing.T) {
 		t.Fatalf("refused patches changed the experiment: %+v", after)
 	}
 	httpapitest.ExpectError(t, e.call(routes.AdminCreate, "", body("exp2", `"primary_metric":"nope"`), nil), http.StatusBadRequest, metric.CodeNotFound)
+
+	// The circuit breaker is opt-in, on create and by PATCH.
+	if v.StopOnGuardrail || !e.create("exp3", `"stop_on_guardrail":true`).StopOnGuardrail {
+		t.Fatal("stop_on_guardrail not as created")
+	}
+	e.expect(e.call(routes.AdminUpdate, "exp", `{"version":3,"stop_on_guardrail":true}`, nil), http.StatusOK, &p)
+	if !p.StopOnGuardrail || p.Version != 4 {
+		t.Fatalf("patched %+v", p)
+	}
+	eb := httpapitest.ExpectError(t, e.call(routes.AdminUpdate, "exp", `{"version":4,"stop_on_guardrail":"yes"}`, nil), http.StatusBadRequest, fault.CodeValidationFailed)
+	if fieldsOf(t, eb)["stop_on_guardrail"] == nil {
+		t.Fatalf("details %v", eb.Error.Details)
+	}
 }

@@ -26,12 +26,15 @@ type ExperimentView struct {
 	PrimaryMetric    *string  `json:"primary_metric"`
 	SecondaryMetrics []string `json:"secondary_metrics"`
 	GuardrailMetrics []string `json:"guardrail_metrics"`
-	Version          int64    `json:"version"`
-	CreatedAt        string   `json:"created_at"`
-	CreatedBy        string   `json:"created_by"`
-	StartedAt        *string  `json:"started_at"` // null: not started
-	UpdatedAt        string   `json:"updated_at"`
-	UpdatedBy        string   `json:"updated_by"`
+	// StopOnGuardrail: a results read that finds a guardrail breached
+	// pauses the experiment.
+	StopOnGuardrail bool    `json:"stop_on_guardrail"`
+	Version         int64   `json:"version"`
+	CreatedAt       string  `json:"created_at"`
+	CreatedBy       string  `json:"created_by"`
+	StartedAt       *string `json:"started_at"` // null: not started
+	UpdatedAt       string  `json:"updated_at"`
+	UpdatedBy       string  `json:"updated_by"`
 }
 
 // VariantView is one variant; AssignedCount is shown on single reads.
@@ -59,6 +62,7 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 	}
 	v.SecondaryMetrics = append([]string{}, e.Metrics.Secondary...)
 	v.GuardrailMetrics = append([]string{}, e.Metrics.Guardrails...)
+	v.StopOnGuardrail = e.StopOnGuardrail
 	v.Condition = json.RawMessage("null")
 	if e.Condition != nil {
 		if b, err := e.Condition.MarshalJSON(); err == nil {

@@ -443,8 +443,39 @@ func TestResultsOfMetric(t *testing.T) {
 	}
 	for _, method := range []string{"frequentist", "sequential", "bayesian"} {
 		r := read(map[string]string{"metric": "buy", "method": method})
-		if !*r.Variants[1].GuardrailBreached {
-			t.Errorf("%s: no breach: %+v", method, r.Variants[1])
+		if !*r.Variants[1].GuardrailBreached || r.StoppedByGuardrail || r.Status != experiment.Active {
+			t.Errorf("%s: no breach, or stopped without opting in: %+v", method, r)
 		}
+	}
+
+	// Opted in to the circuit breaker: the next read pauses it, audited.
+	prev, err = f.st.GetExperiment(ctx, "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next = *prev
+	next.Version++
+	next.StopOnGuardrail = true
+	if err := f.st.SaveExperiment(ctx, &next, prev, store.Change{Version: next.Version, Action: "update", At: generatedAt}); err != nil {
+		t.Fatal(err)
+	}
+	r := read(map[string]string{"event": "purchase", "method": "bayesian", "alpha": "0.001"})
+	if !r.StoppedByGuardrail || r.Status != experiment.Paused || !strings.Contains(r.Warning, "treatment") {
+		t.Fatalf("breaker did not trip: %+v", r)
+	}
+	stored, err := f.st.GetExperiment(ctx, "checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.st.History(ctx, "checkout", 1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Status != experiment.Paused || h.Items[0].Action != "pause" || h.Items[0].By != "guardrail" ||
+		!strings.Contains(string(h.Items[0].Details), `"reason":"guardrail_breached"`) || !strings.Contains(string(h.Items[0].Details), `"variants":["treatment"]`) {
+		t.Fatalf("stored %s, audit %+v %s", stored.Status, h.Items[0], h.Items[0].Details)
+	}
+	if again := read(map[string]string{"event": "purchase"}); again.StoppedByGuardrail || again.Status != experiment.Paused {
+		t.Fatalf("a paused experiment was stopped again: %+v", again)
 	}
 }

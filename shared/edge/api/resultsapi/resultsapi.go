@@ -16,6 +16,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
 	"github.com/abtest/abtest/shared/edge/routes"
+	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/results"
 )
 
@@ -128,5 +129,6 @@ func positive(qs map[string]string, name string, invalid func() error) (float64,
 
 // Wire builds the handler of the results function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, results.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Store))
+	breaker := experiments.New(d.Definitions, d.Store, d.Now)
+	return New(d.Logger, results.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Store).WithBreaker(breaker))
 }
