@@ -10,7 +10,7 @@ import (
 )
 
 // walkthroughWants are in the output of a walkthrough that ran to its end.
-var walkthroughWants = []string{`"status":"active"`, `"variant":`, `"accepted":1`, `"z_score"`, `"action":"pause"`,
+var walkthroughWants = []string{`"status":"active"`, `"variant":`, `"accepted":1`, `"z_score"`, `"srm":{"p_value":`, `"sample_size_per_variant":`, `"action":"pause"`,
 	"unit,variant,assigned_at,first_exposed_at,converted:purchase", `"erased":{"assignments":`, `"dynamodb":"ok"`,
 	`"in_experiment":false,"reason":"not_targeted"`, `"unit":{"user_id":"alice","device_id":"browser-`, `"reason":"no_unit_id"`, `"in_experiment":false,"reason":"not_in_layer"`, `"free":[]`, `"held_out":`,
 	`"hash_attribute":"id"`, `"enabled":false`}

@@ -98,6 +98,8 @@ func addShard(g *experiment.Aggregates, it item) {
 			if ok {
 				g.AddConverted(variant, event, v)
 			}
+		case "m":
+			g.Marked[rest] += v
 		}
 	}
 }
@@ -173,6 +175,9 @@ func (s *Store) counterUpdate(key string, shard int, d experiment.Aggregates, as
 		for e, n := range m {
 			add(convertedAttr(v, e), n)
 		}
+	}
+	for e, n := range d.Marked {
+		add(markedAttr(e), n)
 	}
 	return types.TransactWriteItem{Update: &types.Update{
 		TableName:                 aws.String(s.table),

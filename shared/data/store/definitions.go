@@ -95,7 +95,7 @@ func (s *Store) historyPut(key string, c Change) types.TransactWriteItem {
 }
 
 // historyPutAt appends c to the audit trail kept in partition pk (the
-// definition's own: experiments and flags).
+// definition's own: experiments, flags and metrics).
 func (s *Store) historyPutAt(pk string, c Change) types.TransactWriteItem {
 	it := item{
 		AttrPK:    avS(pk),

@@ -136,6 +136,21 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 		}
 		it["events"] = &types.AttributeValueMemberL{Value: names}
 	}
+	if !e.StartedAt.IsZero() {
+		it["started_at"] = avT(e.StartedAt)
+	}
+	if e.StopOnGuardrail {
+		it["stop_on_guardrail"] = &types.AttributeValueMemberBOOL{Value: true}
+	}
+	if e.Metrics.Primary != "" {
+		it["primary_metric"] = avS(e.Metrics.Primary)
+	}
+	if len(e.Metrics.Secondary) > 0 {
+		it["secondary_metrics"] = avList(e.Metrics.Secondary)
+	}
+	if len(e.Metrics.Guardrails) > 0 {
+		it["guardrail_metrics"] = avList(e.Metrics.Guardrails)
+	}
 	encodeTargeting(it, e)
 	if e.Status != experiment.Archived {
 		it[AttrGSI1PK] = avS(gsiAllExps)
@@ -155,9 +170,16 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 		Coverage:    getF(it, "coverage"),
 		Version:     getN(it, "version"),
 		CreatedAt:   getT(it, "created_at"),
-		UpdatedAt:   getT(it, "updated_at"),
-		CreatedBy:   getS(it, "created_by"),
-		UpdatedBy:   getS(it, "updated_by"),
+		StartedAt:   getT(it, "started_at"),
+		StopOnGuardrail: func() bool {
+			b, ok := it["stop_on_guardrail"].(*types.AttributeValueMemberBOOL)
+			return ok && b.Value
+		}(),
+		Metrics: experiment.MetricRefs{Primary: getS(it, "primary_metric"),
+			Secondary: getList(it, "secondary_metrics"), Guardrails: getList(it, "guardrail_metrics")},
+		UpdatedAt: getT(it, "updated_at"),
+		CreatedBy: getS(it, "created_by"),
+		UpdatedBy: getS(it, "updated_by"),
 	}
 	if names, ok := it["events"].(*types.AttributeValueMemberL); ok {
 		for _, av := range names.Value {

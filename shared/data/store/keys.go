@@ -121,5 +121,6 @@ const shardVersion = "v"
 func assignedAttr(variant string) string         { return "a:" + variant }
 func exposedAttr(variant string) string          { return "x:" + variant }
 func convertedAttr(variant, event string) string { return "c:" + variant + ":" + event }
+func markedAttr(event string) string             { return "m:" + event }
 
 func eventSK(id string) string { return "EVT#" + id }

@@ -410,6 +410,9 @@ func (s *Store) replaceShards(ctx context.Context, key string, shards []experime
 				it[convertedAttr(v, e)] = avN(n)
 			}
 		}
+		for e, n := range g.Marked {
+			it[markedAttr(e)] = avN(n)
+		}
 		put := &types.Put{TableName: aws.String(s.table), Item: it, ExpressionAttributeNames: map[string]string{}}
 		if old, ok := before[pk]; ok {
 			if at, has := old[attrAsOf]; has {

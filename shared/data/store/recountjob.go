@@ -221,6 +221,7 @@ type tally struct {
 	A map[string]int64            `json:"a,omitempty"`
 	X map[string]int64            `json:"x,omitempty"`
 	C map[string]map[string]int64 `json:"c,omitempty"`
+	M map[string]int64            `json:"m,omitempty"`
 }
 
 // add adds g's counts.
@@ -248,6 +249,12 @@ func (t *tally) add(g experiment.Aggregates) {
 			t.C[v][e] += n
 		}
 	}
+	for e, n := range g.Marked {
+		if t.M == nil {
+			t.M = map[string]int64{}
+		}
+		t.M[e] += n
+	}
 }
 
 func (t tally) aggregates() experiment.Aggregates {
@@ -262,6 +269,9 @@ func (t tally) aggregates() experiment.Aggregates {
 		for e, n := range m {
 			g.AddConverted(v, e, n)
 		}
+	}
+	for e, n := range t.M {
+		g.Marked[e] = n
 	}
 	return g
 }

@@ -15,8 +15,12 @@ func TestDelta(t *testing.T) {
 	converted := &Assignment{Experiment: "e", Unit: UserUnit("u"), Variant: "b", AssignedAt: at, Conversions: []string{"purchase"}}
 	exposed := &Assignment{Experiment: "e", Unit: UserUnit("u"), Variant: "b", AssignedAt: at, FirstExposedAt: at, Conversions: []string{"purchase"}}
 	twice := &Assignment{Experiment: "e", Unit: UserUnit("u"), Variant: "b", AssignedAt: at, FirstExposedAt: at, Conversions: []string{"purchase", "signup"}}
-	counts := func(a, x int64, c map[string]int64) Aggregates {
+	// marked: the units marked per event, exposed or not.
+	counts := func(a, x int64, c map[string]int64, marked map[string]int64) Aggregates {
 		g := NewAggregates()
+		for e, n := range marked {
+			g.Marked[e] = n
+		}
 		if a != 0 {
 			g.Assigned["b"] = a
 		}
@@ -33,12 +37,12 @@ func TestDelta(t *testing.T) {
 		before, after *Assignment
 		want          Aggregates
 	}{
-		{"assigned", nil, assigned, counts(1, 0, nil)},
-		{"converted before exposure counts nothing yet", assigned, converted, counts(0, 0, nil)},
-		{"first exposure counts earlier conversions", converted, exposed, counts(0, 1, map[string]int64{"purchase": 1})},
-		{"conversion while exposed", exposed, twice, counts(0, 0, map[string]int64{"signup": 1})},
-		{"no change", twice, twice, counts(0, 0, nil)},
-		{"erased", twice, nil, counts(-1, -1, map[string]int64{"purchase": -1, "signup": -1})},
+		{"assigned", nil, assigned, counts(1, 0, nil, nil)},
+		{"converted before exposure counts only the mark", assigned, converted, counts(0, 0, nil, map[string]int64{"purchase": 1})},
+		{"first exposure counts earlier conversions", converted, exposed, counts(0, 1, map[string]int64{"purchase": 1}, nil)},
+		{"conversion while exposed", exposed, twice, counts(0, 0, map[string]int64{"signup": 1}, map[string]int64{"signup": 1})},
+		{"no change", twice, twice, counts(0, 0, nil, nil)},
+		{"erased", twice, nil, counts(-1, -1, map[string]int64{"purchase": -1, "signup": -1}, map[string]int64{"purchase": -1, "signup": -1})},
 	} {
 		if got := Delta(tc.before, tc.after); !reflect.DeepEqual(got, tc.want.NonZero()) {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)

@@ -71,8 +71,16 @@ type Experiment struct {
 	// Overrides force a variant on listed units (QA): nothing is stored
 	// for them and nothing counted.
 	Overrides map[string]string
-	Version   int64
-	CreatedAt time.Time
+	// Metrics are the metrics results read it on (shared/domain/metric).
+	Metrics MetricRefs
+	// StopOnGuardrail opts in to the circuit breaker: a results read that
+	// finds a guardrail breached pauses the experiment, audited.
+	StopOnGuardrail bool
+	Version         int64
+	CreatedAt       time.Time
+	// StartedAt is when the experiment first became active (zero: never,
+	// or before this was recorded); planning measures traffic from it.
+	StartedAt time.Time
 	UpdatedAt time.Time
 	CreatedBy string
 	UpdatedBy string

@@ -64,6 +64,10 @@ type Aggregates struct {
 	Assigned  map[string]int64
 	Exposed   map[string]int64
 	Converted map[string]map[string]int64 // variant -> event -> users
+	// Marked counts, per event, the assigned units (exposed or not) whose
+	// assignment is marked converted on it: how results know that an event
+	// was ever received from the experiment's units without reading events.
+	Marked map[string]int64
 	// AsOf is when the newest change the counts include was made (zero:
 	// unknown). Counts are kept from the change stream, a moment behind.
 	AsOf time.Time
@@ -71,7 +75,7 @@ type Aggregates struct {
 
 // NewAggregates returns empty counts.
 func NewAggregates() Aggregates {
-	return Aggregates{Assigned: map[string]int64{}, Exposed: map[string]int64{}, Converted: map[string]map[string]int64{}}
+	return Aggregates{Assigned: map[string]int64{}, Exposed: map[string]int64{}, Converted: map[string]map[string]int64{}, Marked: map[string]int64{}}
 }
 
 // AddConverted adds n converted users of variant on event.
@@ -97,6 +101,9 @@ func (g Aggregates) Add(o Aggregates) {
 			g.AddConverted(k, e, n)
 		}
 	}
+	for e, n := range o.Marked {
+		g.Marked[e] += n
+	}
 }
 
 // NonZero returns g without zero counts, so two sets of counts that differ
@@ -120,12 +127,17 @@ func (g Aggregates) NonZero() Aggregates {
 			}
 		}
 	}
+	for e, n := range g.Marked {
+		if n != 0 {
+			out.Marked[e] = n
+		}
+	}
 	return out
 }
 
 // Contribution is what one assignment adds to its experiment's counts: one
-// assigned unit; once exposed, one exposed unit and one converted unit per
-// event it has converted on. The counts of an experiment are the sum of its
+// assigned unit and one marked unit per event it has converted on; once
+// exposed, one exposed unit and one converted unit per such event. The counts of an experiment are the sum of its
 // assignments' contributions, which is what makes them a pure function of
 // stored facts (a recount computes the same sum from the items).
 func Contribution(a *Assignment) Aggregates {
@@ -134,6 +146,9 @@ func Contribution(a *Assignment) Aggregates {
 		return g
 	}
 	g.Assigned[a.Variant] = 1
+	for _, e := range a.Conversions {
+		g.Marked[e] = 1
+	}
 	if a.Exposed() {
 		g.Exposed[a.Variant] = 1
 		for _, e := range a.Conversions {
@@ -167,11 +182,14 @@ func (g Aggregates) Minus(o Aggregates) Aggregates {
 			d.AddConverted(k, e, -n)
 		}
 	}
+	for e, n := range o.Marked {
+		d.Marked[e] -= n
+	}
 	return d.NonZero()
 }
 
 // IsZero reports whether g counts nothing.
 func (g Aggregates) IsZero() bool {
 	n := g.NonZero()
-	return len(n.Assigned) == 0 && len(n.Exposed) == 0 && len(n.Converted) == 0
+	return len(n.Assigned) == 0 && len(n.Exposed) == 0 && len(n.Converted) == 0 && len(n.Marked) == 0
 }

@@ -55,6 +55,8 @@ const (
 	holdout     = holdouts + "/{key}"
 	flags       = "/v1/admin/flags"
 	flag        = flags + "/{key}"
+	metrics     = "/v1/admin/metrics"
+	metricPath  = metrics + "/{key}"
 )
 
 // The routes, by name, for the handlers that dispatch on the route key.
@@ -85,6 +87,7 @@ var (
 	AdminResults = Route{Method: "GET", Path: experiment + "/results", Function: Results}
 	AdminRecount = Route{Method: "POST", Path: experiment + "/recount", Function: Results}
 	AdminExport  = Route{Method: "GET", Path: experiment + "/export", Function: Results}
+	AdminPlan    = Route{Method: "GET", Path: experiment + "/plan", Function: Results}
 
 	AdminEraseUnit    = Route{Method: "DELETE", Path: "/v1/admin/units/{id}", Function: Admin}
 	AdminListErasures = Route{Method: "GET", Path: "/v1/admin/erasures", Function: Admin}
@@ -107,12 +110,18 @@ var (
 	AdminHoldoutUnit      = Route{Method: "GET", Path: holdout + "/units/{id}", Function: Admin}
 	AdminHoldoutResults   = Route{Method: "GET", Path: holdout + "/results", Function: Results}
 
-	AdminCreateFlag  = Route{Method: "POST", Path: flags, Function: Admin}
-	AdminListFlags   = Route{Method: "GET", Path: flags, Function: Admin}
-	AdminGetFlag     = Route{Method: "GET", Path: flag, Function: Admin}
-	AdminUpdateFlag  = Route{Method: "PATCH", Path: flag, Function: Admin}
-	AdminArchiveFlag = Route{Method: "DELETE", Path: flag, Function: Admin}
-	AdminFlagHistory = Route{Method: "GET", Path: flag + "/history", Function: Admin}
+	AdminCreateFlag    = Route{Method: "POST", Path: flags, Function: Admin}
+	AdminListFlags     = Route{Method: "GET", Path: flags, Function: Admin}
+	AdminGetFlag       = Route{Method: "GET", Path: flag, Function: Admin}
+	AdminUpdateFlag    = Route{Method: "PATCH", Path: flag, Function: Admin}
+	AdminArchiveFlag   = Route{Method: "DELETE", Path: flag, Function: Admin}
+	AdminFlagHistory   = Route{Method: "GET", Path: flag + "/history", Function: Admin}
+	AdminCreateMetric  = Route{Method: "POST", Path: metrics, Function: Admin}
+	AdminListMetrics   = Route{Method: "GET", Path: metrics, Function: Admin}
+	AdminGetMetric     = Route{Method: "GET", Path: metricPath, Function: Admin}
+	AdminUpdateMetric  = Route{Method: "PATCH", Path: metricPath, Function: Admin}
+	AdminArchiveMetric = Route{Method: "DELETE", Path: metricPath, Function: Admin}
+	AdminMetricHistory = Route{Method: "GET", Path: metricPath + "/history", Function: Admin}
 
 	AdminCreateKey = Route{Method: "POST", Path: "/v1/admin/api-keys", Function: Admin}
 	AdminListKeys  = Route{Method: "GET", Path: "/v1/admin/api-keys", Function: Admin}
@@ -139,6 +148,7 @@ var All = []Route{
 	AdminCreate, AdminList, AdminGet, AdminUpdate, AdminArchive,
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
 	AdminResults, AdminRecount, AdminExport,
+	AdminPlan,
 	AdminEraseUnit, AdminListErasures,
 	AdminCreateLayer, AdminListLayers, AdminGetLayer, AdminArchiveLayer,
 	AdminCreateSavedGroup, AdminListSavedGroups, AdminGetSavedGroup, AdminUpdateSavedGroup, AdminDeleteSavedGroup,
@@ -146,6 +156,7 @@ var All = []Route{
 	AdminHoldoutResults,
 	AdminCreateFlag, AdminListFlags, AdminGetFlag, AdminUpdateFlag, AdminArchiveFlag, AdminFlagHistory,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
+	AdminCreateMetric, AdminListMetrics, AdminGetMetric, AdminUpdateMetric, AdminArchiveMetric, AdminMetricHistory,
 	HealthCheck,
 	MCP,
 }

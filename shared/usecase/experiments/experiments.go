@@ -17,6 +17,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/layer"
+	"github.com/abtest/abtest/shared/domain/metric"
 )
 
 // Codes of this use case.
@@ -38,6 +39,7 @@ type Store interface {
 	StatusCounts(ctx context.Context) (map[experiment.Status]int64, error)
 	History(ctx context.Context, key string, limit int, cursor string) (store.Page[store.Change], error)
 	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
+	GetMetric(ctx context.Context, key string) (*metric.Metric, error)
 }
 
 // Definitions reads one definition as it is now.
@@ -66,13 +68,16 @@ type NewInput struct {
 	Events      []string             // the conversion events counted
 	Status      experiment.Status    // draft ("" too) or active
 	Targeting   Targeting
+	Metrics     experiment.MetricRefs // live metrics; their events are counted too
+	// StopOnGuardrail: pause when a results read finds a guardrail breached.
+	StopOnGuardrail bool
 }
 
 // definition is the experiment in describes, with defaults filled in.
 func (in NewInput) definition() *experiment.Experiment {
 	e := &experiment.Experiment{
 		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events,
-		Status: in.Status, Coverage: 1,
+		Status: in.Status, Coverage: 1, Metrics: in.Metrics, StopOnGuardrail: in.StopOnGuardrail,
 	}
 	if e.Status == "" {
 		e.Status = experiment.Draft
@@ -127,8 +132,14 @@ func (s *Service) Create(ctx context.Context, by string, in NewInput) (*experime
 	now := s.now()
 	e := in.definition()
 	e.Version, e.CreatedAt, e.UpdatedAt, e.CreatedBy, e.UpdatedBy = 1, now, now, by, by
+	if e.Status == experiment.Active {
+		e.StartedAt = now
+	}
 	if p := experiment.CheckNew(e); len(p) > 0 {
 		return nil, fault.Validation(p)
+	}
+	if err := s.nameMetrics(ctx, e, nil); err != nil {
+		return nil, err
 	}
 	err := s.withLayers(ctx, nil, e, func(layers []store.LayerWrite) error {
 		return s.store.CreateExperiment(ctx, e, layers...)
@@ -163,6 +174,7 @@ type Patch struct {
 	Variants    []VariantPatch // the full new list of variants; nil: unchanged
 	Events      *[]string      // the full new list of conversion events
 	Targeting   Targeting
+	Metrics     MetricsPatch
 }
 
 // VariantPatch is one variant of a patch's list, merged by key with the
@@ -267,6 +279,13 @@ func (s *Service) Update(ctx context.Context, by, key string, p Patch) (*experim
 	if len(problems) > 0 {
 		return nil, fault.Validation(problems)
 	}
+	p.Metrics.applyTo(&next, changed)
+	if err := s.nameMetrics(ctx, &next, prev); err != nil {
+		return nil, err
+	}
+	if !slices.Equal(next.Events, prev.Events) {
+		changed["events"] = next.Events
+	}
 	return &next, s.save(ctx, &next, prev, by, "update", changed)
 }
 
@@ -292,8 +311,8 @@ func CheckPatch(p Patch) experiment.Problems {
 	if p.Events != nil {
 		experiment.CheckEvents(problems, "events", *p.Events)
 	}
-	if p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil && p.Targeting.empty() {
-		problems["name"] = "name, description, variants, events or targeting must change"
+	if p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil && p.Targeting.empty() && p.Metrics.empty() {
+		problems["name"] = "name, description, variants, events, targeting or metrics must change"
 	}
 	return problems
 }
@@ -337,6 +356,9 @@ func (s *Service) Transition(ctx context.Context, by, key string, action experim
 		}
 		next := *prev
 		next.Status = to
+		if action == experiment.Start {
+			next.StartedAt = s.now()
+		}
 		err = s.save(ctx, &next, prev, by, string(action), map[string]any{"from": prev.Status, "to": to})
 		if fault.HasCode(err, experiment.CodeVersionConflict) && attempt < 3 {
 			continue

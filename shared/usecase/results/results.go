@@ -16,6 +16,7 @@ import (
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/domain/stats"
 )
 
@@ -36,6 +37,8 @@ const (
 // Store is what results need from the data layer.
 type Store interface {
 	ReadAggregates(ctx context.Context, key string) (experiment.Aggregates, error)
+	// GetMetrics reads metric definitions in one call (unknown keys left out).
+	GetMetrics(ctx context.Context, keys []string) (map[string]*metric.Metric, error)
 	RecountStep(ctx context.Context, key string, events []string, write bool, until time.Time) (store.RecountProgress, error)
 	RetentionDays() int
 	// ExperimentAssignments is one page of an experiment's assignments (export).
@@ -53,6 +56,7 @@ type Service struct {
 	store    Store
 	now      func() time.Time
 	holdouts HoldoutStore
+	breaker  Breaker
 }
 
 // New returns the use case; now is the clock.
@@ -69,9 +73,39 @@ type Variant struct {
 	ExposedCount   int64    `json:"exposed_count"`
 	ConvertedCount int64    `json:"converted_count"`
 	ConversionRate *float64 `json:"conversion_rate"`
-	ZScore         *float64 `json:"z_score"`
-	PValue         *float64 `json:"p_value"`
-	Lift           *float64 `json:"lift"`
+	// ZScore is the pooled two-proportion z-test of the variant against
+	// the control, whatever the method.
+	ZScore *float64 `json:"z_score"`
+	// PValue is the method's p-value: the pooled z-test's (frequentist),
+	// the always-valid one (sequential); null for bayesian.
+	PValue *float64 `json:"p_value"`
+	Lift   *float64 `json:"lift"`
+
+	// N, Mean and StdDev describe the metric over the variant's exposed
+	// units (mean and stddev null without units).
+	N      int64    `json:"n"`
+	Mean   *float64 `json:"mean"`
+	StdDev *float64 `json:"stddev"`
+	// The comparison with the control, on non-control variants where it is
+	// defined (else Undefined says why): the difference and the relative
+	// lift with their intervals at 1-alpha, the p-value corrected over
+	// every non-control variant of the response, and whether the effect is
+	// significant after correction.
+	Absolute       *Effect  `json:"absolute,omitempty"`
+	Relative       *Effect  `json:"relative,omitempty"`
+	AdjustedPValue *float64 `json:"adjusted_p_value,omitempty"`
+	Significant    *bool    `json:"significant,omitempty"`
+	// Bayesian only: P(variant better than control) and the expected loss
+	// of shipping it, both following the metric's good direction.
+	ChanceToBeatControl *float64 `json:"chance_to_beat_control,omitempty"`
+	Risk                *float64 `json:"risk,omitempty"`
+	Undefined           string   `json:"undefined_reason,omitempty"`
+	// GuardrailBreached: a guardrail metric of the experiment moved
+	// significantly (after correction over the guardrails) in its bad
+	// direction; absent when no guardrail could be checked.
+	GuardrailBreached *bool `json:"guardrail_breached,omitempty"`
+
+	comparison *stats.Comparison
 }
 
 // Report is an experiment's results on one event.
@@ -79,35 +113,92 @@ type Report struct {
 	Experiment  string            `json:"experiment"`
 	Status      experiment.Status `json:"status"`
 	Event       string            `json:"event"`
+	Metric      string            `json:"metric,omitempty"` // ?metric=: the metric read (its event is Event)
 	GeneratedAt string            `json:"generated_at"`
 	// AsOf is when the newest change the counts include was made: counts
 	// follow the table's change stream a moment behind (null: none yet).
-	AsOf     *string   `json:"as_of"`
-	Variants []Variant `json:"variants"`
+	AsOf       *string   `json:"as_of"`
+	Method     string    `json:"method"`
+	Correction string    `json:"correction"`
+	Alpha      float64   `json:"alpha"`
+	SRM        SRM       `json:"srm"`
+	Variants   []Variant `json:"variants"`
+	// MDE is the minimum detectable relative effect SampleSizeReached is
+	// judged against (?mde=, default 0.05): every variant taking traffic
+	// has at least SampleSizePerVariant exposed units (see Plan).
+	MDE                  float64 `json:"mde"`
+	SampleSizePerVariant *int64  `json:"sample_size_per_variant"`
+	SampleSizeReached    bool    `json:"sample_size_reached"`
+	// Warning says what makes the figures doubtful or empty, such as an
+	// event never received from the experiment's units.
+	Warning string `json:"warning,omitempty"`
+	// Guardrails are the guardrail metrics checked for guardrail_breached;
+	// GuardrailsUnchecked those the counters cannot read yet (see
+	// countable).
+	Guardrails          []string `json:"guardrails,omitempty"`
+	GuardrailsUnchecked []string `json:"guardrails_unchecked,omitempty"`
+	// StoppedByGuardrail: this read paused the experiment (stop_on_guardrail).
+	StoppedByGuardrail bool `json:"stopped_by_guardrail,omitempty"`
 }
 
-// Results reads experiment key's results on event.
+// Results reads experiment key's results on event, read the default way.
 func (s *Service) Results(ctx context.Context, key, event string) (Report, error) {
+	return s.Read(ctx, key, Query{Event: event})
+}
+
+// Read reads experiment key's results as q asks: one read of the
+// definition and one of the counters, whatever the number of units.
+func (s *Service) Read(ctx context.Context, key string, q Query) (Report, error) {
 	if err := experiment.CheckKey(key); err != nil {
 		return Report{}, err
 	}
-	if err := checkEvent(event); err != nil {
+	if err := checkTarget(q); err != nil {
+		return Report{}, err
+	}
+	r, err := q.resolve()
+	if err != nil {
 		return Report{}, err
 	}
 	exp, err := s.defs.Fresh(ctx, key)
 	if err != nil {
 		return Report{}, err
 	}
-	if !exp.CountsEvent(event) {
-		return Report{}, fault.New(fault.Invalid, CodeEventNotDeclared,
-			fmt.Sprintf("%q is not one of the experiment's conversion events: add it to events (a recount then backfills it)", event)).
-			With(map[string]any{"events": exp.Events})
+	defs, err := s.metricsOf(ctx, exp, q.Metric)
+	if err != nil {
+		return Report{}, err
+	}
+	event := q.Event
+	if q.Metric != "" {
+		m, err := askedMetric(exp, defs, q.Metric)
+		if err != nil {
+			return Report{}, err
+		}
+		event, r.lowerIsBetter = m.Event, m.LowerIsBetter()
+	}
+	if err := declared(exp, event); err != nil {
+		return Report{}, err
 	}
 	agg, err := s.store.ReadAggregates(ctx, key)
 	if err != nil {
 		return Report{}, err
 	}
-	return Compute(exp, agg, event, s.now()), nil
+	rep := compute(exp, agg, event, r, s.now())
+	rep.Metric = q.Metric
+	checkGuardrails(&rep, exp, agg, defs, r)
+	if err := s.tripBreaker(ctx, &rep, exp, agg, defs); err != nil {
+		return Report{}, err
+	}
+	return rep, nil
+}
+
+// declared refuses an event the experiment does not count.
+func declared(exp *experiment.Experiment, event string) error {
+	if !exp.CountsEvent(event) {
+		return fault.New(fault.Invalid, CodeEventNotDeclared,
+			fmt.Sprintf("%q is not one of the experiment's conversion events: add it to events (a recount then backfills it)", event)).
+			With(map[string]any{"events": exp.Events})
+	}
+	return nil
 }
 
 // checkEvent checks the event query parameter of results.
@@ -123,10 +214,25 @@ func checkEvent(event string) error {
 	return nil
 }
 
-// Compute builds the results of one event from the counters: pure, so the
-// statistics are tested without DynamoDB.
+// Compute builds the results of one event from the counters, read the
+// default way: pure, so the statistics are tested without DynamoDB.
 func Compute(exp *experiment.Experiment, agg experiment.Aggregates, event string, now time.Time) Report {
-	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano)}
+	r, _ := Query{}.resolve()
+	return compute(exp, agg, event, r, now)
+}
+
+// ComputeQuery is Compute read as q asks (q.Event is the event).
+func ComputeQuery(exp *experiment.Experiment, agg experiment.Aggregates, q Query, now time.Time) (Report, error) {
+	r, err := q.resolve()
+	if err != nil {
+		return Report{}, err
+	}
+	return compute(exp, agg, q.Event, r, now), nil
+}
+
+func compute(exp *experiment.Experiment, agg experiment.Aggregates, event string, r reading, now time.Time) Report {
+	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano),
+		Method: r.method.String(), Correction: r.correction.String(), Alpha: r.alpha, Variants: []Variant{}}
 	if !agg.AsOf.IsZero() {
 		at := agg.AsOf.UTC().Format(time.RFC3339Nano)
 		resp.AsOf = &at
@@ -145,6 +251,17 @@ func Compute(exp *experiment.Experiment, agg experiment.Aggregates, event string
 		}
 		resp.Variants = append(resp.Variants, row)
 	}
+	exposed := make([]int64, len(exp.Variants))
+	sums := make([]stats.Summary, len(exp.Variants))
+	for i, row := range resp.Variants {
+		exposed[i] = row.ExposedCount
+		sums[i] = stats.Summary{N: row.ExposedCount, Sum: float64(row.ConvertedCount)}
+	}
+	srm := stats.SRM(exposed, exp.Weights())
+	resp.SRM = SRM{PValue: srm.PValue, Warning: srm.Warning}
+	if agg.Marked[event] == 0 && convertedOn(agg, event) == 0 {
+		resp.Warning = fmt.Sprintf("no events named %s were ever received from this experiment's units (at or after their assignment)", event)
+	}
 	if len(resp.Variants) == 0 {
 		return resp
 	}
@@ -160,10 +277,23 @@ func Compute(exp *experiment.Experiment, agg experiment.Aggregates, event string
 			}
 		}
 	}
+	analyze(resp.Variants, sums, stats.Binomial, r)
+	plan := planOf(exp, agg, event, r.mde, r.alpha, now)
+	resp.MDE, resp.SampleSizePerVariant, resp.SampleSizeReached = r.mde, plan.SampleSizePerVariant, plan.SampleSizeReached
 	return resp
 }
 
 func ptr(f float64) *float64 { return &f }
+
+// convertedOn is the number of exposed units converted on event, over every
+// variant: counters kept before Marked existed still show the event.
+func convertedOn(agg experiment.Aggregates, event string) int64 {
+	var n int64
+	for _, m := range agg.Converted {
+		n += m[event]
+	}
+	return n
+}
 
 // Recounted compares the live counters with the recounted ones. While the
 // recount is still running (Status "running"), only Progress is set; a

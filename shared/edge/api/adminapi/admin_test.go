@@ -766,8 +766,8 @@ func TestLifecycle(t *testing.T) {
 					e.act(r, key)
 				}
 				before := e.get(key)
-				if string(before.Status) != status {
-					t.Fatalf("set-up reached %s", before.Status)
+				if string(before.Status) != status || (before.StartedAt == nil) != (status == "draft") {
+					t.Fatalf("set-up reached %s, started at %v", before.Status, before.StartedAt)
 				}
 				resp := e.call(a.route, key, "", nil)
 				if to, ok := allowed[status][a.name]; ok {
@@ -778,6 +778,10 @@ func TestLifecycle(t *testing.T) {
 					}
 					if got := e.get(key); string(got.Status) != to {
 						t.Fatalf("stored status %s, want %s", got.Status, to)
+					}
+					// The first start is recorded, and kept by later moves.
+					if v.StartedAt == nil || (before.StartedAt != nil && *v.StartedAt != *before.StartedAt) {
+						t.Fatalf("%s from %s: started_at %v, before %v", a.name, status, v.StartedAt, before.StartedAt)
 					}
 					return
 				}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
@@ -25,6 +26,7 @@ import (
 	"github.com/abtest/abtest/shared/usecase/holdouts"
 	"github.com/abtest/abtest/shared/usecase/keys"
 	"github.com/abtest/abtest/shared/usecase/layers"
+	"github.com/abtest/abtest/shared/usecase/metrics"
 	"github.com/abtest/abtest/shared/usecase/savedgroups"
 )
 
@@ -185,11 +187,18 @@ type HistoryResponse struct {
 }
 
 func (e *edge) history(ctx context.Context, req httpapi.Request, _ string) (httpapi.Result, error) {
+	return historyResult(ctx, req, e.exps.History)
+}
+
+// historyResult answers one page of an audit trail (an experiment's or a
+// metric's) read by read for the key in the path.
+func historyResult(ctx context.Context, req httpapi.Request,
+	read func(ctx context.Context, key string, limit int, cursor string) (store.Page[store.Change], error)) (httpapi.Result, error) {
 	limit, lerr := pageLimit(req.QueryStringParameters)
 	if lerr != "" {
 		return httpapi.Result{}, fault.Validation(experiment.Problems{"limit": lerr})
 	}
-	page, err := e.exps.History(ctx, req.PathParameters["key"], limit, req.QueryStringParameters["cursor"])
+	page, err := read(ctx, req.PathParameters["key"], limit, req.QueryStringParameters["cursor"])
 	if err != nil {
 		return httpapi.Result{}, err
 	}
@@ -229,7 +238,7 @@ func cursorOf(next string) *string {
 func Wire(d lambdafn.Deps) httpapi.Handler {
 	admin := New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now), erasure.New(d.Store, d.Now),
 		Targeting{Layers: layers.New(d.Store, d.Now), Groups: savedgroups.New(d.Store, d.Now)})
-	return Flags(d.Logger, flags.New(d.Store, d.Definitions, d.Now), Holdouts(d.Logger, holdouts.New(d.Store, d.Now), admin))
+	return Metrics(d.Logger, metrics.New(d.Store, d.Now), Flags(d.Logger, flags.New(d.Store, d.Definitions, d.Now), Holdouts(d.Logger, holdouts.New(d.Store, d.Now), admin)))
 }
 
 // eraseUnit deletes every item of the unit in the path (a user, or a

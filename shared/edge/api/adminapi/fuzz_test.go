@@ -22,6 +22,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/layer"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/domain/savedgroup"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/httpapi/httpapitest"
@@ -394,6 +395,11 @@ func (s *fzStore) ReadAggregates(_ context.Context, key string) (experiment.Aggr
 		agg.Assigned[v] = n
 	}
 	return agg, nil
+}
+
+// GetMetric: the fuzzed requests name no metric that exists.
+func (s *fzStore) GetMetric(_ context.Context, key string) (*metric.Metric, error) {
+	return nil, fmt.Errorf("metric %q: %w", key, store.ErrNotFound)
 }
 
 func (s *fzStore) CreateAPIKey(_ context.Context, k *store.APIKey) error {

@@ -173,7 +173,7 @@ func invalidJSON() error {
 
 func parseCreate(body []byte) (experiments.NewInput, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, append([]string{"key", "name", "description", "variants", "events", "status"}, targetingFields...)...)
+	f, ok := newForm(body, "", errs, append(append([]string{"key", "name", "description", "variants", "events", "status"}, targetingFields...), metricFields...)...)
 	if !ok {
 		return experiments.NewInput{}, invalidJSON()
 	}
@@ -190,12 +190,16 @@ func parseCreate(body []byte) (experiments.NewInput, error) {
 		in.Status = experiment.Status(s)
 	}
 	in.Targeting = f.targeting(false)
+	m := f.metrics()
+	in.Metrics.Primary = deref(m.Primary)
+	in.Metrics.Secondary, in.Metrics.Guardrails = derefList(m.Secondary), derefList(m.Guardrails)
+	in.StopOnGuardrail = deref(m.StopOnGuardrail)
 	return in, problems(errs, experiments.CheckNew(in))
 }
 
 func parsePatch(body []byte) (experiments.Patch, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, append([]string{"version", "name", "description", "variants", "events"}, targetingFields...)...)
+	f, ok := newForm(body, "", errs, append(append([]string{"version", "name", "description", "variants", "events"}, targetingFields...), metricFields...)...)
 	if !ok {
 		return experiments.Patch{}, invalidJSON()
 	}
@@ -216,6 +220,7 @@ func parsePatch(body []byte) (experiments.Patch, error) {
 		}
 	}
 	p.Targeting = f.targeting(true)
+	p.Metrics = f.metrics()
 	rules := experiments.CheckPatch(p)
 	if len(f.fields) > 1 && len(rules) > 0 && rules["name"] != "" && p.Name == nil {
 		// Every other field sent is unknown or undecodable, and says so.

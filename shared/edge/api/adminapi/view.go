@@ -22,11 +22,19 @@ type ExperimentView struct {
 	Unit      experiment.Unit        `json:"unit"`
 	Layer     *experiment.LayerSlice `json:"layer"`
 	Overrides map[string]string      `json:"overrides"`
-	Version   int64                  `json:"version"`
-	CreatedAt string                 `json:"created_at"`
-	CreatedBy string                 `json:"created_by"`
-	UpdatedAt string                 `json:"updated_at"`
-	UpdatedBy string                 `json:"updated_by"`
+	// Metrics results read it on: primary (null: none), secondary, guardrails.
+	PrimaryMetric    *string  `json:"primary_metric"`
+	SecondaryMetrics []string `json:"secondary_metrics"`
+	GuardrailMetrics []string `json:"guardrail_metrics"`
+	// StopOnGuardrail: a results read that finds a guardrail breached
+	// pauses the experiment.
+	StopOnGuardrail bool    `json:"stop_on_guardrail"`
+	Version         int64   `json:"version"`
+	CreatedAt       string  `json:"created_at"`
+	CreatedBy       string  `json:"created_by"`
+	StartedAt       *string `json:"started_at"` // null: not started
+	UpdatedAt       string  `json:"updated_at"`
+	UpdatedBy       string  `json:"updated_by"`
 }
 
 // VariantView is one variant; AssignedCount is shown on single reads.
@@ -50,7 +58,17 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 		CreatedAt: e.CreatedAt.UTC().Format(time.RFC3339Nano), CreatedBy: e.CreatedBy,
 		UpdatedAt: e.UpdatedAt.UTC().Format(time.RFC3339Nano), UpdatedBy: e.UpdatedBy,
 	}
+	if !e.StartedAt.IsZero() {
+		at := e.StartedAt.UTC().Format(time.RFC3339Nano)
+		v.StartedAt = &at
+	}
 	v.Events = append([]string{}, e.Events...)
+	if e.Metrics.Primary != "" {
+		v.PrimaryMetric = &e.Metrics.Primary
+	}
+	v.SecondaryMetrics = append([]string{}, e.Metrics.Secondary...)
+	v.GuardrailMetrics = append([]string{}, e.Metrics.Guardrails...)
+	v.StopOnGuardrail = e.StopOnGuardrail
 	v.Condition = json.RawMessage("null")
 	if e.Condition != nil {
 		if b, err := e.Condition.MarshalJSON(); err == nil {

@@ -1,11 +1,12 @@
 // Package resultsapi is the HTTP edge of the results function: GET
-// .../results?event=, POST .../recount?dry_run= and GET .../export
-// (shared/usecase/results), and GET /v1/admin/holdouts/{key}/results?event=.
+// .../results?event=, GET .../plan?event=&mde=, POST .../recount?dry_run=
+// and GET .../export (shared/usecase/results), and GET /v1/admin/holdouts/{key}/results?event=.
 package resultsapi
 
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
 	"github.com/abtest/abtest/shared/edge/routes"
+	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/results"
 )
 
@@ -23,7 +25,11 @@ import (
 func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 	read := httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
 		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
-			r, err := uc.Results(ctx, req.PathParameters["key"], req.QueryStringParameters["event"])
+			q, err := query(req.QueryStringParameters)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			r, err := uc.Read(ctx, req.PathParameters["key"], q)
 			if err != nil {
 				return httpapi.Result{}, err
 			}
@@ -52,6 +58,18 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 			}
 			return httpapi.OK(r), nil
 		})
+	plan := httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
+		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			q, err := query(req.QueryStringParameters)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			p, err := uc.Plan(ctx, req.PathParameters["key"], results.PlanQuery{Event: q.Event, Metric: q.Metric, MDE: q.MDE, Alpha: q.Alpha})
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			return httpapi.OK(p), nil
+		})
 	holdout := httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
 		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
 			r, err := uc.Holdout(ctx, req.PathParameters["key"], req.QueryStringParameters["event"])
@@ -72,6 +90,8 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 			return recount(ctx, req)
 		case routes.AdminResults.Key():
 			return read(ctx, req)
+		case routes.AdminPlan.Key():
+			return plan(ctx, req)
 		case routes.AdminHoldoutResults.Key():
 			return holdout(ctx, req)
 		}
@@ -79,7 +99,36 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 	}
 }
 
+// query reads a results call's query string: event or metric, method,
+// correction, alpha, mde (the use case checks their values).
+func query(qs map[string]string) (results.Query, error) {
+	q := results.Query{Event: qs["event"], Metric: qs["metric"], Method: qs["method"], Correction: qs["correction"]}
+	var err error
+	if q.Alpha, err = positive(qs, "alpha", results.ErrInvalidAlpha); err != nil {
+		return results.Query{}, err
+	}
+	if q.MDE, err = positive(qs, "mde", results.ErrInvalidMDE); err != nil {
+		return results.Query{}, err
+	}
+	return q, nil
+}
+
+// positive reads an optional positive number from the query string (0 when
+// absent); anything else is refused with invalid().
+func positive(qs map[string]string, name string, invalid func() error) (float64, error) {
+	v, ok := qs[name]
+	if !ok {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0) || math.IsInf(f, 0) {
+		return 0, invalid()
+	}
+	return f, nil
+}
+
 // Wire builds the handler of the results function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, results.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Store))
+	breaker := experiments.New(d.Definitions, d.Store, d.Now)
+	return New(d.Logger, results.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Store).WithBreaker(breaker))
 }
