@@ -190,8 +190,8 @@ func TestKeysAndPaging(t *testing.T) {
 	if err := json.Unmarshal([]byte(cli(t, st, "keys", "list", "-o", "json").ok(t).stdout), &all); err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 104 { // the stack's two, ci and 101
-		t.Errorf("keys list -o json has %d keys, want 104", len(all))
+	if len(all) != 105 { // the stack's three (admin, client, server), ci and 101
+		t.Errorf("keys list -o json has %d keys, want 105", len(all))
 	}
 	if r := cli(t, st, "keys", "list", "--max", "3").ok(t); strings.Count(r.stdout, "\n") != 4 {
 		t.Errorf("--max 3 printed:\n%s", r.stdout)
