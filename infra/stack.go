@@ -219,6 +219,10 @@ var permissions = map[string]permission{
 	// exposures as the exposure function (PutItem, or a transaction of Put
 	// and Updates).
 	routes.Evaluate: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
+	// Amplitude's remote evaluation (GET /v1/vardata): the one-call
+	// evaluation, enrolling as above (it records no exposures, but wires
+	// the same use case).
+	routes.Amplitude: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
 	// The health check: Ping (GetItem of a key that never exists).
 	routes.Health: {Actions: []string{"dynamodb:GetItem"}},
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).
@@ -603,10 +607,7 @@ func authorizersFor(fn awslambda.Function) map[string]awsapigatewayv2.IHttpRoute
 		for _, h := range r.IdentitySources() {
 			sources = append(sources, jsii.String("$request.header."+h))
 		}
-		id := "AdminAuthorizer"
-		if len(sources) > 1 {
-			id = "ClientAuthorizer"
-		}
+		id := authorizerID(r.IdentitySources())
 		out[key] = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String(id), fn, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
 			AuthorizerName:  jsii.String(id),
 			ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
@@ -615,6 +616,19 @@ func authorizersFor(fn awslambda.Function) map[string]awsapigatewayv2.IHttpRoute
 		})
 	}
 	return out
+}
+
+// authorizerID names the authorizer of a set of identity sources: the two
+// of the service's own routes keep their names; a vendor's credential form
+// gets one after its headers ("AuthorizerAuthorization").
+func authorizerID(sources []string) string {
+	switch strings.Join(sources, ",") {
+	case "X-Api-Key":
+		return "AdminAuthorizer"
+	case "X-Api-Key,Authorization":
+		return "ClientAuthorizer"
+	}
+	return "Authorizer" + strings.NewReplacer("-", "", ",", "").Replace(strings.Join(sources, ","))
 }
 
 // authorizerCacheSeconds: how long API Gateway reuses an authorizer answer.

@@ -978,6 +978,7 @@ func TestPermissionTableIsExact(t *testing.T) {
 		routes.Results:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Health:     {Actions: []string{"dynamodb:GetItem"}},
 		routes.Evaluate:   {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.Amplitude:  {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 		routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
 	}

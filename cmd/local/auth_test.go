@@ -37,12 +37,19 @@ func TestEveryRouteNeedsCredentials(t *testing.T) {
 			// A client key (with a session) never works on an admin route.
 			headers = map[string]string{"X-Api-Key": l.creds.ClientKey, "Authorization": aliceToken}
 		}
+		if r.Credential == routes.CredentialAmplitude {
+			// A client key in the route's own form is still the wrong kind.
+			headers = map[string]string{"Authorization": "Api-Key " + l.creds.ClientKey}
+		}
 		st, body := c.do(r.Method, path, headers, nil)
 		if st != http.StatusForbidden || body["error"].(map[string]any)["code"] != "FORBIDDEN" {
 			t.Errorf("%s with the wrong role: %d %v, want 403 FORBIDDEN", r.Key(), st, body)
 		}
 		// A key of the right role but garbage: 401 with the API's body.
 		bad := map[string]string{"X-Api-Key": "abk_garbage", "Authorization": aliceToken}
+		if r.Credential == routes.CredentialAmplitude {
+			bad = map[string]string{"Authorization": "Api-Key abk_garbage"}
+		}
 		st, body = c.do(r.Method, path, bad, nil)
 		if st != http.StatusUnauthorized || body["error"].(map[string]any)["code"] != "UNAUTHENTICATED" {
 			t.Errorf("%s with a bad key: %d %v", r.Key(), st, body)

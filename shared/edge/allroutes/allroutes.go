@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/abtest/abtest/shared/edge/api/adminapi"
+	"github.com/abtest/abtest/shared/edge/api/amplitudeapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
 	"github.com/abtest/abtest/shared/edge/api/evaluateapi"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
@@ -32,6 +33,7 @@ var Functions = map[string]lambdafn.Wire{
 	routes.Results:    resultsapi.Wire,
 	routes.Health:     healthapi.Wire,
 	routes.Evaluate:   evaluateapi.Wire,
+	routes.Amplitude:  amplitudeapi.Wire,
 }
 
 // Gateway serves every route on d behind the authorizer built from session.

@@ -18,6 +18,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/edge/httpapi"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 // Headers the authorizer reads (lower-case, as API Gateway passes them).
@@ -67,7 +68,8 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 	if routeKey == "" {
 		routeKey = req.RequestContext.RouteKey
 	}
-	id, err := a.identify(ctx, routeRole(routeKey), req.Headers)
+	rt, _ := routes.ByKey(routeKey)
+	id, err := a.identify(ctx, routeRole(routeKey), rt.Credential, req.Headers)
 	if err != nil {
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
@@ -76,9 +78,13 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 
 // routeRole is the role a route needs, from its API Gateway route key
 // ("GET /v1/admin/experiments"): admin under /v1/admin/, client under
-// /v1/client/, server under /v1/server/, none ("") otherwise.
+// /v1/client/, server under /v1/server/ and on the vendors' drop-in routes
+// (a backend calls them, naming the unit), none ("") otherwise.
 func routeRole(routeKey string) apikey.Role {
 	_, path, _ := strings.Cut(routeKey, " ")
+	if rt, ok := routes.ByKey(routeKey); ok && rt.Credential != routes.CredentialAPIKey {
+		return apikey.RoleServer
+	}
 	switch {
 	case strings.HasPrefix(path, "/v1/admin/"):
 		return apikey.RoleAdmin
@@ -95,14 +101,15 @@ func routeRole(routeKey string) apikey.Role {
 // the route, so it never refuses a key for its role (Handle does; the
 // handler's httpapi.Authorize checks the role in any case).
 func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (map[string]any, error) {
-	return a.identify(ctx, "", headers)
+	return a.identify(ctx, "", routes.CredentialAPIKey, headers)
 }
 
-// identify is Identify for a route that needs role need ("": any).
-func (a *Authorizer) identify(ctx context.Context, need apikey.Role, headers map[string]string) (map[string]any, error) {
-	raw := headers[HeaderAPIKey]
+// identify is Identify for a route that needs role need ("": any) and
+// takes its key as cred says.
+func (a *Authorizer) identify(ctx context.Context, need apikey.Role, cred routes.Credential, headers map[string]string) (map[string]any, error) {
+	raw, missing := presentedKey(cred, headers)
 	if raw == "" {
-		return refuse(fault.CodeUnauthenticated, "missing X-Api-Key header"), nil
+		return refuse(fault.CodeUnauthenticated, missing), nil
 	}
 	id, ok := apikey.ParseKeyID(raw)
 	if !ok {
@@ -161,6 +168,18 @@ func (a *Authorizer) identify(ctx context.Context, need apikey.Role, headers map
 	}
 	out[httpapi.CtxUserID] = sub
 	return out, nil
+}
+
+// presentedKey is the API key as the route takes it, or "" and why not.
+func presentedKey(cred routes.Credential, headers map[string]string) (string, string) {
+	if cred == routes.CredentialAmplitude {
+		scheme, key, ok := strings.Cut(strings.TrimSpace(headers[HeaderAuthorization]), " ")
+		if key = strings.TrimSpace(key); !ok || !strings.EqualFold(scheme, "api-key") || key == "" {
+			return "", "missing Authorization: Api-Key <server key> header"
+		}
+		return key, ""
+	}
+	return headers[HeaderAPIKey], "missing X-Api-Key header"
 }
 
 func refuse(code, message string) map[string]any {

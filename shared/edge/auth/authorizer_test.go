@@ -235,3 +235,45 @@ func TestHandleDecidesRoleByRoute(t *testing.T) {
 		})
 	}
 }
+
+// TestAmplitudeCredential: GET /v1/vardata takes a server key as
+// "Authorization: Api-Key <key>" (Amplitude's form) and nothing else; other
+// routes never read a key from Authorization.
+func TestAmplitudeCredential(t *testing.T) {
+	ctx := context.Background()
+	fake := &fakeKeys{keys: map[string]*store.APIKey{}}
+	server, serverKey, _ := keys.Issue(ctx, fake, "backend", apikey.RoleServer, "test", now)
+	client, _, _ := keys.Issue(ctx, fake, "app", apikey.RoleClient, "test", now)
+	a := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, verifier(t, SessionConfig{HS256Secret: secret}, nil), func() time.Time { return now })
+	missing := map[string]any{"error": "UNAUTHENTICATED", "message": "missing Authorization: Api-Key <server key> header"}
+	cases := []struct {
+		name    string
+		route   string
+		headers map[string]string
+		want    map[string]any
+	}{
+		{"server key as Api-Key", "GET /v1/vardata", map[string]string{"authorization": "Api-Key " + server}, map[string]any{"role": "server", "key_id": serverKey.ID}},
+		{"scheme in any case", "GET /v1/vardata", map[string]string{"authorization": "api-key  " + server}, map[string]any{"role": "server"}},
+		{"X-Api-Key is not this route's form", "GET /v1/vardata", map[string]string{"x-api-key": server}, missing},
+		{"bearer is not Api-Key", "GET /v1/vardata", map[string]string{"authorization": "Bearer " + server}, missing},
+		{"empty key", "GET /v1/vardata", map[string]string{"authorization": "Api-Key "}, missing},
+		{"forged key", "GET /v1/vardata", map[string]string{"authorization": "Api-Key " + server[:len(server)-4] + "AAAA"}, map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or revoked API key"}},
+		{"client key", "GET /v1/vardata", map[string]string{"authorization": "Api-Key " + client}, map[string]any{"error": "FORBIDDEN", "message": "this route needs a server key"}},
+		{"Api-Key on a server route", "POST /v1/server/evaluate", map[string]string{"authorization": "Api-Key " + server}, map[string]any{"error": "UNAUTHENTICATED", "message": "missing X-Api-Key header"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ev := eventWith(c.headers)
+			ev.RouteKey = c.route
+			res, err := a.Handle(ctx, ev)
+			if err != nil || !res.IsAuthorized {
+				t.Fatalf("Handle: %+v %v", res, err)
+			}
+			for k, v := range c.want {
+				if res.Context[k] != v {
+					t.Fatalf("%s = %v, want %v (context %v)", k, res.Context[k], v, res.Context)
+				}
+			}
+		})
+	}
+}

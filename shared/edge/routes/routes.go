@@ -14,6 +14,7 @@ const (
 	Results    = "results"
 	Health     = "health"
 	Evaluate   = "evaluate"
+	Amplitude  = "amplitude"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -24,7 +25,21 @@ type Route struct {
 	// Public routes skip the authorizer: only the health check, which
 	// load balancers and uptime probes call without a key.
 	Public bool
+	// Credential is how the caller presents its API key: X-Api-Key unless
+	// a vendor's drop-in route takes the vendor's form.
+	Credential Credential
 }
+
+// Credential is a way of presenting an API key.
+type Credential string
+
+const (
+	// CredentialAPIKey: the X-Api-Key header (and a session on client routes).
+	CredentialAPIKey Credential = ""
+	// CredentialAmplitude: "Authorization: Api-Key <key>", as Amplitude's
+	// remote evaluation API takes its deployment key. The key is a server key.
+	CredentialAmplitude Credential = "amplitude"
+)
 
 // IdentitySources are the headers the route's authorizer is keyed on (and
 // its results cached by). API Gateway refuses a request missing any of them
@@ -33,6 +48,9 @@ type Route struct {
 func (r Route) IdentitySources() []string {
 	if r.Public {
 		return nil
+	}
+	if r.Credential == CredentialAmplitude {
+		return []string{"Authorization"}
 	}
 	if strings.HasPrefix(r.Path, "/v1/client/") {
 		return []string{"X-Api-Key", "Authorization"}
@@ -118,6 +136,9 @@ var (
 	AdminRevokeKey = Route{Method: "DELETE", Path: "/v1/admin/api-keys/{id}", Function: Admin}
 
 	HealthCheck = Route{Method: "GET", Path: "/v1/health", Function: Health, Public: true}
+
+	// Drop-in vendor routes: the vendor's path, shapes and credential.
+	AmplitudeVardata = Route{Method: "GET", Path: "/v1/vardata", Function: Amplitude, Credential: CredentialAmplitude}
 )
 
 // Functions that serve no route: the authorizer in front of every route,
@@ -142,6 +163,17 @@ var All = []Route{
 	AdminCreateFlag, AdminListFlags, AdminGetFlag, AdminUpdateFlag, AdminArchiveFlag, AdminFlagHistory,
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
+	AmplitudeVardata,
+}
+
+// ByKey is the route with an API Gateway route key ("GET /v1/vardata").
+func ByKey(key string) (Route, bool) {
+	for _, r := range All {
+		if r.Key() == key {
+			return r, true
+		}
+	}
+	return Route{}, false
 }
 
 // Functions lists the function names in route order, each once.
