@@ -8,6 +8,7 @@ package allroutes
 import (
 	"fmt"
 
+	"github.com/abtest/abtest/shared/edge/api/abcapi"
 	"github.com/abtest/abtest/shared/edge/api/adminapi"
 	"github.com/abtest/abtest/shared/edge/api/amplitudeapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
@@ -34,6 +35,7 @@ var Functions = map[string]lambdafn.Wire{
 	routes.Health:     healthapi.Wire,
 	routes.Evaluate:   evaluateapi.Wire,
 	routes.Amplitude:  amplitudeapi.Wire,
+	routes.ABC:        abcapi.Wire,
 }
 
 // Gateway serves every route on d behind the authorizer built from session.
@@ -47,7 +49,9 @@ func Gateway(d lambdafn.Deps, session auth.SessionConfig, opts gateway.Options) 
 	authz = authz.WithKeyCache(min(opts.AuthorizerCacheTTL, auth.KeyCacheTTL))
 	gw := gateway.New(opts)
 	gw.Authorize(authz.Handle)
-	built := map[string]httpapi.Handler{}
+	// The admin function issues server keys with their signing token,
+	// derived from the same signing secret the authorizer verifies with.
+	built := map[string]httpapi.Handler{routes.Admin: adminapi.WireSigning(session.SigningSecret)(d)}
 	for _, r := range routes.All {
 		h, ok := built[r.Function]
 		if !ok {

@@ -25,6 +25,10 @@ import (
 const (
 	HeaderAPIKey        = "x-api-key"
 	HeaderAuthorization = "authorization"
+	// A signed request's headers (routes.CredentialSigned).
+	HeaderSignedKey  = "x-ak"
+	HeaderSignedTime = "x-et"
+	HeaderSignature  = "x-es"
 )
 
 // TouchInterval is how often a key's last-used time is written at most.
@@ -50,6 +54,7 @@ type Authorizer struct {
 	keys     KeyStore
 	cache    *keyCache
 	sessions *Verifier
+	signing  string // the deployment's signing secret ("": none)
 	logger   *slog.Logger
 	now      func() time.Time
 }
@@ -58,6 +63,14 @@ type Authorizer struct {
 // (nil: none configured, so only admin keys are accepted).
 func NewAuthorizer(logger *slog.Logger, keys KeyStore, sessions *Verifier, now func() time.Time) *Authorizer {
 	return &Authorizer{keys: keys, cache: newKeyCache(KeyCacheTTL), sessions: sessions, logger: logger, now: now}
+}
+
+// WithSigning returns a copy of a that verifies signed requests with the
+// deployment's signing secret ("": refuses them).
+func (a *Authorizer) WithSigning(secret string) *Authorizer {
+	c := *a
+	c.signing = secret
+	return &c
 }
 
 // Handle is the Lambda entry point. It decides the key's role against the
@@ -107,23 +120,19 @@ func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (m
 // identify is Identify for a route that needs role need ("": any) and
 // takes its key as cred says.
 func (a *Authorizer) identify(ctx context.Context, need apikey.Role, cred routes.Credential, headers map[string]string) (map[string]any, error) {
-	raw, missing := presentedKey(cred, headers)
-	if raw == "" {
-		return refuse(fault.CodeUnauthenticated, missing), nil
-	}
-	id, ok := apikey.ParseKeyID(raw)
-	if !ok {
-		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
-	}
-	key, err := a.cache.get(ctx, a.keys, id, a.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
+	var key *store.APIKey
+	var why string
+	var err error
+	if cred == routes.CredentialSigned {
+		key, why, err = a.signedKey(ctx, headers)
+	} else {
+		key, why, err = a.presentedKey(ctx, cred, headers)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("authorize: %w", err)
+		return nil, err
 	}
-	if !apikey.Matches(raw, key.Hash) || key.Revoked() {
-		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
+	if key == nil {
+		return refuse(fault.CodeUnauthenticated, why), nil
 	}
 	// The key just read says when it was last recorded: write only when that
 	// is over a minute old (the write's condition settles races).
@@ -170,8 +179,70 @@ func (a *Authorizer) identify(ctx context.Context, need apikey.Role, cred routes
 	return out, nil
 }
 
-// presentedKey is the API key as the route takes it, or "" and why not.
-func presentedKey(cred routes.Credential, headers map[string]string) (string, string) {
+// invalidKey is the refusal of a key that does not exist, is revoked, or
+// does not match: which of these stays unsaid.
+const invalidKey = "invalid or revoked API key"
+
+// presentedKey is the stored key of the API key the request presents (nil
+// and why not).
+func (a *Authorizer) presentedKey(ctx context.Context, cred routes.Credential, headers map[string]string) (*store.APIKey, string, error) {
+	raw, missing := rawKey(cred, headers)
+	if raw == "" {
+		return nil, missing, nil
+	}
+	id, ok := apikey.ParseKeyID(raw)
+	if !ok {
+		return nil, invalidKey, nil
+	}
+	key, err := a.storedKey(ctx, id)
+	if key == nil || err != nil || !apikey.Matches(raw, key.Hash) {
+		return nil, invalidKey, err
+	}
+	return key, "", nil
+}
+
+// signedKey is the stored key of a signed request (ABetterChoice's scheme:
+// X-Ak the key id, X-Et unix seconds, X-Es the signature), nil and why not.
+// Replays within the window are refused by the handler, which may write.
+func (a *Authorizer) signedKey(ctx context.Context, headers map[string]string) (*store.APIKey, string, error) {
+	if a.signing == "" {
+		return nil, "this deployment has no signing secret configured", nil
+	}
+	ak, et, sig := headers[HeaderSignedKey], headers[HeaderSignedTime], headers[HeaderSignature]
+	if ak == "" || et == "" || sig == "" {
+		return nil, "missing X-Ak, X-Et or X-Es header", nil
+	}
+	if _, ok := apikey.SignedAt(et, a.now()); !ok {
+		return nil, "X-Et must be unix seconds within 5 minutes of the server's time", nil
+	}
+	if !apikey.ValidKeyID(ak) || !apikey.SignatureMatches(a.signing, ak, et, sig) {
+		return nil, "invalid signature or key", nil
+	}
+	key, err := a.storedKey(ctx, ak)
+	if key == nil || err != nil {
+		return nil, "invalid signature or key", err
+	}
+	return key, "", nil
+}
+
+// storedKey reads key id through the cache: nil for a key that does not
+// exist or is revoked.
+func (a *Authorizer) storedKey(ctx context.Context, id string) (*store.APIKey, error) {
+	key, err := a.cache.get(ctx, a.keys, id, a.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authorize: %w", err)
+	}
+	if key.Revoked() {
+		return nil, nil
+	}
+	return key, nil
+}
+
+// rawKey is the API key as the route takes it, or "" and why not.
+func rawKey(cred routes.Credential, headers map[string]string) (string, string) {
 	if cred == routes.CredentialAmplitude {
 		scheme, key, ok := strings.Cut(strings.TrimSpace(headers[HeaderAuthorization]), " ")
 		if key = strings.TrimSpace(key); !ok || !strings.EqualFold(scheme, "api-key") || key == "" {

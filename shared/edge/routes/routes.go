@@ -15,6 +15,7 @@ const (
 	Health     = "health"
 	Evaluate   = "evaluate"
 	Amplitude  = "amplitude"
+	ABC        = "abc"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -39,6 +40,10 @@ const (
 	// CredentialAmplitude: "Authorization: Api-Key <key>", as Amplitude's
 	// remote evaluation API takes its deployment key. The key is a server key.
 	CredentialAmplitude Credential = "amplitude"
+	// CredentialSigned: ABetterChoice's signed headers X-Ak (the server
+	// key's id), X-Et (unix seconds) and X-Es (the signature), verified by
+	// the authorizer with the key's signing token (apikey.SigningToken).
+	CredentialSigned Credential = "signed"
 )
 
 // IdentitySources are the headers the route's authorizer is keyed on (and
@@ -49,8 +54,11 @@ func (r Route) IdentitySources() []string {
 	if r.Public {
 		return nil
 	}
-	if r.Credential == CredentialAmplitude {
+	switch r.Credential {
+	case CredentialAmplitude:
 		return []string{"Authorization"}
+	case CredentialSigned:
+		return []string{"X-Ak", "X-Et", "X-Es"}
 	}
 	if strings.HasPrefix(r.Path, "/v1/client/") {
 		return []string{"X-Api-Key", "Authorization"}
@@ -139,6 +147,8 @@ var (
 
 	// Drop-in vendor routes: the vendor's path, shapes and credential.
 	AmplitudeVardata = Route{Method: "GET", Path: "/v1/vardata", Function: Amplitude, Credential: CredentialAmplitude}
+	ABCExperiments   = Route{Method: "POST", Path: "/abc/get_experiments", Function: ABC, Credential: CredentialSigned}
+	ABCFeatureFlags  = Route{Method: "POST", Path: "/abc/get_feature_flags", Function: ABC, Credential: CredentialSigned}
 )
 
 // Functions that serve no route: the authorizer in front of every route,
@@ -164,6 +174,7 @@ var All = []Route{
 	AdminCreateKey, AdminListKeys, AdminRevokeKey,
 	HealthCheck,
 	AmplitudeVardata,
+	ABCExperiments, ABCFeatureFlags,
 }
 
 // ByKey is the route with an API Gateway route key ("GET /v1/vardata").

@@ -6,25 +6,20 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
-	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/flag"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
-	"github.com/abtest/abtest/shared/edge/allroutes"
+	"github.com/abtest/abtest/shared/edge/allroutes/allroutestest"
 	"github.com/abtest/abtest/shared/edge/api/amplitudeapi"
 	"github.com/abtest/abtest/shared/edge/auth"
-	"github.com/abtest/abtest/shared/edge/gateway"
-	"github.com/abtest/abtest/shared/edge/lambdafn"
-	"github.com/abtest/abtest/shared/usecase/keys"
 )
 
 func TestMain(m *testing.M) { os.Exit(dltest.Main(m)) }
@@ -47,7 +42,6 @@ func setup(t *testing.T) fixture {
 	table := storetest.NewTable(t, db)
 	counter := storetest.NewCounting(db)
 	st := store.New(counter, table)
-	ctx := context.Background()
 	now := time.Now().UTC()
 	exp := func(key string, mod func(*experiment.Experiment)) *experiment.Experiment {
 		e := &experiment.Experiment{Key: key, Name: key, Status: experiment.Active, Coverage: 1, Version: 1, CreatedAt: now, UpdatedAt: now,
@@ -64,49 +58,18 @@ func setup(t *testing.T) fixture {
 			t.Fatal(p)
 		}
 	}
-	for _, e := range []*experiment.Experiment{
+	allroutestest.Seed(t, st, []*experiment.Experiment{
 		exp("hero", nil),
 		exp("pricing", func(e *experiment.Experiment) { e.Unit = experiment.UnitDevice }),
 		exp("premium-only", premium),
-	} {
-		if err := st.CreateExperiment(ctx, e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	flagOf := func(key string, typ flag.Type, def, rules string) *flag.Flag {
-		p := experiment.Problems{}
-		rs := flag.ParseRules(p, "rules", json.RawMessage(rules))
-		if len(p) > 0 {
-			t.Fatalf("rules of %s: %v", key, p)
-		}
-		return &flag.Flag{Key: key, Type: typ, DefaultValue: json.RawMessage(def), Enabled: true, Rules: rs, Version: 1, CreatedAt: now, UpdatedAt: now}
-	}
-	for _, f := range []*flag.Flag{
-		flagOf("banner", flag.String, `"none"`, `[{"condition":{"premium":true},"value":"gold"}]`),
-		flagOf("limits", flag.JSON, `{}`, `[{"condition":{"premium":true},"value":{"max":3}}]`),
-		flagOf("new-nav", flag.Boolean, `false`, `[{"experiment":"hero","values":{"control":false,"treatment":true}}]`),
-	} {
-		if err := st.CreateFlag(ctx, f, store.Change{Version: 1, By: "test", At: now, Action: "create"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	server, _, err := keys.Issue(ctx, st, "backend", apikey.RoleServer, "test", now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, _, err := keys.Issue(ctx, st, "app", apikey.RoleClient, "test", now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, time.Minute), Groups: snapshot.NewGroups(st, time.Minute),
-		Holdouts: snapshot.NewHoldouts(st, time.Minute), Flags: snapshot.NewFlags(st, time.Minute), Now: time.Now}
-	gw, err := allroutes.Gateway(d, auth.SessionConfig{HS256Secret: "test-secret-of-at-least-32-bytes!!"}, gateway.Options{Timeout: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gw)
-	t.Cleanup(srv.Close)
-	return fixture{url: srv.URL, store: st, counter: counter, server: server, clientKey: client}
+	}, []*flag.Flag{
+		allroutestest.Flag(t, "banner", flag.String, `"none"`, `[{"condition":{"premium":true},"value":"gold"}]`),
+		allroutestest.Flag(t, "limits", flag.JSON, `{}`, `[{"condition":{"premium":true},"value":{"max":3}}]`),
+		allroutestest.Flag(t, "new-nav", flag.Boolean, `false`, `[{"experiment":"hero","values":{"control":false,"treatment":true}}]`),
+	})
+	server, _ := allroutestest.Key(t, st, apikey.RoleServer)
+	client, _ := allroutestest.Key(t, st, apikey.RoleClient)
+	return fixture{url: allroutestest.Serve(t, st, auth.SessionConfig{HS256Secret: "test-secret-of-at-least-32-bytes!!"}), store: st, counter: counter, server: server, clientKey: client}
 }
 
 // vardata sends Amplitude's documented request: GET /v1/vardata with the
@@ -120,23 +83,7 @@ func (f fixture) vardata(t *testing.T, authorization string, query url.Values, h
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		t.Fatalf("GET /v1/vardata?%s: %d %s, want %d", query.Encode(), resp.StatusCode, body, want)
-	}
-	if dst != nil {
-		if err := json.Unmarshal(body, dst); err != nil {
-			t.Fatalf("%s: %v", body, err)
-		}
-	}
+	allroutestest.Do(t, req, header, want, dst)
 }
 
 type variants map[string]amplitudeapi.Variant

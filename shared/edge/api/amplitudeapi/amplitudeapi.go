@@ -127,19 +127,9 @@ func variantsOf(a evaluation.Answer) map[string]Variant {
 		if f.Source == flag.SourceDefault || f.Source == flag.SourceDisabled {
 			continue
 		}
-		out[k] = Variant{Key: ValueString(f.Value), Payload: nonNull(f.Value)}
+		out[k] = Variant{Key: httpapi.JSONText(f.Value), Payload: nonNull(f.Value)}
 	}
 	return out
-}
-
-// ValueString is a flag value as Amplitude's variant key: a string as it
-// is, anything else as its JSON text (true, 3.5, {"a":1}).
-func ValueString(v json.RawMessage) string {
-	var s string
-	if json.Unmarshal(v, &s) == nil {
-		return s
-	}
-	return string(httpapi.TrimJSONSpace(v))
 }
 
 func nonNull(p json.RawMessage) json.RawMessage {
