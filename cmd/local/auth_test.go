@@ -2,10 +2,12 @@ package main
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/edge/auth"
 	"github.com/abtest/abtest/shared/edge/routes"
 )
@@ -37,12 +39,32 @@ func TestEveryRouteNeedsCredentials(t *testing.T) {
 			// A client key (with a session) never works on an admin route.
 			headers = map[string]string{"X-Api-Key": l.creds.ClientKey, "Authorization": aliceToken}
 		}
+		if r.Credential == routes.CredentialAmplitude {
+			// A client key in the route's own form is still the wrong kind.
+			headers = map[string]string{"Authorization": "Api-Key " + l.creds.ClientKey}
+		}
+		if r.Credential == routes.CredentialSigned {
+			// A client key signing correctly is still the wrong kind, and a
+			// forged signature is refused: ABetterChoice's ret_code 101.
+			id, _ := apikey.ParseKeyID(l.creds.ClientKey)
+			et := strconv.FormatInt(time.Now().Unix(), 10)
+			for _, token := range []string{apikey.SigningToken(l.creds.Signing, id), "forged"} {
+				st, body := c.do(r.Method, path, map[string]string{"X-Ak": id, "X-Et": et, "X-Es": apikey.Signature(token, id, et)}, nil)
+				if (st != http.StatusForbidden && st != http.StatusUnauthorized) || body["ret_code"] != float64(101) {
+					t.Errorf("%s signed with a client key's id: %d %v, want 101", r.Key(), st, body)
+				}
+			}
+			continue
+		}
 		st, body := c.do(r.Method, path, headers, nil)
 		if st != http.StatusForbidden || body["error"].(map[string]any)["code"] != "FORBIDDEN" {
 			t.Errorf("%s with the wrong role: %d %v, want 403 FORBIDDEN", r.Key(), st, body)
 		}
 		// A key of the right role but garbage: 401 with the API's body.
 		bad := map[string]string{"X-Api-Key": "abk_garbage", "Authorization": aliceToken}
+		if r.Credential == routes.CredentialAmplitude {
+			bad = map[string]string{"Authorization": "Api-Key abk_garbage"}
+		}
 		st, body = c.do(r.Method, path, bad, nil)
 		if st != http.StatusUnauthorized || body["error"].(map[string]any)["code"] != "UNAUTHENTICATED" {
 			t.Errorf("%s with a bad key: %d %v", r.Key(), st, body)

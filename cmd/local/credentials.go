@@ -25,6 +25,11 @@ type localCreds struct {
 	AliceToken string
 	BobToken   string
 	Secret     string
+	// Signing is the deployment's signing secret; ServerKeyID and
+	// SigningToken sign requests with the server key (X-Ak, the token).
+	Signing      string
+	ServerKeyID  string
+	SigningToken string
 }
 
 // loadOrIssueCredentials reuses the keys of the credentials file a
@@ -37,7 +42,7 @@ type localCreds struct {
 // (HS256). reused reports which.
 func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c localCreds, reused bool, err error) {
 	now := time.Now()
-	c = localCreds{Secret: s.Session.HS256Secret}
+	c = localCreds{Secret: s.Session.HS256Secret, Signing: s.Session.SigningSecret}
 	prev, err := readCredentials(s.Credentials)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -53,6 +58,9 @@ func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c
 		if s.SecretGenerated && prev.Secret != "" {
 			c.Secret = prev.Secret
 		}
+		if s.SigningGenerated && prev.Signing != "" {
+			c.Signing = prev.Signing
+		}
 	} else {
 		if c.AdminKey, _, err = keys.Issue(ctx, st, "local admin", apikey.RoleAdmin, "make run", now); err != nil {
 			return c, false, err
@@ -63,6 +71,9 @@ func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c
 		if c.ServerKey, _, err = keys.Issue(ctx, st, "local server", apikey.RoleServer, "make run", now); err != nil {
 			return c, false, err
 		}
+	}
+	if id, ok := apikey.ParseKeyID(c.ServerKey); ok && c.Signing != "" {
+		c.ServerKeyID, c.SigningToken = id, apikey.SigningToken(c.Signing, id)
 	}
 	if c.Secret == "" {
 		return c, reused, nil // tokens come from the configured identity provider
@@ -106,8 +117,9 @@ func (c localCreds) write(path string) error {
 	}
 	body := fmt.Sprintf("# Written by make run: keys valid while the table keeps them (across runs with\n"+
 		"# LOCAL_DB_PATH, which then reuses them and the secret), tokens for 24 h.\n"+
-		"ABTEST_URL=%s\nABTEST_ADMIN_KEY=%s\nABTEST_CLIENT_KEY=%s\nABTEST_SERVER_KEY=%s\nABTEST_SESSION_ALICE=%s\nABTEST_SESSION_BOB=%s\nSESSION_HS256_SECRET=%s\n",
-		c.URL, c.AdminKey, c.ClientKey, c.ServerKey, c.AliceToken, c.BobToken, c.Secret)
+		"ABTEST_URL=%s\nABTEST_ADMIN_KEY=%s\nABTEST_CLIENT_KEY=%s\nABTEST_SERVER_KEY=%s\nABTEST_SESSION_ALICE=%s\nABTEST_SESSION_BOB=%s\nSESSION_HS256_SECRET=%s\n"+
+		"ABTEST_SERVER_KEY_ID=%s\nABTEST_SIGNING_TOKEN=%s\nSIGNING_SECRET=%s\n",
+		c.URL, c.AdminKey, c.ClientKey, c.ServerKey, c.AliceToken, c.BobToken, c.Secret, c.ServerKeyID, c.SigningToken, c.Signing)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write credentials: %w", err)
 	}
@@ -129,5 +141,6 @@ func readCredentials(path string) (localCreds, error) {
 	return localCreds{
 		URL: vars["ABTEST_URL"], AdminKey: vars["ABTEST_ADMIN_KEY"], ClientKey: vars["ABTEST_CLIENT_KEY"], ServerKey: vars["ABTEST_SERVER_KEY"],
 		AliceToken: vars["ABTEST_SESSION_ALICE"], BobToken: vars["ABTEST_SESSION_BOB"], Secret: vars["SESSION_HS256_SECRET"],
+		ServerKeyID: vars["ABTEST_SERVER_KEY_ID"], SigningToken: vars["ABTEST_SIGNING_TOKEN"], Signing: vars["SIGNING_SECRET"],
 	}, nil
 }

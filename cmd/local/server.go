@@ -38,6 +38,9 @@ type settings struct {
 	// SecretGenerated: Session.HS256Secret was made up for this run (no
 	// SESSION_* setting), so the credentials file's secret may replace it.
 	SecretGenerated bool
+	// SigningGenerated: Session.SigningSecret was made up for this run (no
+	// SIGNING_SECRET), so the credentials file's may replace it.
+	SigningGenerated bool
 	// AuthorizerCacheTTL caches authorizer answers like API Gateway does
 	// (60 s deployed); 0 locally, so a revoked key stops at once.
 	AuthorizerCacheTTL time.Duration
@@ -75,6 +78,15 @@ func settingsFromEnv() (settings, error) {
 		}
 		session.HS256Secret = hex.EncodeToString(b[:])
 		s.SecretGenerated = true
+	}
+	if session.SigningSecret == "" {
+		// Like the session secret: server keys' signing tokens derive from it.
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return s, err
+		}
+		session.SigningSecret = hex.EncodeToString(b[:])
+		s.SigningGenerated = true
 	}
 	s.Session = session
 	if v := os.Getenv("LOCAL_ADDR"); v != "" {
@@ -149,7 +161,7 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	if reused {
 		fmt.Fprintf(out, "reusing the keys and session secret in %s (still valid in table %s)\n", s.Credentials, s.Table)
 	}
-	s.Session.HS256Secret = creds.Secret
+	s.Session.HS256Secret, s.Session.SigningSecret = creds.Secret, creds.Signing
 	gw, err := allroutes.Gateway(deps, s.Session, gateway.Options{Timeout: 10 * time.Second, AuthorizerCacheTTL: s.AuthorizerCacheTTL, CORSOrigins: s.CORSOrigins})
 	if err != nil {
 		return err

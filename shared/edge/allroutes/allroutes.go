@@ -9,7 +9,9 @@ import (
 	"fmt"
 
 	"github.com/abtest/abtest/docs"
+	"github.com/abtest/abtest/shared/edge/api/abcapi"
 	"github.com/abtest/abtest/shared/edge/api/adminapi"
+	"github.com/abtest/abtest/shared/edge/api/amplitudeapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
 	"github.com/abtest/abtest/shared/edge/api/evaluateapi"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
@@ -38,6 +40,8 @@ var Functions = map[string]lambdafn.Wire{
 	routes.Health:     healthapi.Wire,
 	routes.Evaluate:   evaluateapi.Wire,
 	routes.MCPServer:  mcpapi.Wire,
+	routes.Amplitude:  amplitudeapi.Wire,
+	routes.ABC:        abcapi.Wire,
 }
 
 // Gateway serves every route on d behind the authorizer built from session.
@@ -52,7 +56,9 @@ func Gateway(d lambdafn.Deps, session auth.SessionConfig, opts gateway.Options) 
 	gw := gateway.New(opts)
 	gw.Authorize(authz.Handle)
 	gw.Document(OpenAPIPath, "application/yaml", docs.OpenAPI)
-	built := map[string]httpapi.Handler{}
+	// The admin function issues server keys with their signing token,
+	// derived from the same signing secret the authorizer verifies with.
+	built := map[string]httpapi.Handler{routes.Admin: adminapi.WireSigning(session.SigningSecret)(d)}
 	for _, r := range routes.All {
 		h, ok := built[r.Function]
 		if !ok {

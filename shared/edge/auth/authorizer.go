@@ -18,12 +18,17 @@ import (
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/edge/httpapi"
+	"github.com/abtest/abtest/shared/edge/routes"
 )
 
 // Headers the authorizer reads (lower-case, as API Gateway passes them).
 const (
 	HeaderAPIKey        = "x-api-key"
 	HeaderAuthorization = "authorization"
+	// A signed request's headers (routes.CredentialSigned).
+	HeaderSignedKey  = "x-ak"
+	HeaderSignedTime = "x-et"
+	HeaderSignature  = "x-es"
 )
 
 // TouchInterval is how often a key's last-used time is written at most.
@@ -49,6 +54,7 @@ type Authorizer struct {
 	keys     KeyStore
 	cache    *keyCache
 	sessions *Verifier
+	signing  string // the deployment's signing secret ("": none)
 	logger   *slog.Logger
 	now      func() time.Time
 }
@@ -59,6 +65,14 @@ func NewAuthorizer(logger *slog.Logger, keys KeyStore, sessions *Verifier, now f
 	return &Authorizer{keys: keys, cache: newKeyCache(KeyCacheTTL), sessions: sessions, logger: logger, now: now}
 }
 
+// WithSigning returns a copy of a that verifies signed requests with the
+// deployment's signing secret ("": refuses them).
+func (a *Authorizer) WithSigning(secret string) *Authorizer {
+	c := *a
+	c.signing = secret
+	return &c
+}
+
 // Handle is the Lambda entry point. It decides the key's role against the
 // route's (from the route key) before it asks for a session: a
 // valid key of the other role is refused with FORBIDDEN.
@@ -67,7 +81,8 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 	if routeKey == "" {
 		routeKey = req.RequestContext.RouteKey
 	}
-	id, err := a.identify(ctx, routeRole(routeKey), req.Headers)
+	rt, _ := routes.ByKey(routeKey)
+	id, err := a.identify(ctx, routeRole(routeKey), rt.Credential, req.Headers)
 	if err != nil {
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
@@ -76,10 +91,14 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 
 // routeRole is the role a route needs, from its API Gateway route key
 // ("GET /v1/admin/experiments"): admin under /v1/admin/ and for the MCP
-// server (/mcp), client under /v1/client/, server under /v1/server/, none
+// server (/mcp), client under /v1/client/, server under /v1/server/ and on
+// the vendors' drop-in routes (a backend calls them, naming the unit), none
 // ("") otherwise.
 func routeRole(routeKey string) apikey.Role {
 	_, path, _ := strings.Cut(routeKey, " ")
+	if rt, ok := routes.ByKey(routeKey); ok && rt.Credential != routes.CredentialAPIKey {
+		return apikey.RoleServer
+	}
 	switch {
 	case strings.HasPrefix(path, "/v1/admin/") || path == "/mcp":
 		return apikey.RoleAdmin
@@ -96,28 +115,25 @@ func routeRole(routeKey string) apikey.Role {
 // the route, so it never refuses a key for its role (Handle does; the
 // handler's httpapi.Authorize checks the role in any case).
 func (a *Authorizer) Identify(ctx context.Context, headers map[string]string) (map[string]any, error) {
-	return a.identify(ctx, "", headers)
+	return a.identify(ctx, "", routes.CredentialAPIKey, headers)
 }
 
-// identify is Identify for a route that needs role need ("": any).
-func (a *Authorizer) identify(ctx context.Context, need apikey.Role, headers map[string]string) (map[string]any, error) {
-	raw := headers[HeaderAPIKey]
-	if raw == "" {
-		return refuse(fault.CodeUnauthenticated, "missing X-Api-Key header"), nil
-	}
-	id, ok := apikey.ParseKeyID(raw)
-	if !ok {
-		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
-	}
-	key, err := a.cache.get(ctx, a.keys, id, a.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
+// identify is Identify for a route that needs role need ("": any) and
+// takes its key as cred says.
+func (a *Authorizer) identify(ctx context.Context, need apikey.Role, cred routes.Credential, headers map[string]string) (map[string]any, error) {
+	var key *store.APIKey
+	var why string
+	var err error
+	if cred == routes.CredentialSigned {
+		key, why, err = a.signedKey(ctx, headers)
+	} else {
+		key, why, err = a.presentedKey(ctx, cred, headers)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("authorize: %w", err)
+		return nil, err
 	}
-	if !apikey.Matches(raw, key.Hash) || key.Revoked() {
-		return refuse(fault.CodeUnauthenticated, "invalid or revoked API key"), nil
+	if key == nil {
+		return refuse(fault.CodeUnauthenticated, why), nil
 	}
 	// The key just read says when it was last recorded: write only when that
 	// is over a minute old (the write's condition settles races).
@@ -162,6 +178,80 @@ func (a *Authorizer) identify(ctx context.Context, need apikey.Role, headers map
 	}
 	out[httpapi.CtxUserID] = sub
 	return out, nil
+}
+
+// invalidKey is the refusal of a key that does not exist, is revoked, or
+// does not match: which of these stays unsaid.
+const invalidKey = "invalid or revoked API key"
+
+// presentedKey is the stored key of the API key the request presents (nil
+// and why not).
+func (a *Authorizer) presentedKey(ctx context.Context, cred routes.Credential, headers map[string]string) (*store.APIKey, string, error) {
+	raw, missing := rawKey(cred, headers)
+	if raw == "" {
+		return nil, missing, nil
+	}
+	id, ok := apikey.ParseKeyID(raw)
+	if !ok {
+		return nil, invalidKey, nil
+	}
+	key, err := a.storedKey(ctx, id)
+	if key == nil || err != nil || !apikey.Matches(raw, key.Hash) {
+		return nil, invalidKey, err
+	}
+	return key, "", nil
+}
+
+// signedKey is the stored key of a signed request (ABetterChoice's scheme:
+// X-Ak the key id, X-Et unix seconds, X-Es the signature), nil and why not.
+// Replays within the window are refused by the handler, which may write.
+func (a *Authorizer) signedKey(ctx context.Context, headers map[string]string) (*store.APIKey, string, error) {
+	if a.signing == "" {
+		return nil, "this deployment has no signing secret configured", nil
+	}
+	ak, et, sig := headers[HeaderSignedKey], headers[HeaderSignedTime], headers[HeaderSignature]
+	if ak == "" || et == "" || sig == "" {
+		return nil, "missing X-Ak, X-Et or X-Es header", nil
+	}
+	if _, ok := apikey.SignedAt(et, a.now()); !ok {
+		return nil, "X-Et must be unix seconds within 5 minutes of the server's time", nil
+	}
+	if !apikey.ValidKeyID(ak) || !apikey.SignatureMatches(a.signing, ak, et, sig) {
+		return nil, "invalid signature or key", nil
+	}
+	key, err := a.storedKey(ctx, ak)
+	if key == nil || err != nil {
+		return nil, "invalid signature or key", err
+	}
+	return key, "", nil
+}
+
+// storedKey reads key id through the cache: nil for a key that does not
+// exist or is revoked.
+func (a *Authorizer) storedKey(ctx context.Context, id string) (*store.APIKey, error) {
+	key, err := a.cache.get(ctx, a.keys, id, a.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authorize: %w", err)
+	}
+	if key.Revoked() {
+		return nil, nil
+	}
+	return key, nil
+}
+
+// rawKey is the API key as the route takes it, or "" and why not.
+func rawKey(cred routes.Credential, headers map[string]string) (string, string) {
+	if cred == routes.CredentialAmplitude {
+		scheme, key, ok := strings.Cut(strings.TrimSpace(headers[HeaderAuthorization]), " ")
+		if key = strings.TrimSpace(key); !ok || !strings.EqualFold(scheme, "api-key") || key == "" {
+			return "", "missing Authorization: Api-Key <server key> header"
+		}
+		return key, ""
+	}
+	return headers[HeaderAPIKey], "missing X-Api-Key header"
 }
 
 func refuse(code, message string) map[string]any {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
@@ -231,6 +232,105 @@ func TestHandleDecidesRoleByRoute(t *testing.T) {
 			}
 			if _, refused := res.Context["error"]; refused && len(res.Context) != 2 {
 				t.Fatalf("a refusal carries more than error and message: %v", res.Context)
+			}
+		})
+	}
+}
+
+// TestAmplitudeCredential: GET /v1/vardata takes a server key as
+// "Authorization: Api-Key <key>" (Amplitude's form) and nothing else; other
+// routes never read a key from Authorization.
+func TestAmplitudeCredential(t *testing.T) {
+	ctx := context.Background()
+	fake := &fakeKeys{keys: map[string]*store.APIKey{}}
+	server, serverKey, _ := keys.Issue(ctx, fake, "backend", apikey.RoleServer, "test", now)
+	client, _, _ := keys.Issue(ctx, fake, "app", apikey.RoleClient, "test", now)
+	a := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, verifier(t, SessionConfig{HS256Secret: secret}, nil), func() time.Time { return now })
+	missing := map[string]any{"error": "UNAUTHENTICATED", "message": "missing Authorization: Api-Key <server key> header"}
+	cases := []struct {
+		name    string
+		route   string
+		headers map[string]string
+		want    map[string]any
+	}{
+		{"server key as Api-Key", "GET /v1/vardata", map[string]string{"authorization": "Api-Key " + server}, map[string]any{"role": "server", "key_id": serverKey.ID}},
+		{"scheme in any case", "GET /v1/vardata", map[string]string{"authorization": "api-key  " + server}, map[string]any{"role": "server"}},
+		{"X-Api-Key is not this route's form", "GET /v1/vardata", map[string]string{"x-api-key": server}, missing},
+		{"bearer is not Api-Key", "GET /v1/vardata", map[string]string{"authorization": "Bearer " + server}, missing},
+		{"empty key", "GET /v1/vardata", map[string]string{"authorization": "Api-Key "}, missing},
+		{"forged key", "GET /v1/vardata", map[string]string{"authorization": "Api-Key " + server[:len(server)-4] + "AAAA"}, map[string]any{"error": "UNAUTHENTICATED", "message": "invalid or revoked API key"}},
+		{"client key", "GET /v1/vardata", map[string]string{"authorization": "Api-Key " + client}, map[string]any{"error": "FORBIDDEN", "message": "this route needs a server key"}},
+		{"Api-Key on a server route", "POST /v1/server/evaluate", map[string]string{"authorization": "Api-Key " + server}, map[string]any{"error": "UNAUTHENTICATED", "message": "missing X-Api-Key header"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ev := eventWith(c.headers)
+			ev.RouteKey = c.route
+			res, err := a.Handle(ctx, ev)
+			if err != nil || !res.IsAuthorized {
+				t.Fatalf("Handle: %+v %v", res, err)
+			}
+			for k, v := range c.want {
+				if res.Context[k] != v {
+					t.Fatalf("%s = %v, want %v (context %v)", k, res.Context[k], v, res.Context)
+				}
+			}
+		})
+	}
+}
+
+// TestSignedCredential: the ABetterChoice routes take X-Ak (a server key's
+// id), X-Et and X-Es = md5(token + ak + et), the token derived from the key
+// id under the deployment's signing secret; a time more than 5 minutes
+// off, a wrong signature, an unknown or revoked key, or no signing secret
+// configured are refused.
+func TestSignedCredential(t *testing.T) {
+	ctx := context.Background()
+	fake := &fakeKeys{keys: map[string]*store.APIKey{}}
+	_, serverKey, _ := keys.Issue(ctx, fake, "backend", apikey.RoleServer, "test", now)
+	_, clientKey, _ := keys.Issue(ctx, fake, "app", apikey.RoleClient, "test", now)
+	_, revoked, _ := keys.Issue(ctx, fake, "old", apikey.RoleServer, "test", now)
+	revoked.RevokedAt = now
+	const signing = "deployment-signing-secret"
+	a := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, nil, func() time.Time { return now }).WithSigning(signing)
+	unsigned := NewAuthorizer(slog.New(slog.NewTextHandler(io.Discard, nil)), fake, nil, func() time.Time { return now })
+	at := func(d time.Duration) string { return strconv.FormatInt(now.Add(d).Unix(), 10) }
+	signed := func(secret, ak, et string) map[string]string {
+		return map[string]string{"x-ak": ak, "x-et": et, "x-es": apikey.Signature(apikey.SigningToken(secret, ak), ak, et)}
+	}
+	badSig := map[string]any{"error": "UNAUTHENTICATED", "message": "invalid signature or key"}
+	badTime := map[string]any{"error": "UNAUTHENTICATED", "message": "X-Et must be unix seconds within 5 minutes of the server's time"}
+	cases := []struct {
+		name    string
+		a       *Authorizer
+		headers map[string]string
+		want    map[string]any
+	}{
+		{"signed now", a, signed(signing, serverKey.ID, at(0)), map[string]any{"role": "server", "key_id": serverKey.ID}},
+		{"4 minutes late", a, signed(signing, serverKey.ID, at(-4*time.Minute)), map[string]any{"role": "server"}},
+		{"4 minutes early", a, signed(signing, serverKey.ID, at(4*time.Minute)), map[string]any{"role": "server"}},
+		{"6 minutes late", a, signed(signing, serverKey.ID, at(-6*time.Minute)), badTime},
+		{"6 minutes early", a, signed(signing, serverKey.ID, at(6*time.Minute)), badTime},
+		{"not a number", a, signed(signing, serverKey.ID, "soon"), badTime},
+		{"another deployment's token", a, signed("other", serverKey.ID, at(0)), badSig},
+		{"unknown key", a, signed(signing, "AAAAAAAAAAAAAAAA", at(0)), badSig},
+		{"revoked key", a, signed(signing, revoked.ID, at(0)), badSig},
+		{"client key", a, signed(signing, clientKey.ID, at(0)), map[string]any{"error": "FORBIDDEN", "message": "this route needs a server key"}},
+		{"no signature", a, map[string]string{"x-ak": serverKey.ID, "x-et": at(0)}, map[string]any{"error": "UNAUTHENTICATED", "message": "missing X-Ak, X-Et or X-Es header"}},
+		{"no signing secret", unsigned, signed("", serverKey.ID, at(0)), map[string]any{"error": "UNAUTHENTICATED", "message": "this deployment has no signing secret configured"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ev := eventWith(c.headers)
+			ev.RouteKey = "POST /abc/get_experiments"
+			res, err := c.a.Handle(ctx, ev)
+			if err != nil || !res.IsAuthorized {
+				t.Fatalf("Handle: %+v %v", res, err)
+			}
+			for k, v := range c.want {
+				if res.Context[k] != v {
+					t.Fatalf("%s = %v, want %v (context %v)", k, res.Context[k], v, res.Context)
+				}
 			}
 		})
 	}

@@ -27,6 +27,10 @@ type SessionConfig struct {
 	Issuer      string        // required "iss" when set; required setting with a JWKS
 	Audience    string        // required in "aud" when set; required setting with a JWKS
 	Leeway      time.Duration // clock skew allowed on exp/nbf/iat
+	// SigningSecret is the deployment's secret signed requests' tokens are
+	// derived from ("": signed requests are refused). Not a session
+	// setting, but read and deployed the same way.
+	SigningSecret string
 }
 
 // Verifier checks session tokens and returns their subject, the user id.

@@ -22,17 +22,25 @@ const (
 	EnvSessionIssuer    = "SESSION_ISSUER"
 	EnvSessionAudience  = "SESSION_AUDIENCE"
 	EnvSessionLeeway    = "SESSION_LEEWAY" // Go duration, default 30s
+	// EnvSigningSecret holds the deployment's signing secret, from which
+	// each server key's signing token is derived (apikey.SigningToken):
+	// local development only (make run generates it).
+	EnvSigningSecret = "SIGNING_SECRET"
+	// EnvSigningSecretARN names the Secrets Manager secret holding it: what
+	// the stack sets on the authorizer and the admin function.
+	EnvSigningSecretARN = "SIGNING_SECRET_ARN"
 )
 
 // SessionFromEnv reads how session tokens are verified.
 func SessionFromEnv() (SessionConfig, error) {
 	c := SessionConfig{
-		HS256Secret: os.Getenv(EnvSessionSecret),
-		JWKSURL:     os.Getenv(EnvSessionJWKSURL),
-		JWKSJSON:    os.Getenv(EnvSessionJWKSJSON),
-		Issuer:      os.Getenv(EnvSessionIssuer),
-		Audience:    os.Getenv(EnvSessionAudience),
-		Leeway:      30 * time.Second,
+		HS256Secret:   os.Getenv(EnvSessionSecret),
+		JWKSURL:       os.Getenv(EnvSessionJWKSURL),
+		JWKSJSON:      os.Getenv(EnvSessionJWKSJSON),
+		Issuer:        os.Getenv(EnvSessionIssuer),
+		Audience:      os.Getenv(EnvSessionAudience),
+		Leeway:        30 * time.Second,
+		SigningSecret: os.Getenv(EnvSigningSecret),
 	}
 	if v := os.Getenv(EnvSessionLeeway); v != "" {
 		d, err := time.ParseDuration(v)
@@ -59,6 +67,9 @@ func SessionFromEnvAndSecrets(ctx context.Context, read SecretReader) (SessionCo
 	if err != nil {
 		return c, err
 	}
+	if c.SigningSecret, err = SigningSecret(ctx, read); err != nil {
+		return c, err
+	}
 	arn := os.Getenv(EnvSessionSecretARN)
 	if arn == "" {
 		return c, nil
@@ -75,6 +86,31 @@ func SessionFromEnvAndSecrets(ctx context.Context, read SecretReader) (SessionCo
 	}
 	c.HS256Secret = v
 	return c, nil
+}
+
+// SigningSecret is the deployment's signing secret: SIGNING_SECRET, or at a
+// deployed function's cold start the value of the secret SIGNING_SECRET_ARN
+// names, read once through read (not both). "" when neither is set: signed
+// requests are then refused.
+func SigningSecret(ctx context.Context, read SecretReader) (string, error) {
+	v, arn := os.Getenv(EnvSigningSecret), os.Getenv(EnvSigningSecretARN)
+	if arn == "" {
+		return v, nil
+	}
+	if v != "" {
+		return "", fmt.Errorf("auth: set %s or %s, not both", EnvSigningSecretARN, EnvSigningSecret)
+	}
+	if read == nil {
+		return "", fmt.Errorf("auth: %s is set but this program reads no deployed secrets", EnvSigningSecretARN)
+	}
+	v, err := read(ctx, arn)
+	if err != nil {
+		return "", fmt.Errorf("auth: signing secret from %s: %w", EnvSigningSecretARN, err)
+	}
+	if v == "" {
+		return "", fmt.Errorf("auth: signing secret from %s: %s has an empty value", EnvSigningSecretARN, arn)
+	}
+	return v, nil
 }
 
 // Setup builds the authorizer from session settings. Without any, admin
@@ -98,5 +134,5 @@ func Setup(logger *slog.Logger, keys KeyStore, session SessionConfig) (*Authoriz
 			return nil, err
 		}
 	}
-	return NewAuthorizer(logger, keys, verifier, time.Now), nil
+	return NewAuthorizer(logger, keys, verifier, time.Now).WithSigning(session.SigningSecret), nil
 }

@@ -176,3 +176,13 @@ func Items(req Request, field string) ([]json.RawMessage, error) {
 	}
 	return raw, nil
 }
+
+// JSONText is a JSON value as text, for vendors' APIs that answer strings:
+// a string as it is, anything else as its JSON text (true, 3.5, {"a":1}).
+func JSONText(v json.RawMessage) string {
+	var s string
+	if json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(TrimJSONSpace(v))
+}

@@ -15,6 +15,8 @@ const (
 	Health     = "health"
 	Evaluate   = "evaluate"
 	MCPServer  = "mcp"
+	Amplitude  = "amplitude"
+	ABC        = "abc"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -25,7 +27,25 @@ type Route struct {
 	// Public routes skip the authorizer: only the health check, which
 	// load balancers and uptime probes call without a key.
 	Public bool
+	// Credential is how the caller presents its API key: X-Api-Key unless
+	// a vendor's drop-in route takes the vendor's form.
+	Credential Credential
 }
+
+// Credential is a way of presenting an API key.
+type Credential string
+
+const (
+	// CredentialAPIKey: the X-Api-Key header (and a session on client routes).
+	CredentialAPIKey Credential = ""
+	// CredentialAmplitude: "Authorization: Api-Key <key>", as Amplitude's
+	// remote evaluation API takes its deployment key. The key is a server key.
+	CredentialAmplitude Credential = "amplitude"
+	// CredentialSigned: ABetterChoice's signed headers X-Ak (the server
+	// key's id), X-Et (unix seconds) and X-Es (the signature), verified by
+	// the authorizer with the key's signing token (apikey.SigningToken).
+	CredentialSigned Credential = "signed"
+)
 
 // IdentitySources are the headers the route's authorizer is keyed on (and
 // its results cached by). API Gateway refuses a request missing any of them
@@ -34,6 +54,12 @@ type Route struct {
 func (r Route) IdentitySources() []string {
 	if r.Public {
 		return nil
+	}
+	switch r.Credential {
+	case CredentialAmplitude:
+		return []string{"Authorization"}
+	case CredentialSigned:
+		return []string{"X-Ak", "X-Et", "X-Es"}
 	}
 	if strings.HasPrefix(r.Path, "/v1/client/") {
 		return []string{"X-Api-Key", "Authorization"}
@@ -132,6 +158,10 @@ var (
 	// MCP is the MCP server's streamable HTTP endpoint (stateless, JSON
 	// answers), for AI agents holding an admin key.
 	MCP = Route{Method: "POST", Path: "/mcp", Function: MCPServer}
+	// Drop-in vendor routes: the vendor's path, shapes and credential.
+	AmplitudeVardata = Route{Method: "GET", Path: "/v1/vardata", Function: Amplitude, Credential: CredentialAmplitude}
+	ABCExperiments   = Route{Method: "POST", Path: "/abc/get_experiments", Function: ABC, Credential: CredentialSigned}
+	ABCFeatureFlags  = Route{Method: "POST", Path: "/abc/get_feature_flags", Function: ABC, Credential: CredentialSigned}
 )
 
 // Functions that serve no route: the authorizer in front of every route,
@@ -159,6 +189,18 @@ var All = []Route{
 	AdminCreateMetric, AdminListMetrics, AdminGetMetric, AdminUpdateMetric, AdminArchiveMetric, AdminMetricHistory,
 	HealthCheck,
 	MCP,
+	AmplitudeVardata,
+	ABCExperiments, ABCFeatureFlags,
+}
+
+// ByKey is the route with an API Gateway route key ("GET /v1/vardata").
+func ByKey(key string) (Route, bool) {
+	for _, r := range All {
+		if r.Key() == key {
+			return r, true
+		}
+	}
+	return Route{}, false
 }
 
 // Functions lists the function names in route order, each once.

@@ -2,6 +2,7 @@ package stacktest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -109,6 +110,7 @@ func TestEveryOperationAnswersAsDocumented(t *testing.T) {
 
 	c.do(admin, "GET", "/v1/admin/experiments/button/results?event=purchase", "", 200)
 	c.do(admin, "GET", "/v1/admin/experiments/button/results", "", 400)
+	metricsAndReadings(c, admin)
 	c.do(admin, "POST", "/v1/admin/experiments/button/recount?dry_run=true", "", 200)
 	c.do(admin, "POST", "/v1/admin/experiments/button/recount?dry_run=maybe", "", 400)
 	c.do(admin, "GET", "/v1/admin/experiments/button/export", "", 200)
@@ -215,6 +217,63 @@ func flagsAndEvaluation(c call, admin, alice, server http.Header) {
 		{"user_id":"alice","name":"purchase","timestamp":"2001-01-01T00:00:00Z"},{"name":"purchase"}]}`, 202)
 	c.do(server, "POST", "/v1/server/events", `{"events":[],"extra":1}`, 400)
 	c.do(http.Header{}, "POST", "/v1/server/events", `{"events":[{"user_id":"alice","name":"purchase"}]}`, 401)
+}
+
+// metricsAndReadings drives the metric routes, names metrics on "button"
+// (active, with purchases counted), and reads its results and plan every
+// way, refusals included.
+func metricsAndReadings(c call, admin http.Header) {
+	c.t.Helper()
+	c.do(admin, "POST", "/v1/admin/metrics", `{"key":"buyers","name":"Buyers","type":"binomial","event":"purchase"}`, 201)
+	c.do(admin, "POST", "/v1/admin/metrics", `{"key":"buyers","name":"Again","type":"binomial","event":"purchase"}`, 409)
+	c.do(admin, "POST", "/v1/admin/metrics", `{"key":"revenue","name":"Revenue","description":"order totals","type":"sum",
+		"event":"purchase","property":"total","cap":500,"window_hours":72}`, 201)
+	c.do(admin, "POST", "/v1/admin/metrics", `{"key":"refunds","name":"Refunds","type":"binomial","event":"refund","direction":"decrease"}`, 201)
+	c.do(admin, "POST", "/v1/admin/metrics", `{"key":"per-order","name":"Revenue per order","type":"ratio",
+		"numerator":{"type":"sum","event":"purchase","property":"total"},"denominator":{"type":"count","event":"purchase"}}`, 201)
+	c.do(admin, "POST", "/v1/admin/metrics", `{"key":"bad","name":"Bad","type":"ratio","numerator":{"type":"binomial","event":"purchase"}}`, 400)
+	c.do(admin, "GET", "/v1/admin/metrics?limit=2", "", 200)
+	c.do(admin, "GET", "/v1/admin/metrics?limit=0", "", 400)
+	c.do(admin, "GET", "/v1/admin/metrics/per-order", "", 200)
+	c.do(admin, "GET", "/v1/admin/metrics/nope", "", 404)
+	c.do(admin, "PATCH", "/v1/admin/metrics/refunds", `{"version":1,"description":"refunded orders"}`, 200)
+	c.do(admin, "PATCH", "/v1/admin/metrics/refunds", `{"version":1,"name":"Stale"}`, 409)
+	c.do(admin, "PATCH", "/v1/admin/metrics/refunds", `{"version":2,"type":"count"}`, 400)
+	c.do(admin, "GET", "/v1/admin/metrics/refunds/history?limit=5", "", 200)
+	c.do(admin, "GET", "/v1/admin/metrics/nope/history", "", 404)
+	c.do(admin, "DELETE", "/v1/admin/metrics/per-order", "", 204)
+	c.do(admin, "DELETE", "/v1/admin/metrics/per-order", "", 404)
+
+	exp := c.do(admin, "GET", "/v1/admin/experiments/button", "", 200)
+	version, _ := exp["version"].(float64)
+	c.do(admin, "PATCH", "/v1/admin/experiments/button", fmt.Sprintf(`{"version":%d,"secondary_metrics":["per-order"]}`, int(version)), 400)
+	named := c.do(admin, "PATCH", "/v1/admin/experiments/button", fmt.Sprintf(`{"version":%d,"primary_metric":"buyers",
+		"secondary_metrics":["revenue"],"guardrail_metrics":["refunds"],"stop_on_guardrail":true}`, int(version)), 200)
+	if named["primary_metric"] != "buyers" || named["stop_on_guardrail"] != true {
+		c.t.Errorf("naming metrics: %v", named)
+	}
+	c.do(admin, "POST", "/v1/admin/experiments", `{"key":"unmeasured","name":"Unmeasured","primary_metric":"nope",
+		"variants":[{"key":"a","weight":1},{"key":"b","weight":1}]}`, 400)
+
+	const results = "/v1/admin/experiments/button/results"
+	read := c.do(admin, "GET", results+"?metric=buyers&method=bayesian", "", 200)
+	if read["metric"] != "buyers" || read["guardrails"] == nil {
+		c.t.Errorf("results on a metric: %v", read)
+	}
+	c.do(admin, "GET", results+"?event=purchase&method=sequential&correction=bh&alpha=0.1&mde=0.2", "", 200)
+	c.do(admin, "GET", results+"?metric=revenue", "", 400)
+	c.do(admin, "GET", results+"?metric=refund-rate", "", 400)
+	c.do(admin, "GET", results+"?event=purchase&metric=buyers", "", 400)
+	c.do(admin, "GET", results+"?event=purchase&method=magic", "", 400)
+	c.do(admin, "GET", results+"?event=purchase&correction=bonferroni", "", 400)
+	c.do(admin, "GET", results+"?event=purchase&alpha=0.7", "", 400)
+
+	const plan = "/v1/admin/experiments/button/plan"
+	c.do(admin, "GET", plan+"?event=purchase&mde=0.1&alpha=0.01", "", 200)
+	c.do(admin, "GET", plan+"?metric=buyers", "", 200)
+	c.do(admin, "GET", plan+"?event=purchase&mde=0", "", 400)
+	c.do(admin, "GET", plan+"?event=checkout", "", 400)
+	c.do(admin, "GET", "/v1/admin/experiments/nope/plan?event=purchase", "", 404)
 }
 
 // devices drives the X-Device-Id header: a device-unit experiment, its

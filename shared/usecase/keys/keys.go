@@ -34,13 +34,32 @@ type Store interface {
 
 // Service manages API keys.
 type Service struct {
-	store Store
-	now   func() time.Time
+	store   Store
+	now     func() time.Time
+	signing string // the deployment's signing secret ("": none)
 }
 
 // New returns the use case; now is the clock.
 func New(st Store, now func() time.Time) *Service {
 	return &Service{store: st, now: func() time.Time { return now().UTC() }}
+}
+
+// WithSigning returns a copy of s that derives server keys' signing tokens
+// from the deployment's signing secret.
+func (s *Service) WithSigning(secret string) *Service {
+	c := *s
+	c.signing = secret
+	return &c
+}
+
+// SigningToken is k's signing token for signed requests (ABetterChoice's
+// scheme): derived, never stored, so shown once, when the key is issued.
+// "" for a key that is not a server key or without a signing secret.
+func (s *Service) SigningToken(k *store.APIKey) string {
+	if s.signing == "" || apikey.Role(k.Role) != apikey.RoleServer {
+		return ""
+	}
+	return apikey.SigningToken(s.signing, k.ID)
 }
 
 // Issue creates a key named name with role, made by the admin key by.

@@ -11,12 +11,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/edge/auth"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
 	"github.com/abtest/abtest/shared/edge/routes"
@@ -236,7 +238,18 @@ func cursorOf(next string) *string {
 
 // Wire builds the handler of the admin function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	admin := New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now), erasure.New(d.Store, d.Now),
+	return WireSigning(os.Getenv(auth.EnvSigningSecret))(d)
+}
+
+// WireSigning is Wire with the deployment's signing secret, which the
+// deployed function reads at cold start (auth.SigningSecret): server keys
+// are issued with their signing token.
+func WireSigning(signing string) lambdafn.Wire {
+	return func(d lambdafn.Deps) httpapi.Handler { return wire(d, signing) }
+}
+
+func wire(d lambdafn.Deps, signing string) httpapi.Handler {
+	admin := New(d.Logger, experiments.New(d.Definitions, d.Store, d.Now), keys.New(d.Store, d.Now).WithSigning(signing), erasure.New(d.Store, d.Now),
 		Targeting{Layers: layers.New(d.Store, d.Now), Groups: savedgroups.New(d.Store, d.Now)})
 	return Metrics(d.Logger, metrics.New(d.Store, d.Now), Flags(d.Logger, flags.New(d.Store, d.Definitions, d.Now), Holdouts(d.Logger, holdouts.New(d.Store, d.Now), admin)))
 }

@@ -21,6 +21,9 @@ type KeyView struct {
 	LastUsedAt *string `json:"last_used_at"`
 	RevokedAt  *string `json:"revoked_at"`
 	Key        string  `json:"key,omitempty"`
+	// SigningToken signs ABetterChoice-style requests with a server key
+	// (X-Es); like Key, only in the response that created it.
+	SigningToken string `json:"signing_token,omitempty"`
 }
 
 func keyViewOf(k *store.APIKey) KeyView {
@@ -51,6 +54,7 @@ func (e *edge) createKey(ctx context.Context, req httpapi.Request, admin string)
 	}
 	v := keyViewOf(k)
 	v.Key = plain
+	v.SigningToken = e.keys.SigningToken(k)
 	return httpapi.Created(v), nil
 }
 

@@ -176,10 +176,10 @@ func fromQuery(req httpapi.Request, r *evaluation.Request) error {
 	r.Attributes = attrs
 	q := req.QueryStringParameters
 	if v, ok := q["experiments"]; ok {
-		r.Experiments = list(v)
+		r.Experiments = List(v)
 	}
 	if v, ok := q["flags"]; ok {
-		r.Flags = list(v)
+		r.Flags = List(v)
 	}
 	if v, ok := q["track"]; ok && v != "false" {
 		return fault.Validation(map[string]string{"track": "GET never tracks: use POST with \"track\": true"})
@@ -187,7 +187,8 @@ func fromQuery(req httpapi.Request, r *evaluation.Request) error {
 	return nil
 }
 
-func list(v string) []string {
+// List splits a comma-separated list of keys ("a, b,,c" -> a b c).
+func List(v string) []string {
 	out := []string{}
 	for _, k := range strings.Split(v, ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -224,6 +225,12 @@ const EnvCacheSeconds = "EVALUATE_CACHE_SECONDS"
 
 // Wire builds the handler of the evaluate function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
+	return New(d.Logger, UseCase(d), cacheSeconds(d.Logger))
+}
+
+// UseCase builds the evaluation use case on d: the one evaluation path,
+// which the vendors' drop-in edges wire too.
+func UseCase(d lambdafn.Deps) *evaluation.Service {
 	assign := assignment.New(d.Definitions, d.Store).WithHoldouts(d.Holdouts, d.Store)
 	if d.Groups != nil {
 		assign = assign.WithGroups(d.Groups)
@@ -233,8 +240,7 @@ func Wire(d lambdafn.Deps) httpapi.Handler {
 	if d.Groups != nil {
 		groups = d.Groups
 	}
-	uc := evaluation.New(d.Definitions, d.Flags, groups, d.Store, assign, expose, d.Now)
-	return New(d.Logger, uc, cacheSeconds(d.Logger))
+	return evaluation.New(d.Definitions, d.Flags, groups, d.Store, assign, expose, d.Now)
 }
 
 // cacheSeconds reads EnvCacheSeconds; a bad value is logged and the
