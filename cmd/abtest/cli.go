@@ -182,6 +182,7 @@ Settings: ABTEST_URL (the API's URL) and ABTEST_ADMIN_KEY (an admin key);
   abtest layers list | get KEY | create -f FILE | archive KEY
   abtest saved-groups list | get KEY | create -f FILE | update KEY -f FILE | delete KEY
   abtest flags list | get KEY | create -f FILE | update KEY -f FILE | archive KEY | history KEY
+  abtest metrics list | get KEY | create -f FILE | update KEY -f FILE | archive KEY | history KEY
   abtest holdouts list | get KEY | create -f FILE | update KEY -f FILE | archive KEY
   abtest holdouts results KEY --event NAME
 

@@ -246,6 +246,16 @@ func TestTargetingResources(t *testing.T) {
 		t.Errorf("flags history:\n%s", r.stdout)
 	}
 	cli(t, st, "flags", "archive", "new-nav").ok(t)
+
+	cli(t, st, "metrics", "create", "-f", write(t, "m.yaml", "key: buyers\nname: Buyers\ntype: binomial\nevent: purchase\n")).ok(t)
+	cli(t, st, "metrics", "update", "buyers", "-f", write(t, "m2.yaml", "name: Paying users\n")).ok(t)
+	if r := cli(t, st, "metrics", "list").ok(t); !strings.Contains(r.stdout, "buyers  binomial  purchase") || !strings.Contains(r.stdout, "Paying users") {
+		t.Errorf("metrics list:\n%s", r.stdout)
+	}
+	if r := cli(t, st, "metrics", "history", "buyers").ok(t); !strings.Contains(r.stdout, "update") {
+		t.Errorf("metrics history:\n%s", r.stdout)
+	}
+	cli(t, st, "metrics", "archive", "buyers").ok(t)
 	if r := cli(t, st, "flags", "get", "new-nav"); r.code != 1 || !strings.Contains(r.stderr, "FLAG_NOT_FOUND") {
 		t.Errorf("archived flag: %+v", r)
 	}

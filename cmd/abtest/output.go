@@ -86,6 +86,7 @@ var (
 		rs, _ := it["rules"].([]any)
 		return fmt.Sprint(len(rs))
 	}}, {"VERSION", field("version")}}
+	metricColumns  = []column{{"KEY", field("key")}, {"TYPE", field("type")}, {"EVENT", field("event")}, {"DIRECTION", field("direction")}, {"STATUS", field("status")}, {"NAME", field("name")}}
 	historyColumns = []column{{"VERSION", field("version")}, {"ACTION", field("action")}, {"BY", field("by")}, {"AT", field("at")}, {"DETAILS", field("details")}}
 )
 

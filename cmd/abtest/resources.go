@@ -77,6 +77,9 @@ func init() {
 	register((&resource{name: "flags", path: "/v1/admin/flags", field: "flags", columns: flagColumns}).
 		on("list", list).on("get", get).on("create", create).on("update", update(true)).on("archive", remove("archived")).
 		on("history", history))
+	register((&resource{name: "metrics", path: "/v1/admin/metrics", field: "metrics", columns: metricColumns}).
+		on("list", list).on("get", get).on("create", create).on("update", update(true)).on("archive", remove("archived")).
+		on("history", history))
 	register((&resource{name: "holdouts", path: "/v1/admin/holdouts", field: "holdouts", columns: holdoutColumns}).
 		on("list", list).on("get", get).on("create", create).on("update", update(false)).on("archive", remove("archived")).
 		on("results", holdoutResults))
