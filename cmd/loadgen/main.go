@@ -264,10 +264,15 @@ func (b *bench) scenarios(ctx context.Context, assignment httpapi.Handler) error
 		return err
 	})
 	b.lag = lagOf(acks, stop())
+	// The raw rows write items shaped as the service's (an assignment of
+	// another experiment, rawbench), so the stream poller aggregates them as
+	// it aggregates the service's: both rows run under the same load on
+	// DynamoDB Local, which the aggregator shares here (not on AWS).
 	b.measure("raw conditional PutItem (same client)", n, func(i int) error {
 		_, err := b.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("RAW#%06d", i)}, "sk": &types.AttributeValueMemberS{Value: "ASG#bench"},
-			"variant": &types.AttributeValueMemberS{Value: "treatment"}, "assigned_at": &types.AttributeValueMemberS{Value: time.Now().UTC().Format(time.RFC3339Nano)},
+			"pk": avS(rawPK(i)), "sk": avS("ASG#rawbench"), "gsi1pk": avS("ASG#rawbench"), "gsi1sk": avS(fmt.Sprintf("raw-%06d", i)),
+			"experiment": avS("rawbench"), "user_id": avS(fmt.Sprintf("raw-%06d", i)),
+			"variant": avS("treatment"), "assigned_at": avS(now()),
 		}, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 		return err
 	})
@@ -295,9 +300,9 @@ func (b *bench) scenarios(ctx context.Context, assignment httpapi.Handler) error
 	})
 	// The writes a first exposure makes, raw: the unit's exposure item and
 	// the first-exposure mark on its assignment, in one transaction (on the
-	// RAW# assignments the conditional PutItem row wrote).
+	// assignments the raw conditional PutItem row wrote).
 	b.measure("raw first-exposure transaction (same client)", n, func(i int) error {
-		return b.rawFirstExposure(ctx, fmt.Sprintf("RAW#%06d", i))
+		return b.rawFirstExposure(ctx, rawPK(i))
 	})
 	batch := make([]string, 10)
 	for j := range batch {
@@ -309,7 +314,7 @@ func (b *bench) scenarios(ctx context.Context, assignment httpapi.Handler) error
 	// event and the assignment's mark, one transaction), the other nine
 	// are conditional puts of the event alone.
 	b.measure("raw writes of a batch of 10 (same client)", n/4, func(i int) error {
-		return b.rawEventBatch(ctx, fmt.Sprintf("RAW#%06d", i), 10)
+		return b.rawEventBatch(ctx, rawPK(i), 10)
 	})
 	admin := map[string]string{"X-Api-Key": b.admin}
 	b.measure("results (gateway)", n/4, func(i int) error {

@@ -18,6 +18,9 @@ func avS(s string) types.AttributeValue { return &types.AttributeValueMemberS{Va
 
 func now() string { return time.Now().UTC().Format(time.RFC3339Nano) }
 
+// rawPK is the partition of raw unit i.
+func rawPK(i int) string { return fmt.Sprintf("USER#raw-%06d", i) }
+
 // rawFirstExposure writes an exposure item beside the assignment at pk and
 // marks the assignment first-exposed, in one transaction, with the
 // conditions the store puts on them.
@@ -26,14 +29,14 @@ func (b *bench) rawFirstExposure(ctx context.Context, pk string) error {
 		{Put: &types.Put{
 			TableName: aws.String(table),
 			Item: map[string]types.AttributeValue{
-				"pk": avS(pk), "sk": avS(fmt.Sprintf("EXPO#bench#%d", time.Now().UnixNano())),
+				"pk": avS(pk), "sk": avS(fmt.Sprintf("EXPO#rawbench#%d", time.Now().UnixNano())),
 				"variant": avS("treatment"), "assigned_variant": avS("treatment"), "exposed_at": avS(now()),
 			},
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
 		}},
 		{Update: &types.Update{
 			TableName:                 aws.String(table),
-			Key:                       map[string]types.AttributeValue{"pk": avS(pk), "sk": avS("ASG#bench")},
+			Key:                       map[string]types.AttributeValue{"pk": avS(pk), "sk": avS("ASG#rawbench")},
 			UpdateExpression:          aws.String("SET first_exposed_at = :fx"),
 			ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(first_exposed_at)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":fx": avS(now())},
@@ -56,7 +59,7 @@ func (b *bench) rawEventBatch(ctx context.Context, pk string, n int) error {
 		{Put: &types.Put{TableName: aws.String(table), Item: event(0), ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: &types.Update{
 			TableName:                 aws.String(table),
-			Key:                       map[string]types.AttributeValue{"pk": avS(pk), "sk": avS("ASG#bench")},
+			Key:                       map[string]types.AttributeValue{"pk": avS(pk), "sk": avS("ASG#rawbench")},
 			UpdateExpression:          aws.String("ADD conversions :names"),
 			ConditionExpression:       aws.String("attribute_exists(pk) AND NOT contains(conversions, :name)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: []string{"purchase"}}, ":name": avS("purchase")},
