@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,8 +29,12 @@ import (
 	"github.com/abtest/abtest/shared/usecase/keys"
 )
 
-// sessionSecret signs the stack's session tokens (HS256).
-const sessionSecret = "stacktest-session-secret-0123456789abcdef"
+// sessionSecret signs the stack's session tokens (HS256); signingSecret
+// derives server keys' signing tokens (ABetterChoice's signed requests).
+const (
+	sessionSecret = "stacktest-session-secret-0123456789abcdef"
+	signingSecret = "stacktest-signing-secret-0123456789abcdef"
+)
 
 // Stack is the service running in-process.
 type Stack struct {
@@ -41,6 +46,7 @@ type Stack struct {
 	Store     *store.Store
 	Deps      lambdafn.Deps
 	t         testing.TB
+	signed    int // signatures made, each a second apart (see Signed)
 }
 
 // Start runs the stack until the test ends. Definitions are read fresh on
@@ -49,7 +55,7 @@ func Start(t testing.TB) *Stack {
 	t.Helper()
 	_, db, table := storetest.New(t)
 	deps := lambdafn.New(slog.New(slog.DiscardHandler), db, config.Config{Table: table, DefinitionsMaxAge: 0})
-	gw, err := allroutes.Gateway(deps, auth.SessionConfig{HS256Secret: sessionSecret}, gateway.Options{Timeout: 30 * time.Second})
+	gw, err := allroutes.Gateway(deps, auth.SessionConfig{HS256Secret: sessionSecret, SigningSecret: signingSecret}, gateway.Options{Timeout: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,6 +115,20 @@ func (s *Stack) Send(user, method, path, body string) {
 	if resp.StatusCode >= 300 {
 		s.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
 	}
+}
+
+// Signed is the headers of an ABetterChoice call signed with the server
+// key (X-Ak, X-Et, X-Es). Each call is signed a second earlier than the one
+// before, so no two are the same signed request (the edge serves each once).
+func (s *Stack) Signed() http.Header {
+	s.t.Helper()
+	ak, ok := apikey.ParseKeyID(s.ServerKey)
+	if !ok {
+		s.t.Fatalf("server key %q has no id", s.ServerKey)
+	}
+	s.signed++
+	et := strconv.FormatInt(time.Now().Unix()-int64(s.signed), 10)
+	return http.Header{"X-Ak": {ak}, "X-Et": {et}, "X-Es": {apikey.Signature(apikey.SigningToken(signingSecret, ak), ak, et)}}
 }
 
 // Admin is the headers of an admin call.

@@ -105,6 +105,8 @@ func TestEveryOperationAnswersAsDocumented(t *testing.T) {
 	c.do(alice, "POST", "/v1/client/events", `{"events":[]}`, 400)
 
 	flagsAndEvaluation(c, admin, alice, server)
+	amplitude(c, alice, server)
+	abetterchoice(c, st)
 	devices(c, admin, alice, server)
 	st.Drain()
 
@@ -217,6 +219,61 @@ func flagsAndEvaluation(c call, admin, alice, server http.Header) {
 		{"user_id":"alice","name":"purchase","timestamp":"2001-01-01T00:00:00Z"},{"name":"purchase"}]}`, 202)
 	c.do(server, "POST", "/v1/server/events", `{"events":[],"extra":1}`, 400)
 	c.do(http.Header{}, "POST", "/v1/server/events", `{"events":[{"user_id":"alice","name":"purchase"}]}`, 401)
+}
+
+// amplitude drives Amplitude's remote evaluation drop-in, with "button"
+// active and "checkout-flag" defined.
+func amplitude(c call, alice, server http.Header) {
+	c.t.Helper()
+	amp := http.Header{"Authorization": {"Api-Key " + server.Get("X-Api-Key")}}
+	ans := c.do(amp, "GET", "/v1/vardata?user_id=erin&flag_keys=button,checkout-flag&context=%7B%22user_properties%22%3A%7B%22country%22%3A%22US%22%7D%7D", "", 200)
+	if v, ok := ans["button"].(map[string]any); !ok || v["key"] == "" {
+		c.t.Errorf("vardata: %v", ans)
+	}
+	noTrack := amp.Clone()
+	noTrack.Set("X-Amp-Exp-Track", "no-track")
+	c.do(noTrack, "GET", "/v1/vardata?device_id=browser-7", "", 200)
+	c.do(amp, "GET", "/v1/vardata?user_id=erin&context=nope", "", 400)
+	c.do(amp, "GET", "/v1/vardata?flag_keys=button", "", 400)
+	c.do(http.Header{}, "GET", "/v1/vardata?user_id=erin", "", 401) // API Gateway's own refusal
+	c.do(http.Header{"Authorization": {"Api-Key nope.nope"}}, "GET", "/v1/vardata?user_id=erin", "", 401)
+	c.do(http.Header{"Authorization": {"Api-Key " + alice.Get("X-Api-Key")}}, "GET", "/v1/vardata?user_id=erin", "", 403)
+}
+
+// abetterchoice drives ABetterChoice's drop-in, signed with the server key,
+// with "button" (in layer "checkout") active and "checkout-flag" defined.
+func abetterchoice(c call, st *stacktest.Stack) {
+	c.t.Helper()
+	const exps = "/abc/get_experiments"
+	const flags = "/abc/get_feature_flags"
+	body := `{"project_id":"abtest","unit_id":"frank","profiles":{"country":{"user_attrs":["US"]}},"filter_options":{"layer_keys":["checkout","empty"]}}`
+	ans := c.do(st.Signed(), "POST", exps, body, 200)
+	data, _ := ans["exp_data"].(map[string]any)
+	if ans["ret_code"] != float64(100) || data["checkout"] == nil || data["empty"] == nil {
+		c.t.Errorf("get_experiments: %v", ans)
+	}
+	replayed := st.Signed()
+	c.do(replayed, "POST", exps, `{"project_id":"abtest","unit_id":"frank"}`, 200)
+	if ans := c.do(replayed, "POST", exps, `{"project_id":"abtest","unit_id":"frank"}`, 401); ans["ret_code"] != float64(101) {
+		c.t.Errorf("a replay: %v", ans)
+	}
+	bad := st.Signed()
+	bad.Set("X-Es", strings.Repeat("0", 32))
+	c.do(bad, "POST", exps, body, 401)
+	c.do(http.Header{"X-Ak": bad.Values("X-Ak")}, "POST", exps, body, 401) // API Gateway's own refusal
+	if ans := c.do(st.Signed(), "POST", exps, `{"unit_id":"frank"}`, 400); ans["ret_code"] != float64(103) {
+		c.t.Errorf("no project_id: %v", ans)
+	}
+	c.do(st.Signed(), "POST", exps, `{"project_id":"another","unit_id":"frank"}`, 403)
+	c.do(st.Signed(), "POST", exps, `{"project_id":"abtest"}`, 400)
+	c.do(st.Signed(), "POST", exps, `[]`, 400)
+
+	ans = c.do(st.Signed(), "POST", flags, `{"project_id":"abtest","unit_id":"frank","feature_names":["checkout-flag","nope"],"profiles":{"country":{"user_attrs":["FR"]}}}`, 200)
+	if f, ok := ans["data"].(map[string]any)["checkout-flag"].(map[string]any); !ok || f["value"] != "true" {
+		c.t.Errorf("get_feature_flags: %v", ans)
+	}
+	c.do(st.Signed(), "POST", flags, `{"project_id":"abtest","unit_id":"frank"}`, 400)
+	c.do(st.Signed(), "POST", flags, `{"project_id":"abtest","unit_id":"frank","feature_names":["checkout-flag"]}`, 200)
 }
 
 // metricsAndReadings drives the metric routes, names metrics on "button"
