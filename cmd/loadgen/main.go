@@ -278,6 +278,9 @@ func (b *bench) scenarios(ctx context.Context, assignment httpapi.Handler) error
 	// another experiment, rawbench), so the stream poller aggregates them as
 	// it aggregates the service's: both rows run under the same load on
 	// DynamoDB Local, which the aggregator shares here (not on AWS).
+	// Counters are sampled during this row too, as during the first
+	// assignments (the lag measurement reads them every 20 ms).
+	stopRaw := b.sampleCounters(ctx, "rawbench")
 	b.measure("raw conditional PutItem (same client)", n, func(i int) error {
 		_, err := b.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
 			"pk": avS(rawPK(i)), "sk": avS("ASG#rawbench"), "gsi1pk": avS("ASG#rawbench"), "gsi1sk": avS(fmt.Sprintf("raw-%06d", i)),
@@ -286,6 +289,7 @@ func (b *bench) scenarios(ctx context.Context, assignment httpapi.Handler) error
 		}, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 		return err
 	})
+	stopRaw()
 	b.measure("repeat assignment (gateway)", n, func(i int) error { return b.call("GET", path+"/assignment", "", b.user(i), 200) })
 	b.measure("repeat assignment (handler in-process)", n, func(i int) error {
 		resp, err := assignment(ctx, httpapitest.Request("bench", fmt.Sprintf("user-%06d", i), ""))
