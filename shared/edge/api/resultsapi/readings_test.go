@@ -347,6 +347,8 @@ func TestPlan(t *testing.T) {
 		{map[string]string{"event": "purchase", "alpha": "0.7"}, results.CodeInvalidAlpha},
 		{map[string]string{"event": "signup-x"}, results.CodeEventNotDeclared},
 		{map[string]string{}, results.CodeEventRequired},
+		{map[string]string{"event": "purchase", "method": "magic"}, fault.CodeValidationFailed},
+		{map[string]string{"event": "purchase", "correction": "bh"}, fault.CodeValidationFailed},
 	} {
 		httpapitest.ExpectError(t, f.call(t, routes.AdminPlan, "checkout", tc.query), http.StatusBadRequest, tc.code)
 	}

@@ -60,6 +60,13 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 		})
 	plan := httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
 		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			// A plan has no reading: a method or a correction asked for
+			// would be silently ignored, so it is refused.
+			for _, name := range []string{"method", "correction"} {
+				if _, ok := req.QueryStringParameters[name]; ok {
+					return httpapi.Result{}, fault.Validation(experiment.Problems{name: "is not a parameter of the plan (event or metric, mde, alpha)"})
+				}
+			}
 			q, err := query(req.QueryStringParameters)
 			if err != nil {
 				return httpapi.Result{}, err
