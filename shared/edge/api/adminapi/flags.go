@@ -6,13 +6,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/flag"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/routes"
-	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/flags"
 )
 
@@ -20,23 +18,14 @@ import (
 // route to next (the rest of the admin function), as Holdouts does.
 func Flags(logger *slog.Logger, fs *flags.Service, next httpapi.Handler) httpapi.Handler {
 	h := &flagEdge{fs: fs}
-	byRoute := map[string]endpoint{
-		routes.AdminCreateFlag.Key():  h.create,
+	return layered(logger, map[string]endpoint{
+		routes.AdminCreateFlag.Key():  createWith(parseNewFlag, fs.Create, flagViewOf),
 		routes.AdminListFlags.Key():   h.list,
-		routes.AdminGetFlag.Key():     h.get,
-		routes.AdminUpdateFlag.Key():  h.update,
-		routes.AdminArchiveFlag.Key(): h.archive,
+		routes.AdminGetFlag.Key():     getWith(fs.Get, flagViewOf),
+		routes.AdminUpdateFlag.Key():  updateWith(flag.CheckKey, parseFlagPatch, fs.Update, flagViewOf),
+		routes.AdminArchiveFlag.Key(): archiveWith(fs.Archive),
 		routes.AdminFlagHistory.Key(): h.history,
-	}
-	serve := httpapi.Endpoint(logger, experiments.CodeFailed, apikey.RoleAdmin, func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
-		return byRoute[req.RouteKey](ctx, req, caller.KeyID)
-	})
-	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		if _, ok := byRoute[req.RouteKey]; ok {
-			return serve(ctx, req)
-		}
-		return next(ctx, req)
-	}
+	}, next)
 }
 
 type flagEdge struct{ fs *flags.Service }
@@ -74,58 +63,6 @@ func flagViewOf(f *flag.Flag) (FlagView, error) {
 
 // respond renders a flag as answer does (OK, Created), or the error: the
 // end of every route that answers one flag.
-func respond(f *flag.Flag, err error, answer func(any) httpapi.Result) (httpapi.Result, error) {
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	v, err := flagViewOf(f)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	return answer(v), nil
-}
-
-func (h *flagEdge) create(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	body, err := httpapi.Body(req)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	in, err := parseNewFlag(body)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	x, err := h.fs.Create(ctx, admin, in)
-	return respond(x, err, httpapi.Created)
-}
-
-func (h *flagEdge) get(ctx context.Context, req httpapi.Request, _ string) (httpapi.Result, error) {
-	f, err := h.fs.Get(ctx, req.PathParameters["key"])
-	return respond(f, err, httpapi.OK)
-}
-
-func (h *flagEdge) update(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	key := req.PathParameters["key"]
-	if err := flag.CheckKey(key); err != nil {
-		return httpapi.Result{}, err
-	}
-	body, err := httpapi.Body(req)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	p, err := parseFlagPatch(body)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	f, err := h.fs.Update(ctx, admin, key, p)
-	return respond(f, err, httpapi.OK)
-}
-
-func (h *flagEdge) archive(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	if err := h.fs.Archive(ctx, admin, req.PathParameters["key"]); err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.NoContent(), nil
-}
 
 // FlagsResponse is the body of the flag listing.
 type FlagsResponse struct {

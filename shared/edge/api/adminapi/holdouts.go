@@ -7,13 +7,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/holdout"
 	"github.com/abtest/abtest/shared/edge/httpapi"
 	"github.com/abtest/abtest/shared/edge/routes"
-	"github.com/abtest/abtest/shared/usecase/experiments"
 	"github.com/abtest/abtest/shared/usecase/holdouts"
 )
 
@@ -22,23 +20,15 @@ import (
 // function without changing how the rest of it is built.
 func Holdouts(logger *slog.Logger, hs *holdouts.Service, next httpapi.Handler) httpapi.Handler {
 	h := &holdoutEdge{hs: hs}
-	byRoute := map[string]endpoint{
-		routes.AdminCreateHoldout.Key():  h.create,
+	show := always(holdoutViewOf)
+	return layered(logger, map[string]endpoint{
+		routes.AdminCreateHoldout.Key():  createWith(parseNewHoldout, hs.Create, show),
 		routes.AdminListHoldouts.Key():   h.list,
-		routes.AdminGetHoldout.Key():     h.get,
-		routes.AdminUpdateHoldout.Key():  h.update,
-		routes.AdminArchiveHoldout.Key(): h.archive,
+		routes.AdminGetHoldout.Key():     getWith(hs.Get, show),
+		routes.AdminUpdateHoldout.Key():  updateWith(holdout.CheckKey, parseHoldoutPatch, hs.Update, show),
+		routes.AdminArchiveHoldout.Key(): archiveWith(hs.Archive),
 		routes.AdminHoldoutUnit.Key():    h.unit,
-	}
-	serve := httpapi.Endpoint(logger, experiments.CodeFailed, apikey.RoleAdmin, func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
-		return byRoute[req.RouteKey](ctx, req, caller.KeyID)
-	})
-	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		if _, ok := byRoute[req.RouteKey]; ok {
-			return serve(ctx, req)
-		}
-		return next(ctx, req)
-	}
+	}, next)
 }
 
 type holdoutEdge struct{ hs *holdouts.Service }
@@ -69,22 +59,6 @@ func holdoutViewOf(h *holdout.Holdout) HoldoutView {
 	}
 }
 
-func (h *holdoutEdge) create(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	body, err := httpapi.Body(req)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	in, err := parseNewHoldout(body)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	x, err := h.hs.Create(ctx, admin, in)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.Created(holdoutViewOf(x)), nil
-}
-
 // HoldoutsResponse is the body of the holdout listing.
 type HoldoutsResponse struct {
 	Holdouts   []HoldoutView `json:"holdouts"`
@@ -105,41 +79,6 @@ func (h *holdoutEdge) list(ctx context.Context, req httpapi.Request, _ string) (
 		out.Holdouts = append(out.Holdouts, holdoutViewOf(x))
 	}
 	return httpapi.OK(out), nil
-}
-
-func (h *holdoutEdge) get(ctx context.Context, req httpapi.Request, _ string) (httpapi.Result, error) {
-	x, err := h.hs.Get(ctx, req.PathParameters["key"])
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.OK(holdoutViewOf(x)), nil
-}
-
-func (h *holdoutEdge) update(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	key := req.PathParameters["key"]
-	if err := holdout.CheckKey(key); err != nil {
-		return httpapi.Result{}, err
-	}
-	body, err := httpapi.Body(req)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	p, err := parseHoldoutPatch(body)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	x, err := h.hs.Update(ctx, admin, key, p)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.OK(holdoutViewOf(x)), nil
-}
-
-func (h *holdoutEdge) archive(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	if err := h.hs.Archive(ctx, admin, req.PathParameters["key"]); err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.NoContent(), nil
 }
 
 func (h *holdoutEdge) unit(ctx context.Context, req httpapi.Request, _ string) (httpapi.Result, error) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/abtest/abtest/shared/domain/apikey"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/metric"
@@ -21,23 +20,15 @@ import (
 // to next (the rest of the admin function).
 func Metrics(logger *slog.Logger, ms *metrics.Service, next httpapi.Handler) httpapi.Handler {
 	h := &metricEdge{ms: ms}
-	byRoute := map[string]endpoint{
-		routes.AdminCreateMetric.Key():  h.create,
+	show := always(metricViewOf)
+	return layered(logger, map[string]endpoint{
+		routes.AdminCreateMetric.Key():  createWith(parseNewMetric, ms.Create, show),
 		routes.AdminListMetrics.Key():   h.list,
-		routes.AdminGetMetric.Key():     h.get,
-		routes.AdminUpdateMetric.Key():  h.update,
-		routes.AdminArchiveMetric.Key(): h.archive,
+		routes.AdminGetMetric.Key():     getWith(ms.Get, show),
+		routes.AdminUpdateMetric.Key():  updateWith(metric.CheckKey, parseMetricPatch, ms.Update, show),
+		routes.AdminArchiveMetric.Key(): archiveWith(ms.Archive),
 		routes.AdminMetricHistory.Key(): h.history,
-	}
-	serve := httpapi.Endpoint(logger, experiments.CodeFailed, apikey.RoleAdmin, func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
-		return byRoute[req.RouteKey](ctx, req, caller.KeyID)
-	})
-	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
-		if _, ok := byRoute[req.RouteKey]; ok {
-			return serve(ctx, req)
-		}
-		return next(ctx, req)
-	}
+	}, next)
 }
 
 type metricEdge struct{ ms *metrics.Service }
@@ -85,22 +76,6 @@ func metricViewOf(m *metric.Metric) MetricView {
 	return v
 }
 
-func (h *metricEdge) create(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	body, err := httpapi.Body(req)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	m, err := parseNewMetric(body)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	x, err := h.ms.Create(ctx, admin, m)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.Created(metricViewOf(x)), nil
-}
-
 // MetricsResponse is the body of the metric listing.
 type MetricsResponse struct {
 	Metrics    []MetricView `json:"metrics"`
@@ -121,41 +96,6 @@ func (h *metricEdge) list(ctx context.Context, req httpapi.Request, _ string) (h
 		out.Metrics = append(out.Metrics, metricViewOf(x))
 	}
 	return httpapi.OK(out), nil
-}
-
-func (h *metricEdge) get(ctx context.Context, req httpapi.Request, _ string) (httpapi.Result, error) {
-	x, err := h.ms.Get(ctx, req.PathParameters["key"])
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.OK(metricViewOf(x)), nil
-}
-
-func (h *metricEdge) update(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	key := req.PathParameters["key"]
-	if err := metric.CheckKey(key); err != nil {
-		return httpapi.Result{}, err
-	}
-	body, err := httpapi.Body(req)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	p, err := parseMetricPatch(body)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	x, err := h.ms.Update(ctx, admin, key, p)
-	if err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.OK(metricViewOf(x)), nil
-}
-
-func (h *metricEdge) archive(ctx context.Context, req httpapi.Request, admin string) (httpapi.Result, error) {
-	if err := h.ms.Archive(ctx, admin, req.PathParameters["key"]); err != nil {
-		return httpapi.Result{}, err
-	}
-	return httpapi.NoContent(), nil
 }
 
 func (h *metricEdge) history(ctx context.Context, req httpapi.Request, _ string) (httpapi.Result, error) {
