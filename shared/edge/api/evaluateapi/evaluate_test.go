@@ -332,3 +332,39 @@ func TestServerEventThatCannotBeReadNamesNoUnit(t *testing.T) {
 		t.Fatalf("batch %+v", eb)
 	}
 }
+
+// TestEvaluationWritesOnlyTheUnit: an evaluation that enrols and tracks, and
+// events sent with a device id, write nothing but the user's and the
+// device's own items (no definition, no counter, no other unit). DynamoDB
+// Local never reports the conflicts shared items cause on DynamoDB, so this
+// is checked on every item each write names.
+func TestEvaluationWritesOnlyTheUnit(t *testing.T) {
+	db := storetest.Client()
+	table := storetest.NewTable(t, db)
+	seen := storetest.NewPartitions(db)
+	st := store.New(seen, table)
+	ctx := context.Background()
+	for _, e := range experimentsOf(t) {
+		if err := st.CreateExperiment(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, time.Minute), Groups: snapshot.NewGroups(st, time.Minute),
+		Holdouts: snapshot.NewHoldouts(st, time.Minute), Flags: snapshot.NewFlags(st, time.Minute), Now: time.Now}
+	f := fixture{table: table, db: db, store: st, evaluate: evaluateapi.Wire(d), exposure: exposureapi.Wire(d), events: eventsapi.Wire(d)}
+	seen.Reset()
+	var ans evaluateapi.Response
+	f.call(t, f.evaluate, client(routes.ClientEvaluate, "alice", "dev-1", `{"attributes":{"country":"US"},"track":true}`), http.StatusOK, &ans)
+	if len(ans.Experiments) != 3 {
+		t.Fatalf("evaluation: %+v", ans.Experiments)
+	}
+	f.call(t, f.events, client(routes.ClientEvents, "alice", "dev-1", `{"events":[{"name":"purchase","id":"o1"}]}`), http.StatusAccepted, nil)
+	f.call(t, f.events, httpapitest.RouteRequest(routes.ServerEvents, apikey.RoleServer, "", `{"events":[{"user_id":"alice","device_id":"dev-1","name":"purchase","id":"o2"}]}`), http.StatusAccepted, nil)
+	if other := seen.OtherThan("USER#alice", "DEVICE#dev-1"); len(other) > 0 {
+		t.Fatalf("writes touched items of other partitions: %v", other)
+	}
+	a, err := st.GetAssignment(ctx, "pricing", experiment.DeviceUnit("dev-1"), true)
+	if err != nil || !a.Exposed() || !a.Converted("purchase") {
+		t.Fatalf("the device's assignment: %+v %v", a, err)
+	}
+}
