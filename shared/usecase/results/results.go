@@ -52,11 +52,12 @@ type Definitions interface {
 
 // Service reads results and recounts.
 type Service struct {
-	defs     Definitions
-	store    Store
-	now      func() time.Time
-	holdouts HoldoutStore
-	breaker  Breaker
+	defs      Definitions
+	store     Store
+	now       func() time.Time
+	holdouts  HoldoutStore
+	breaker   Breaker
+	snapshots SnapshotStore
 }
 
 // New returns the use case; now is the clock.
