@@ -152,6 +152,7 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 		it["guardrail_metrics"] = avList(e.Metrics.Guardrails)
 	}
 	encodeTargeting(it, e)
+	encodeAnalysis(it, e.Analysis)
 	if e.Status != experiment.Archived {
 		it[AttrGSI1PK] = avS(gsiAllExps)
 		it[AttrGSI1SK] = avS(created + "#" + e.Key)
@@ -191,6 +192,7 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 	if err := decodeTargeting(it, e); err != nil {
 		return nil, fmt.Errorf("decode experiment %q: %w", e.Key, err)
 	}
+	e.Analysis = decodeAnalysis(it)
 	list, ok := it["variants"].(*types.AttributeValueMemberL)
 	if !ok {
 		return nil, fmt.Errorf("decode experiment %q: %w", e.Key, errors.New("variants missing"))
@@ -207,4 +209,28 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 		e.Variants = append(e.Variants, v)
 	}
 	return e, nil
+}
+
+// An experiment's analysis settings: absent attributes are the defaults.
+const (
+	attrSequentialTuning = "sequential_tuning"
+	attrPriorMean        = "prior_mean"
+	attrPriorStdDev      = "prior_stddev"
+)
+
+func encodeAnalysis(it item, a experiment.Analysis) {
+	if a.SequentialTuning != 0 {
+		it[attrSequentialTuning] = avF(a.SequentialTuning)
+	}
+	if a.Prior != nil {
+		it[attrPriorMean], it[attrPriorStdDev] = avF(a.Prior.Mean), avF(a.Prior.StdDev)
+	}
+}
+
+func decodeAnalysis(it item) experiment.Analysis {
+	a := experiment.Analysis{SequentialTuning: getF(it, attrSequentialTuning)}
+	if _, ok := it[attrPriorStdDev]; ok {
+		a.Prior = &experiment.Prior{Mean: getF(it, attrPriorMean), StdDev: getF(it, attrPriorStdDev)}
+	}
+	return a
 }

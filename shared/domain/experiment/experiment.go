@@ -76,8 +76,10 @@ type Experiment struct {
 	// StopOnGuardrail opts in to the circuit breaker: a results read that
 	// finds a guardrail breached pauses the experiment, audited.
 	StopOnGuardrail bool
-	Version         int64
-	CreatedAt       time.Time
+	// Analysis tunes the sequential and Bayesian readings.
+	Analysis  Analysis
+	Version   int64
+	CreatedAt time.Time
 	// StartedAt is when the experiment first became active (zero: never,
 	// or before this was recorded); planning measures traffic from it.
 	StartedAt time.Time

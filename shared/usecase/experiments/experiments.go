@@ -71,6 +71,8 @@ type NewInput struct {
 	Metrics     experiment.MetricRefs // live metrics; their events are counted too
 	// StopOnGuardrail: pause when a results read finds a guardrail breached.
 	StopOnGuardrail bool
+	// Analysis tunes the sequential and Bayesian readings (zero: defaults).
+	Analysis experiment.Analysis
 }
 
 // definition is the experiment in describes, with defaults filled in.
@@ -78,6 +80,7 @@ func (in NewInput) definition() *experiment.Experiment {
 	e := &experiment.Experiment{
 		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events,
 		Status: in.Status, Coverage: 1, Metrics: in.Metrics, StopOnGuardrail: in.StopOnGuardrail,
+		Analysis: in.Analysis,
 	}
 	if e.Status == "" {
 		e.Status = experiment.Draft
@@ -280,6 +283,10 @@ func (s *Service) Update(ctx context.Context, by, key string, p Patch) (*experim
 		return nil, fault.Validation(problems)
 	}
 	p.Metrics.applyTo(&next, changed)
+	experiment.CheckAnalysis(problems, next.Analysis)
+	if len(problems) > 0 {
+		return nil, fault.Validation(problems)
+	}
 	if err := s.nameMetrics(ctx, &next, prev); err != nil {
 		return nil, err
 	}
@@ -312,7 +319,7 @@ func CheckPatch(p Patch) experiment.Problems {
 		experiment.CheckEvents(problems, "events", *p.Events)
 	}
 	if p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil && p.Targeting.empty() && p.Metrics.empty() {
-		problems["name"] = "name, description, variants, events, targeting or metrics must change"
+		problems["name"] = "name, description, variants, events, targeting, metrics or analysis settings must change"
 	}
 	return problems
 }

@@ -19,10 +19,17 @@ type MetricsPatch struct {
 	Secondary       *[]string
 	Guardrails      *[]string
 	StopOnGuardrail *bool
+	// The analysis settings (any status: they change how results are
+	// read, not what is counted). SequentialTuning 0 restores the
+	// default; ClearPrior restores the flat prior.
+	SequentialTuning *float64
+	Prior            *experiment.Prior
+	ClearPrior       bool
 }
 
 func (m MetricsPatch) empty() bool {
-	return m.Primary == nil && m.Secondary == nil && m.Guardrails == nil && m.StopOnGuardrail == nil
+	return m.Primary == nil && m.Secondary == nil && m.Guardrails == nil && m.StopOnGuardrail == nil &&
+		m.SequentialTuning == nil && m.Prior == nil && !m.ClearPrior
 }
 
 // applyTo sets the patch's metrics on e and records them in changed.
@@ -38,6 +45,20 @@ func (m MetricsPatch) applyTo(e *experiment.Experiment, changed map[string]any) 
 	}
 	if m.StopOnGuardrail != nil {
 		e.StopOnGuardrail, changed["stop_on_guardrail"] = *m.StopOnGuardrail, *m.StopOnGuardrail
+	}
+	if m.SequentialTuning != nil {
+		e.Analysis.SequentialTuning, changed["sequential_tuning"] = *m.SequentialTuning, *m.SequentialTuning
+	}
+	if m.Prior != nil || m.ClearPrior {
+		e.Analysis.Prior = nil
+		if m.Prior != nil {
+			prior := *m.Prior
+			e.Analysis.Prior = &prior
+		}
+		changed["bayesian_prior"] = nil
+		if p := e.Analysis.Prior; p != nil {
+			changed["bayesian_prior"] = map[string]float64{"mean": p.Mean, "stddev": p.StdDev}
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 
+	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/stats"
 )
@@ -35,6 +36,24 @@ type reading struct {
 	mde        float64
 	// lowerIsBetter orients the Bayesian reading (the metric's direction).
 	lowerIsBetter bool
+	// analysis are the experiment's own settings (tuning, prior).
+	analysis experiment.Analysis
+}
+
+// of is r with exp's analysis settings.
+func (r reading) of(exp *experiment.Experiment) reading {
+	r.analysis = exp.Analysis
+	return r
+}
+
+// options are the engine's options for a metric of kind read as r asks.
+func (r reading) options(kind stats.Kind, lowerIsBetter bool) stats.Options {
+	o := stats.Options{Kind: kind, Method: r.method, Alpha: r.alpha, LowerIsBetter: lowerIsBetter,
+		SequentialTuning: r.analysis.SequentialTuning}
+	if p := r.analysis.Prior; p != nil {
+		o.Prior = stats.Prior{Proper: true, Mean: p.Mean, Variance: p.StdDev * p.StdDev}
+	}
+	return o
 }
 
 // Codes of a results query.
@@ -115,7 +134,7 @@ func effectOf(e stats.Effect) *Effect {
 // and the significance. Rows keep the pooled z-test fields already set.
 func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
 	out := make([]stats.Result, len(sums))
-	stats.Analyze(sums, 0, stats.Options{Kind: kind, Method: r.method, Alpha: r.alpha, LowerIsBetter: r.lowerIsBetter}, out)
+	stats.Analyze(sums, 0, r.options(kind, r.lowerIsBetter), out)
 	for i := range rows {
 		row := &rows[i]
 		row.N = sums[i].N

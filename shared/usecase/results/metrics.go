@@ -82,6 +82,7 @@ func countable(m *metric.Metric) bool {
 // is a significant move in the metric's bad direction
 // (stats.GuardrailBreached).
 func checkGuardrails(rep *Report, exp *experiment.Experiment, agg experiment.Aggregates, defs map[string]*metric.Metric, r reading) {
+	r = r.of(exp)
 	type test struct {
 		row   int
 		c     stats.Comparison
@@ -100,7 +101,7 @@ func checkGuardrails(rep *Report, exp *experiment.Experiment, agg experiment.Agg
 		for i, v := range exp.Variants {
 			sums[i] = stats.Summary{N: agg.Exposed[v.Key], Sum: float64(agg.Converted[v.Key][m.Event])}
 		}
-		stats.Analyze(sums, 0, stats.Options{Kind: stats.Binomial, Method: r.method, Alpha: r.alpha, LowerIsBetter: m.LowerIsBetter()}, out)
+		stats.Analyze(sums, 0, r.options(stats.Binomial, m.LowerIsBetter()), out)
 		for i := 1; i < len(out); i++ {
 			if out[i].Compared {
 				tests = append(tests, test{row: i, c: out[i].Comparison, lower: m.LowerIsBetter()})

@@ -258,6 +258,7 @@ func ComputeQuery(exp *experiment.Experiment, agg experiment.Aggregates, q Query
 }
 
 func compute(exp *experiment.Experiment, agg experiment.Aggregates, event string, r reading, now time.Time) Report {
+	r = r.of(exp)
 	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano),
 		Method: r.method.String(), Correction: r.correction.String(), Alpha: r.alpha, Variants: []Variant{}}
 	if !agg.AsOf.IsZero() {

@@ -173,7 +173,7 @@ func invalidJSON() error {
 
 func parseCreate(body []byte) (experiments.NewInput, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, append(append([]string{"key", "name", "description", "variants", "events", "status"}, targetingFields...), metricFields...)...)
+	f, ok := newForm(body, "", errs, append(append([]string{"key", "name", "description", "variants", "events", "status"}, targetingFields...), append(metricFields, analysisFields...)...)...)
 	if !ok {
 		return experiments.NewInput{}, invalidJSON()
 	}
@@ -194,12 +194,13 @@ func parseCreate(body []byte) (experiments.NewInput, error) {
 	in.Metrics.Primary = deref(m.Primary)
 	in.Metrics.Secondary, in.Metrics.Guardrails = derefList(m.Secondary), derefList(m.Guardrails)
 	in.StopOnGuardrail = deref(m.StopOnGuardrail)
+	in.Analysis = analysisOf(m)
 	return in, problems(errs, experiments.CheckNew(in))
 }
 
 func parsePatch(body []byte) (experiments.Patch, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, append(append([]string{"version", "name", "description", "variants", "events"}, targetingFields...), metricFields...)...)
+	f, ok := newForm(body, "", errs, append(append([]string{"version", "name", "description", "variants", "events"}, targetingFields...), append(metricFields, analysisFields...)...)...)
 	if !ok {
 		return experiments.Patch{}, invalidJSON()
 	}

@@ -209,6 +209,7 @@ func (f *form) metrics() experiments.MetricsPatch {
 		}
 		m.StopOnGuardrail = &b
 	}
+	f.analysis(&m)
 	for name, dst := range map[string]**[]string{"secondary_metrics": &m.Secondary, "guardrail_metrics": &m.Guardrails} {
 		raw, ok := f.fields[name]
 		if !ok {

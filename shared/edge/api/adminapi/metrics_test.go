@@ -240,3 +240,52 @@ func TestExperimentMetrics(t *testing.T) {
 		t.Fatalf("details %v", eb.Error.Details)
 	}
 }
+
+// TestAnalysisSettings: an experiment's sequential tuning and Bayesian
+// prior are set on create, changed and reset by PATCH in any status,
+// audited, and refused (naming the field, changing nothing) when out of
+// range.
+func TestAnalysisSettings(t *testing.T) {
+	e := newEnv(t)
+	v := e.create("tuned", `"status":"active","sequential_tuning":20000,"bayesian_prior":{"mean":0.02,"stddev":0.1}`)
+	if v.SequentialTuning == nil || *v.SequentialTuning != 20000 || v.BayesianPrior == nil || *v.BayesianPrior != (adminapi.PriorView{Mean: 0.02, StdDev: 0.1}) {
+		t.Fatalf("created %+v %+v", v.SequentialTuning, v.BayesianPrior)
+	}
+	if d := e.create("plain", ""); d.SequentialTuning != nil || d.BayesianPrior != nil {
+		t.Fatalf("defaults are not null: %+v %+v", d.SequentialTuning, d.BayesianPrior)
+	}
+	var p adminapi.ExperimentView
+	e.expect(e.call(routes.AdminUpdate, "tuned", `{"version":1,"sequential_tuning":null,"bayesian_prior":{"mean":0,"stddev":0.5}}`, nil), http.StatusOK, &p)
+	if p.SequentialTuning != nil || p.BayesianPrior == nil || p.BayesianPrior.StdDev != 0.5 || p.Status != "active" {
+		t.Fatalf("patched %+v %+v", p.SequentialTuning, p.BayesianPrior)
+	}
+	e.expect(e.call(routes.AdminUpdate, "tuned", `{"version":2,"bayesian_prior":null}`, nil), http.StatusOK, &p)
+	if p.BayesianPrior != nil {
+		t.Fatalf("prior not reset: %+v", p.BayesianPrior)
+	}
+	var h adminapi.HistoryResponse
+	e.expect(e.call(routes.AdminHistory, "tuned", "", nil), http.StatusOK, &h)
+	if !strings.Contains(string(h.History[1].Details), `"sequential_tuning":0`) || !strings.Contains(string(h.History[1].Details), `"stddev":0.5`) {
+		t.Fatalf("audit %s", h.History[1].Details)
+	}
+	before := e.get("tuned")
+	for _, tc := range []struct{ body, field string }{
+		{`{"version":3,"sequential_tuning":0.5}`, "sequential_tuning"},
+		{`{"version":3,"sequential_tuning":"big"}`, "sequential_tuning"},
+		{`{"version":3,"bayesian_prior":{"mean":0,"stddev":0}}`, "bayesian_prior.stddev"},
+		{`{"version":3,"bayesian_prior":{"mean":0,"stddev":-1}}`, "bayesian_prior.stddev"},
+		{`{"version":3,"bayesian_prior":{"mean":50,"stddev":1}}`, "bayesian_prior.mean"},
+		{`{"version":3,"bayesian_prior":{"stddev":1}}`, "bayesian_prior.mean"},
+		{`{"version":3,"bayesian_prior":{"mean":0,"stddev":1,"shape":2}}`, "bayesian_prior.shape"},
+		{`{"version":3,"bayesian_prior":0.1}`, "bayesian_prior"},
+	} {
+		eb := httpapitest.ExpectError(t, e.call(routes.AdminUpdate, "tuned", tc.body, nil), http.StatusBadRequest, fault.CodeValidationFailed)
+		if fieldsOf(t, eb)[tc.field] == nil {
+			t.Errorf("%s: details %v lack %s", tc.body, eb.Error.Details, tc.field)
+		}
+	}
+	if after := e.get("tuned"); after.Version != before.Version {
+		t.Fatalf("refused patches changed the experiment: %+v", after)
+	}
+	httpapitest.ExpectError(t, e.call(routes.AdminCreate, "", body("bad", `"sequential_tuning":-3`), nil), http.StatusBadRequest, fault.CodeValidationFailed)
+}

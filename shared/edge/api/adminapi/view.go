@@ -28,13 +28,16 @@ type ExperimentView struct {
 	GuardrailMetrics []string `json:"guardrail_metrics"`
 	// StopOnGuardrail: a results read that finds a guardrail breached
 	// pauses the experiment.
-	StopOnGuardrail bool    `json:"stop_on_guardrail"`
-	Version         int64   `json:"version"`
-	CreatedAt       string  `json:"created_at"`
-	CreatedBy       string  `json:"created_by"`
-	StartedAt       *string `json:"started_at"` // null: not started
-	UpdatedAt       string  `json:"updated_at"`
-	UpdatedBy       string  `json:"updated_by"`
+	StopOnGuardrail bool `json:"stop_on_guardrail"`
+	// The readings' settings: null where the default applies.
+	SequentialTuning *float64   `json:"sequential_tuning"`
+	BayesianPrior    *PriorView `json:"bayesian_prior"`
+	Version          int64      `json:"version"`
+	CreatedAt        string     `json:"created_at"`
+	CreatedBy        string     `json:"created_by"`
+	StartedAt        *string    `json:"started_at"` // null: not started
+	UpdatedAt        string     `json:"updated_at"`
+	UpdatedBy        string     `json:"updated_by"`
 }
 
 // VariantView is one variant; AssignedCount is shown on single reads.
@@ -69,6 +72,7 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 	v.SecondaryMetrics = append([]string{}, e.Metrics.Secondary...)
 	v.GuardrailMetrics = append([]string{}, e.Metrics.Guardrails...)
 	v.StopOnGuardrail = e.StopOnGuardrail
+	viewAnalysis(&v, e.Analysis)
 	v.Condition = json.RawMessage("null")
 	if e.Condition != nil {
 		if b, err := e.Condition.MarshalJSON(); err == nil {

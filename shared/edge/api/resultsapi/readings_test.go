@@ -481,3 +481,52 @@ func TestResultsOfMetric(t *testing.T) {
 		t.Fatalf("a paused experiment was stopped again: %+v", again)
 	}
 }
+
+// TestReadingsWithAnalysisSettings: an experiment's sequential tuning and
+// Bayesian prior reach the readings, checked against the formulas of
+// docs/statistics.md written out by hand (gbstats' SequentialTwoSidedTTest
+// and EffectBayesianABTest with a proper GaussianPrior).
+func TestReadingsWithAnalysisSettings(t *testing.T) {
+	// se is read off the fixed-horizon interval (Welch's t, which agrees
+	// with the normal to 1e-4 at these sizes).
+	e, g := threeArms()
+	fixed, _ := results.ComputeQuery(e, g, results.Query{Event: "purchase"}, generatedAt)
+	plain, _ := results.ComputeQuery(e, g, results.Query{Event: "purchase", Method: "sequential"}, generatedAt)
+	const tau, alpha, z = 20000.0, 0.05, 1.959963984540054
+	e.Analysis = experiment.Analysis{SequentialTuning: tau, Prior: &experiment.Prior{Mean: 0, StdDev: 0.05}}
+	seq, err := results.ComputeQuery(e, g, results.Query{Event: "purchase", Method: "sequential"}, generatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rho2 := (-2*math.Log(alpha) + math.Log(-2*math.Log(alpha)+1)) / tau
+	for i := 1; i < 3; i++ {
+		f := fixed.Variants[i]
+		se := (f.Relative.CI[1] - f.Relative.Estimate) / z
+		n := float64(fixed.Variants[0].ExposedCount + f.ExposedCount)
+		half := se * math.Sqrt(2*(n*rho2+1)/(n*rho2)*math.Log(math.Sqrt(n*rho2+1)/alpha))
+		got := seq.Variants[i].Relative
+		if !near(got.CI[1]-got.Estimate, half, 2e-4) || !near(got.Estimate-got.CI[0], half, 2e-4) {
+			t.Errorf("%s tuned sequential half-width %v, want %v", f.Variant, got.CI[1]-got.Estimate, half)
+		}
+		if p := plain.Variants[i].Relative; near(p.CI[1]-p.Estimate, half, 2e-4) {
+			t.Errorf("%s: the tuning changed nothing", f.Variant)
+		}
+	}
+	bay, err := results.ComputeQuery(e, g, results.Query{Event: "purchase", Method: "bayesian"}, generatedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < 3; i++ {
+		f := fixed.Variants[i]
+		se := (f.Relative.CI[1] - f.Relative.Estimate) / z
+		prec := 1/(se*se) + 1/(0.05*0.05)
+		mean, sd := (f.Relative.Estimate/(se*se))/prec, 1/math.Sqrt(prec)
+		row := bay.Variants[i]
+		if !near(row.Relative.Estimate, mean, 2e-4) || !near(*row.ChanceToBeatControl, normalCDF(mean/sd), 2e-4) {
+			t.Errorf("%s with prior N(0, 0.05²): lift %v chance %v, want %v %v", row.Variant, row.Relative.Estimate, *row.ChanceToBeatControl, mean, normalCDF(mean/sd))
+		}
+		if row.Relative.Estimate >= f.Relative.Estimate {
+			t.Errorf("%s: a prior at 0 did not shrink the lift %v (flat %v)", row.Variant, row.Relative.Estimate, f.Relative.Estimate)
+		}
+	}
+}
