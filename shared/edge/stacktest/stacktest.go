@@ -131,6 +131,24 @@ func (s *Stack) Signed() http.Header {
 	return http.Header{"X-Ak": {ak}, "X-Et": {et}, "X-Es": {apikey.Signature(apikey.SigningToken(signingSecret, ak), ak, et)}}
 }
 
+// AdminToken is an admin token for subject: a session token whose role
+// claim is admin (the default claim and value), as the deployment's
+// identity provider would sign it.
+func (s *Stack) AdminToken(subject string) string {
+	s.t.Helper()
+	tok, err := auth.MintAdminHS256(sessionSecret, subject, auth.DefaultAdminRoleClaim, auth.DefaultAdminRoleValue, time.Hour, time.Now())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+// Bearer is the headers of a call with an admin token for subject (the
+// classic Experiments API; the admin routes in place of a key).
+func (s *Stack) Bearer(subject string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + s.AdminToken(subject)}}
+}
+
 // Admin is the headers of an admin call.
 func (s *Stack) Admin() http.Header { return http.Header{"X-Api-Key": {s.AdminKey}} }
 

@@ -188,6 +188,8 @@ type VariantPatch struct {
 	Key     string
 	Weight  *float64         // nil: unchanged (required for a new variant)
 	Payload *json.RawMessage // nil: unchanged; JSON null: cleared
+	Name    *string          // the variant's label; nil: unchanged
+	FlowID  *string          // the variant's flow id; nil: unchanged
 }
 
 // Provisional returns the variants a patch list describes on its own (left
@@ -201,6 +203,12 @@ func Provisional(list []VariantPatch) []experiment.Variant {
 }
 
 func apply(v experiment.Variant, vp VariantPatch) experiment.Variant {
+	if vp.Name != nil {
+		v.Name = *vp.Name
+	}
+	if vp.FlowID != nil {
+		v.FlowID = *vp.FlowID
+	}
 	if vp.Weight != nil {
 		v.Weight = *vp.Weight
 	}
