@@ -145,3 +145,21 @@ func TestMintAdminHS256(t *testing.T) {
 		t.Fatalf("VerifyAdmin = %q, %v, %v", sub, admin, err)
 	}
 }
+
+// TestOneRolePerAuthorizer: routes that share an authorizer, and so API
+// Gateway's answer cache (keyed by header values only), need the same role,
+// so an answer cached for one route is right for every other.
+func TestOneRolePerAuthorizer(t *testing.T) {
+	roles := map[string]apikey.Role{}
+	for _, r := range routes.All {
+		name := r.AuthorizerName()
+		if r.Public || !r.Cached() {
+			continue // no cache to share
+		}
+		role := routeRole(r.Key())
+		if prev, ok := roles[name]; ok && prev != role {
+			t.Errorf("%s (%s) shares %s with routes needing %s", r.Key(), role, name, prev)
+		}
+		roles[name] = role
+	}
+}

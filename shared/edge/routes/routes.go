@@ -92,9 +92,10 @@ func (r Route) Cached() bool { return len(r.IdentitySources()) > 0 }
 
 // AuthorizerName names the authorizer in front of the route ("" for a
 // public route): routes with the same name share one, and so its answer
-// cache, which API Gateway keys by the identity sources' values only. Two
-// credential forms on the same headers (Amplitude's Api-Key and the admin
-// token) get two, so one form's refusal is never served to the other.
+// cache, which API Gateway keys by the identity sources' values only. So
+// routes that need different roles, or credential forms on the same
+// headers (Amplitude's Api-Key and the admin token), get one each: a
+// refusal cached for one is never served to the other.
 func (r Route) AuthorizerName() string {
 	if r.Public {
 		return ""
@@ -104,8 +105,10 @@ func (r Route) AuthorizerName() string {
 		return "AdminTokenAuthorizer"
 	case src == "":
 		return "AdminKeyOrTokenAuthorizer"
+	case src == "X-Api-Key" && strings.HasPrefix(r.Path, "/v1/server/"):
+		return "ServerAuthorizer"
 	case src == "X-Api-Key":
-		return "AdminAuthorizer" // the first authorizer's name, kept: server keys and MCP too
+		return "AdminAuthorizer" // an admin key only: the MCP server
 	case src == "X-Api-Key,Authorization":
 		return "ClientAuthorizer"
 	default:
