@@ -550,6 +550,20 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 		}
 	}
 
+	// An authorizer without identity sources (the admin routes': a key or a
+	// token) leaves the property out rather than send an empty list: that
+	// is how API Gateway documents "none" (allowed only without caching).
+	for _, r := range routes.All {
+		if r.Public || r.Cached() {
+			continue
+		}
+		if c := api.Node().TryFindChild(jsii.String(r.AuthorizerName())); c != nil {
+			if cfn, ok := c.Node().DefaultChild().(awscdk.CfnResource); ok {
+				cfn.AddPropertyDeletionOverride(jsii.String("IdentitySource"))
+			}
+		}
+	}
+
 	// The $default stage: throttling and JSON access logs through the L1
 	// CfnStage (the HttpApi L2 creates the stage without these options).
 	accessLogs := awslogs.NewLogGroup(stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{

@@ -1072,3 +1072,26 @@ func TestAggregatorStream(t *testing.T) {
 		}
 	})
 }
+
+// TestAdminTokenAuthorizers: the admin routes' authorizer has no identity
+// source and no cache (a key or a token will do); the classic API's is
+// keyed on Authorization and cached, apart from Amplitude's on the same
+// header.
+func TestAdminTokenAuthorizers(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+			"Name": "AdminKeyOrTokenAuthorizer", "AuthorizerType": "REQUEST", "AuthorizerResultTtlInSeconds": 0,
+			"IdentitySource": assertions.Match_Absent(),
+		})
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+			"Name": "AdminTokenAuthorizer", "AuthorizerResultTtlInSeconds": authorizerCacheSeconds,
+			"IdentitySource": []any{"$request.header.Authorization"},
+		})
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+			"Name": "AuthorizerAuthorization", "IdentitySource": []any{"$request.header.Authorization"},
+		})
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{
+			"RouteKey": routes.ClassicComputeResults.Key(), "AuthorizationType": "CUSTOM",
+		})
+	})
+}
