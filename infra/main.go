@@ -11,7 +11,8 @@
 // corsOrigins (comma-separated origins or a JSON list; default none),
 // throttleRate and throttleBurst (override the stage's API throttling),
 // retentionDays (how long exposure and event items are kept, default 400),
-// sessionJwksUrl, sessionIssuer, sessionAudience, sessionLeeway, and
+// sessionJwksUrl, sessionIssuer, sessionAudience, sessionLeeway,
+// adminJwtRoleClaim and adminJwtRoleValue (which tokens are admins'), and
 // sessionHs256=true (dev only: a generated HS256 secret in Secrets Manager).
 //
 // Run without the CDK CLI, the app reads cdk.json's "context" itself, accepts
@@ -153,7 +154,8 @@ func configFromContext(node constructs.Node) (Config, error) {
 	}
 	cfg.Session = SessionConfig{
 		JWKSURL: get("sessionJwksUrl"), Issuer: get("sessionIssuer"), Audience: get("sessionAudience"),
-		Leeway: get("sessionLeeway"),
+		Leeway:         get("sessionLeeway"),
+		AdminRoleClaim: get("adminJwtRoleClaim"), AdminRoleValue: get("adminJwtRoleValue"),
 	}
 	if v := get("sessionHs256"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -71,6 +71,11 @@ type Config struct {
 // and client calls are refused until it is set.
 type SessionConfig struct {
 	JWKSURL, Issuer, Audience, Leeway string
+	// AdminRoleClaim and AdminRoleValue: the claim of a token (verified as
+	// sessions are) that makes its subject an admin, and its value
+	// (context adminJwtRoleClaim, adminJwtRoleValue; defaults "role",
+	// "admin").
+	AdminRoleClaim, AdminRoleValue string
 	// HS256: the stack generates a shared secret in AWS Secrets Manager and
 	// the authorizer reads it at cold start; the function's environment holds
 	// only its ARN (auth.EnvSessionSecretARN). Dev stage only.
@@ -98,7 +103,7 @@ func (c SessionConfig) env() map[string]string {
 	out := map[string]string{}
 	for k, v := range map[string]string{
 		auth.EnvSessionJWKSURL: c.JWKSURL, auth.EnvSessionIssuer: c.Issuer, auth.EnvSessionAudience: c.Audience,
-		auth.EnvSessionLeeway: c.Leeway,
+		auth.EnvSessionLeeway: c.Leeway, auth.EnvAdminRoleClaim: c.AdminRoleClaim, auth.EnvAdminRoleValue: c.AdminRoleValue,
 	} {
 		if v != "" {
 			out[k] = v
@@ -232,6 +237,12 @@ var permissions = map[string]permission{
 	// ABetterChoice's HTTP API (/abc/...): the one-call evaluation with
 	// tracking, as above, and ClaimSignature (a conditional PutItem).
 	routes.ABC: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
+	// The classic Experiments API (/api/experiments): the experiments use
+	// case (as for Admin: GetItem, the transactions' Put and Update, Query
+	// on gsi1 and gsi2 for pages, StatusCounts: GetItem, the counters:
+	// BatchGetItem), results (GetItem, BatchGetItem; a guardrail pause
+	// saves as above) and saved groups (GetGroup: GetItem).
+	routes.Classic: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// The health check: Ping (GetItem of a key that never exists).
 	routes.Health: {Actions: []string{"dynamodb:GetItem"}},
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).
@@ -543,7 +554,7 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 			Path:        jsii.String(r.Path),
 			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 			Integration: integrations[r.Function],
-			Authorizer:  authorizers[strings.Join(r.IdentitySources(), ",")],
+			Authorizer:  authorizers[r.AuthorizerName()],
 		})
 		if r.Public {
 			for _, route := range *added {
@@ -551,6 +562,20 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 					Id:     jsii.String("AwsSolutions-APIG4"),
 					Reason: jsii.String("The health check is public on purpose (load balancers and uptime probes carry no key); it reads one absent item and returns the version."),
 				}}, jsii.Bool(true))
+			}
+		}
+	}
+
+	// An authorizer without identity sources (the admin routes': a key or a
+	// token) leaves the property out rather than send an empty list: that
+	// is how API Gateway documents "none" (allowed only without caching).
+	for _, r := range routes.All {
+		if r.Public || r.Cached() {
+			continue
+		}
+		if c := api.Node().TryFindChild(jsii.String(r.AuthorizerName())); c != nil {
+			if cfn, ok := c.Node().DefaultChild().(awscdk.CfnResource); ok {
+				cfn.AddPropertyDeletionOverride(jsii.String("IdentitySource"))
 			}
 		}
 	}
@@ -632,20 +657,22 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	return stack, nil
 }
 
-// authorizersFor returns the authorizers, keyed by their identity sources
-// (routes.Route.IdentitySources joined by ","): one for client routes (API
-// key and session token) and one for admin routes (API key), both the same
-// function. Each is a REQUEST authorizer with SIMPLE responses whose answer
-// API Gateway caches for 60 s by the identity-source values; a request
-// missing one of them gets API Gateway's own 401 without the function
-// running. The function always answers isAuthorized=true with either the
-// caller or the refusal in its context, and every handler refuses a caller
-// without the route's role before doing anything (httpapi.Endpoint), so
-// refusals carry the API's error body.
+// authorizersFor returns the authorizers, keyed by
+// routes.Route.AuthorizerName: one per credential form (client routes: API
+// key and session token; server routes and MCP: API key; admin routes: an
+// API key or an admin token; the vendors' drop-ins their own form), all the
+// same function. Each is a REQUEST authorizer with SIMPLE responses whose
+// answer API Gateway caches for 60 s by the identity-source values; a
+// request missing one of them gets API Gateway's own 401 without the
+// function running. Admin routes have no identity source (either header
+// will do), so their answers are not cached. The function always answers
+// isAuthorized=true with either the caller or the refusal in its context,
+// and every handler refuses a caller without the route's role before doing
+// anything (httpapi.Endpoint), so refusals carry the API's error body.
 func authorizersFor(fn awslambda.Function) map[string]awsapigatewayv2.IHttpRouteAuthorizer {
 	out := map[string]awsapigatewayv2.IHttpRouteAuthorizer{}
 	for _, r := range routes.All {
-		key := strings.Join(r.IdentitySources(), ",")
+		key := r.AuthorizerName()
 		if _, ok := out[key]; ok {
 			continue
 		}
@@ -657,28 +684,18 @@ func authorizersFor(fn awslambda.Function) map[string]awsapigatewayv2.IHttpRoute
 		for _, h := range r.IdentitySources() {
 			sources = append(sources, jsii.String("$request.header."+h))
 		}
-		id := authorizerID(r.IdentitySources())
-		out[key] = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String(id), fn, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
-			AuthorizerName:  jsii.String(id),
+		ttl := 0.0
+		if r.Cached() {
+			ttl = authorizerCacheSeconds
+		}
+		out[key] = awsapigatewayv2authorizers.NewHttpLambdaAuthorizer(jsii.String(key), fn, &awsapigatewayv2authorizers.HttpLambdaAuthorizerProps{
+			AuthorizerName:  jsii.String(key),
 			ResponseTypes:   &[]awsapigatewayv2authorizers.HttpLambdaResponseType{awsapigatewayv2authorizers.HttpLambdaResponseType_SIMPLE},
 			IdentitySource:  &sources,
-			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(authorizerCacheSeconds)),
+			ResultsCacheTtl: awscdk.Duration_Seconds(jsii.Number(ttl)),
 		})
 	}
 	return out
-}
-
-// authorizerID names the authorizer of a set of identity sources: the two
-// of the service's own routes keep their names; a vendor's credential form
-// gets one after its headers ("AuthorizerAuthorization").
-func authorizerID(sources []string) string {
-	switch strings.Join(sources, ",") {
-	case "X-Api-Key":
-		return "AdminAuthorizer"
-	case "X-Api-Key,Authorization":
-		return "ClientAuthorizer"
-	}
-	return "Authorizer" + strings.NewReplacer("-", "", ",", "").Replace(strings.Join(sources, ","))
 }
 
 // authorizerCacheSeconds: how long API Gateway reuses an authorizer answer.

@@ -339,6 +339,7 @@ func TestConfigFromContext(t *testing.T) {
 		"stage": "prod", "tracing": "true", "alarmEmail": "a@example.com",
 		"corsOrigins": "https://a.example.com, https://b.example.com", "throttleRate": "7", "retentionDays": "90",
 		"sessionJwksUrl": "https://idp.example/.well-known/jwks.json", "sessionIssuer": "https://idp.example", "sessionAudience": "app",
+		"adminJwtRoleClaim": "groups", "adminJwtRoleValue": "abtest-admins",
 	}})
 	cfg, err := configFromContext(app.Node())
 	if err != nil {
@@ -346,8 +347,10 @@ func TestConfigFromContext(t *testing.T) {
 	}
 	want := Config{Stage: "prod", Tracing: true, AlarmEmail: "a@example.com",
 		CorsOrigins: []string{"https://a.example.com", "https://b.example.com"}, ThrottleRate: 7, RetentionDays: 90,
-		Session: SessionConfig{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example", Audience: "app"}}
-	if env := cfg.Session.env(); env[auth.EnvSessionJWKSURL] != want.Session.JWKSURL || env[auth.EnvSessionAudience] != "app" || len(env) != 3 {
+		Session: SessionConfig{JWKSURL: "https://idp.example/.well-known/jwks.json", Issuer: "https://idp.example", Audience: "app",
+			AdminRoleClaim: "groups", AdminRoleValue: "abtest-admins"}}
+	if env := cfg.Session.env(); env[auth.EnvSessionJWKSURL] != want.Session.JWKSURL || env[auth.EnvSessionAudience] != "app" ||
+		env[auth.EnvAdminRoleClaim] != "groups" || env[auth.EnvAdminRoleValue] != "abtest-admins" || len(env) != 5 {
 		t.Errorf("authorizer environment %v", env)
 	}
 	if !reflect.DeepEqual(cfg, want) {
@@ -538,12 +541,18 @@ func TestRoutes(t *testing.T) {
 			for _, h := range r.IdentitySources() {
 				want = append(want, "$request.header."+h)
 			}
-			if authz["Type"] != "AWS::ApiGatewayV2::Authorizer" || !reflect.DeepEqual(ap["IdentitySource"], want) {
+			if got, _ := ap["IdentitySource"].([]any); authz["Type"] != "AWS::ApiGatewayV2::Authorizer" || !slices.Equal(got, want) {
 				t.Errorf("%s: authorizer %v, want identity sources %v", r.Key(), ap, want)
 				continue
 			}
+			// Admin routes take a key or a token: no identity source, so
+			// nothing to cache by.
+			ttl := float64(authorizerCacheSeconds)
+			if !r.Cached() {
+				ttl = 0
+			}
 			if ap["AuthorizerType"] != "REQUEST" || ap["AuthorizerPayloadFormatVersion"] != "2.0" ||
-				ap["EnableSimpleResponses"] != true || ap["AuthorizerResultTtlInSeconds"] != float64(authorizerCacheSeconds) {
+				ap["EnableSimpleResponses"] != true || ap["AuthorizerResultTtlInSeconds"] != ttl || ap["Name"] != r.AuthorizerName() {
 				t.Errorf("%s: authorizer settings %v", r.Key(), ap)
 			}
 			uri, _ := json.Marshal(ap["AuthorizerUri"])
@@ -1010,6 +1019,7 @@ func TestPermissionTableIsExact(t *testing.T) {
 		routes.MCPServer:  {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 		routes.Amplitude:  {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.ABC:        {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.Classic:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 		routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 		routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
 		routes.Snapshots:  {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
@@ -1102,5 +1112,28 @@ func TestSnapshotsSchedule(t *testing.T) {
 		if !allowed {
 			t.Error("EventBridge may not invoke the snapshots function")
 		}
+	})
+}
+
+// TestAdminTokenAuthorizers: the admin routes' authorizer has no identity
+// source and no cache (a key or a token will do); the classic API's is
+// keyed on Authorization and cached, apart from Amplitude's on the same
+// header.
+func TestAdminTokenAuthorizers(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+			"Name": "AdminKeyOrTokenAuthorizer", "AuthorizerType": "REQUEST", "AuthorizerResultTtlInSeconds": 0,
+			"IdentitySource": assertions.Match_Absent(),
+		})
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+			"Name": "AdminTokenAuthorizer", "AuthorizerResultTtlInSeconds": authorizerCacheSeconds,
+			"IdentitySource": []any{"$request.header.Authorization"},
+		})
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), map[string]any{
+			"Name": "AuthorizerAuthorization", "IdentitySource": []any{"$request.header.Authorization"},
+		})
+		s.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{
+			"RouteKey": routes.ClassicComputeResults.Key(), "AuthorizationType": "CUSTOM",
+		})
 	})
 }

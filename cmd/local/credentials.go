@@ -24,6 +24,9 @@ type localCreds struct {
 	ServerKey  string
 	AliceToken string
 	BobToken   string
+	// AdminToken is an admin's token (subject "local-admin", the admin role
+	// claim): the classic Experiments API, and the admin routes without a key.
+	AdminToken string
 	Secret     string
 	// Signing is the deployment's signing secret; ServerKeyID and
 	// SigningToken sign requests with the server key (X-Ak, the token).
@@ -81,9 +84,22 @@ func loadOrIssueCredentials(ctx context.Context, st *store.Store, s settings) (c
 	if c.AliceToken, err = auth.MintHS256(c.Secret, "alice", 24*time.Hour, now); err != nil {
 		return c, false, err
 	}
-	c.BobToken, err = auth.MintHS256(c.Secret, "bob", 24*time.Hour, now)
+	if c.BobToken, err = auth.MintHS256(c.Secret, "bob", 24*time.Hour, now); err != nil {
+		return c, false, err
+	}
+	claim, value := s.Session.AdminRoleClaim, s.Session.AdminRoleValue
+	if claim == "" {
+		claim = auth.DefaultAdminRoleClaim
+	}
+	if value == "" {
+		value = auth.DefaultAdminRoleValue
+	}
+	c.AdminToken, err = auth.MintAdminHS256(c.Secret, LocalAdmin, claim, value, 24*time.Hour, now)
 	return c, reused, err
 }
+
+// LocalAdmin is the subject of the admin token make run mints.
+const LocalAdmin = "local-admin"
 
 // keysStillWork reports whether c's admin, client and server keys are in the table,
 // match their stored hashes, are not revoked and have their roles.
@@ -117,9 +133,9 @@ func (c localCreds) write(path string) error {
 	}
 	body := fmt.Sprintf("# Written by make run: keys valid while the table keeps them (across runs with\n"+
 		"# LOCAL_DB_PATH, which then reuses them and the secret), tokens for 24 h.\n"+
-		"ABTEST_URL=%s\nABTEST_ADMIN_KEY=%s\nABTEST_CLIENT_KEY=%s\nABTEST_SERVER_KEY=%s\nABTEST_SESSION_ALICE=%s\nABTEST_SESSION_BOB=%s\nSESSION_HS256_SECRET=%s\n"+
+		"ABTEST_URL=%s\nABTEST_ADMIN_KEY=%s\nABTEST_CLIENT_KEY=%s\nABTEST_SERVER_KEY=%s\nABTEST_SESSION_ALICE=%s\nABTEST_SESSION_BOB=%s\nABTEST_ADMIN_TOKEN=%s\nSESSION_HS256_SECRET=%s\n"+
 		"ABTEST_SERVER_KEY_ID=%s\nABTEST_SIGNING_TOKEN=%s\nSIGNING_SECRET=%s\n",
-		c.URL, c.AdminKey, c.ClientKey, c.ServerKey, c.AliceToken, c.BobToken, c.Secret, c.ServerKeyID, c.SigningToken, c.Signing)
+		c.URL, c.AdminKey, c.ClientKey, c.ServerKey, c.AliceToken, c.BobToken, c.AdminToken, c.Secret, c.ServerKeyID, c.SigningToken, c.Signing)
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		return fmt.Errorf("write credentials: %w", err)
 	}
@@ -140,7 +156,7 @@ func readCredentials(path string) (localCreds, error) {
 	}
 	return localCreds{
 		URL: vars["ABTEST_URL"], AdminKey: vars["ABTEST_ADMIN_KEY"], ClientKey: vars["ABTEST_CLIENT_KEY"], ServerKey: vars["ABTEST_SERVER_KEY"],
-		AliceToken: vars["ABTEST_SESSION_ALICE"], BobToken: vars["ABTEST_SESSION_BOB"], Secret: vars["SESSION_HS256_SECRET"],
+		AliceToken: vars["ABTEST_SESSION_ALICE"], BobToken: vars["ABTEST_SESSION_BOB"], AdminToken: vars["ABTEST_ADMIN_TOKEN"], Secret: vars["SESSION_HS256_SECRET"],
 		ServerKeyID: vars["ABTEST_SERVER_KEY_ID"], SigningToken: vars["ABTEST_SIGNING_TOKEN"], Signing: vars["SIGNING_SECRET"],
 	}, nil
 }

@@ -96,3 +96,44 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Errorf("walkthrough went on after the 409:\n%s", out)
 	}
 }
+
+// TestREADMEClassic runs the README's classic Experiments API block (the
+// reference's requests with the local base URL and admin token) with bash
+// and curl against a local server: every request must answer 2xx, and the
+// answers are the ones the section shows.
+func TestREADMEClassic(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "<!-- classic")
+	if !ok {
+		t.Fatal("README has no classic Experiments API block")
+	}
+	_, block, _ := strings.Cut(after, "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	if !strings.HasPrefix(block, "set -eu\n") || strings.Count(block, "curl -fsS") < 10 {
+		t.Fatalf("the classic block does not start with set -eu or lacks its curl -fsS requests:\n%s", block)
+	}
+	l := startLocal(t)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, ".local"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.creds.write(filepath.Join(dir, ".local", "credentials.env")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-c", block)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the classic block failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{`{"data":{"id":"exp_`, `"audienceId":"aud_xyz"`, `{"id":"v1","name":"Control","splitPercentage":50,"flowId":"flow_a","config":{}}`,
+		`"meta":{"total":1,"page":1,"limit":20,"totalPages":1}`, `"primaryEvent":"signup"`, `"status":"running"`, `"participants":`,
+		`"sampleSize":0,"conversions":0,"conversionRate":0`, `"status":"stopped"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the classic block's output lacks %s:\n%s", want, out)
+		}
+	}
+}

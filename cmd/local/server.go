@@ -298,14 +298,16 @@ func quickStart(c localCreds) []Example {
 		{Title: "Every experiment, newest first (admin key)", Method: http.MethodGet, Path: "/v1/admin/experiments", Headers: admin, Status: 200},
 		{Title: "Every active experiment and flag for alice in one call", Method: http.MethodPost, Path: "/v1/client/evaluate", Headers: user,
 			Body: `{"attributes":{"country":"US"}}`, Status: 200},
+		{Title: "The classic Experiments API, running experiments (admin token)", Method: http.MethodGet, Path: "/api/experiments?status=running",
+			Headers: [][2]string{{"Authorization", "Bearer " + c.AdminToken}}, Status: 200},
 	}
 }
 
 func printQuickStart(out io.Writer, c localCreds, endpoint string, s settings) {
 	fmt.Fprintf(out, "\nabtest is running locally.\n  gateway:         %s\n  DynamoDB Local:  %s (table %s)\n  demo experiment: %s (active, control/treatment 50/50)\n",
 		c.URL, endpoint, s.Table, DemoExperiment)
-	fmt.Fprintf(out, "  admin key:       %s\n  client key:      %s\n  server key:      %s\n  session (alice): %s\n  session (bob):   %s\n  all of these are in %s\n\n",
-		c.AdminKey, c.ClientKey, c.ServerKey, c.AliceToken, c.BobToken, s.Credentials)
+	fmt.Fprintf(out, "  admin key:       %s\n  client key:      %s\n  server key:      %s\n  session (alice): %s\n  session (bob):   %s\n  admin token:     %s\n  all of these are in %s\n\n",
+		c.AdminKey, c.ClientKey, c.ServerKey, c.AliceToken, c.BobToken, c.AdminToken, s.Credentials)
 	fmt.Fprintln(out, "Try it:")
 	for _, e := range quickStart(c) {
 		fmt.Fprintf(out, "\n  # %s\n  %s\n", e.Title, e.Curl(c.URL))

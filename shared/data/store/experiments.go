@@ -103,6 +103,12 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 			// cannot hold every JSON number exactly.
 			m["payload"] = avS(string(v.Payload))
 		}
+		if v.Name != "" {
+			m["name"] = avS(v.Name)
+		}
+		if v.FlowID != "" {
+			m["flow_id"] = avS(v.FlowID)
+		}
 		variants[i] = &types.AttributeValueMemberM{Value: m}
 	}
 	keys := make([]string, len(e.Variants))
@@ -139,6 +145,12 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 	if !e.StartedAt.IsZero() {
 		it["started_at"] = avT(e.StartedAt)
 	}
+	if !e.EndedAt.IsZero() {
+		it["ended_at"] = avT(e.EndedAt)
+	}
+	if e.PrimaryEvent != "" {
+		it["primary_event"] = avS(e.PrimaryEvent)
+	}
 	if e.StopOnGuardrail {
 		it["stop_on_guardrail"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
@@ -164,14 +176,16 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 
 func decodeExperiment(it item) (*experiment.Experiment, error) {
 	e := &experiment.Experiment{
-		Key:         getS(it, "key"),
-		Name:        getS(it, "name"),
-		Description: getS(it, "description"),
-		Status:      experiment.Status(getS(it, "status")),
-		Coverage:    getF(it, "coverage"),
-		Version:     getN(it, "version"),
-		CreatedAt:   getT(it, "created_at"),
-		StartedAt:   getT(it, "started_at"),
+		Key:          getS(it, "key"),
+		Name:         getS(it, "name"),
+		Description:  getS(it, "description"),
+		Status:       experiment.Status(getS(it, "status")),
+		Coverage:     getF(it, "coverage"),
+		Version:      getN(it, "version"),
+		CreatedAt:    getT(it, "created_at"),
+		StartedAt:    getT(it, "started_at"),
+		EndedAt:      getT(it, "ended_at"),
+		PrimaryEvent: getS(it, "primary_event"),
 		StopOnGuardrail: func() bool {
 			b, ok := it["stop_on_guardrail"].(*types.AttributeValueMemberBOOL)
 			return ok && b.Value
@@ -202,7 +216,8 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 		if !ok {
 			return nil, fmt.Errorf("decode experiment %q: %w", e.Key, errors.New("variant is not a map"))
 		}
-		v := experiment.Variant{Key: getS(m.Value, "key"), Weight: getF(m.Value, "weight")}
+		v := experiment.Variant{Key: getS(m.Value, "key"), Weight: getF(m.Value, "weight"),
+			Name: getS(m.Value, "name"), FlowID: getS(m.Value, "flow_id")}
 		if p := getS(m.Value, "payload"); p != "" {
 			v.Payload = json.RawMessage(p)
 		}

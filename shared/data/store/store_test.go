@@ -71,6 +71,17 @@ func TestExperimentRoundTrip(t *testing.T) {
 	if !got.CreatedAt.Equal(in.CreatedAt) {
 		t.Fatalf("created_at %v, want %v", got.CreatedAt, in.CreatedAt)
 	}
+	// The optional fields: primary event, end time, variant labels.
+	labelled := newExperiment("labelled", experiment.Ended)
+	labelled.Events, labelled.PrimaryEvent, labelled.EndedAt = []string{"signup"}, "signup", in.CreatedAt.Add(time.Hour)
+	labelled.Variants[0].Name, labelled.Variants[0].FlowID = "Control", "flow_a"
+	if err := st.CreateExperiment(ctx, labelled); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = st.GetExperiment(ctx, "labelled"); err != nil || got.PrimaryEvent != "signup" || !got.EndedAt.Equal(labelled.EndedAt) ||
+		got.Variants[0].Name != "Control" || got.Variants[0].FlowID != "flow_a" || got.Variants[1].Name != "" {
+		t.Fatalf("labelled: %+v, %v", got, err)
+	}
 	if err := st.CreateExperiment(ctx, in); !errors.Is(err, store.ErrExists) {
 		t.Fatalf("second create: %v, want ErrExists", err)
 	}

@@ -20,6 +20,8 @@ const (
 	// MaxEvents bounds an experiment's conversion events, and so the
 	// counters and conversion marks any client can cause.
 	MaxEvents = 20
+	// MaxFlowIDLen bounds a variant's flow id (a label).
+	MaxFlowIDLen = 200
 )
 
 // Problems names what is wrong with a definition, by field path
@@ -98,6 +100,14 @@ func CheckVariants(p Problems, field string, vs []Variant) {
 		if msg := WeightProblem(v.Weight); msg != "" {
 			p[at+"weight"], valid = msg, false
 		}
+		if v.Name != "" {
+			if msg := lengthProblem(v.Name, MaxNameLen); msg != "" {
+				p[at+"name"], valid = msg, false
+			}
+		}
+		if msg := lengthProblem(v.FlowID, MaxFlowIDLen); msg != "" {
+			p[at+"flow_id"], valid = msg, false
+		}
 		if len(v.Payload) > MaxPayloadBytes {
 			p[at+"payload"], valid = fmt.Sprintf("must be at most %d bytes", MaxPayloadBytes), false
 		}
@@ -137,6 +147,14 @@ func CheckEvents(p Problems, field string, names []string) {
 	}
 }
 
+// CheckPrimaryEvent adds to p the problem of e's primary event: when named,
+// it must be one of e's conversion events (a results read needs it counted).
+func CheckPrimaryEvent(p Problems, e *Experiment) {
+	if e.PrimaryEvent != "" && !e.CountsEvent(e.PrimaryEvent) {
+		p["primary_event"] = "must be one of the experiment's events"
+	}
+}
+
 // CheckNew returns every problem of a definition about to be created.
 func CheckNew(e *Experiment) Problems {
 	p := Problems{}
@@ -151,6 +169,7 @@ func CheckNew(e *Experiment) Problems {
 	}
 	CheckVariants(p, "variants", e.Variants)
 	CheckEvents(p, "events", e.Events)
+	CheckPrimaryEvent(p, e)
 	CheckMetrics(p, e.Metrics)
 	CheckAnalysis(p, e.Analysis)
 	CheckTargeting(p, e)

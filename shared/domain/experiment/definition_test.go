@@ -67,3 +67,37 @@ func TestCheckEvents(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckPrimaryEvent(t *testing.T) {
+	for _, tc := range []struct {
+		primary string
+		events  []string
+		want    string
+	}{
+		{"", nil, ""},
+		{"", []string{"purchase"}, ""},
+		{"purchase", []string{"signup", "purchase"}, ""},
+		{"purchase", nil, "must be one of the experiment's events"},
+		{"purchase", []string{"signup"}, "must be one of the experiment's events"},
+	} {
+		got := Problems{}
+		CheckPrimaryEvent(got, &Experiment{PrimaryEvent: tc.primary, Events: tc.events})
+		if got["primary_event"] != tc.want || (tc.want == "" && len(got) != 0) {
+			t.Errorf("CheckPrimaryEvent(%q, %q) = %v, want %q", tc.primary, tc.events, got, tc.want)
+		}
+	}
+}
+
+func TestCheckVariantLabels(t *testing.T) {
+	long := strings.Repeat("n", MaxNameLen+1)
+	got := Problems{}
+	CheckVariants(got, "variants", []Variant{{Key: "a", Weight: 1, Name: long}, {Key: "b", Weight: 1, FlowID: strings.Repeat("f", MaxFlowIDLen+1)}})
+	if got["variants[0].name"] == "" || got["variants[1].flow_id"] == "" || len(got) != 2 {
+		t.Fatalf("got %v", got)
+	}
+	got = Problems{}
+	CheckVariants(got, "variants", []Variant{{Key: "a", Weight: 1, Name: "Control", FlowID: "flow_a"}, {Key: "b", Weight: 1}})
+	if len(got) != 0 {
+		t.Fatalf("got %v", got)
+	}
+}

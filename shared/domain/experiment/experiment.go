@@ -44,6 +44,11 @@ type Variant struct {
 	// Payload is kept as raw JSON so what an admin stored is served back
 	// byte for byte; nil means no payload.
 	Payload json.RawMessage `json:"payload"`
+	// Name and FlowID are optional labels a drop-in API keeps for its
+	// clients (the classic Experiments API's variant name and flowId):
+	// nothing is decided on them.
+	Name   string `json:"name,omitempty"`
+	FlowID string `json:"flow_id,omitempty"`
 }
 
 // Experiment is one experiment definition.
@@ -58,6 +63,9 @@ type Experiment struct {
 	// or a unit's assignment item: other events are stored, not counted
 	// (a recount backfills a name declared later).
 	Events []string
+	// PrimaryEvent is the conversion event the experiment is judged on
+	// ("": none named), one of Events.
+	PrimaryEvent string
 	// Coverage is the share of targeted units enrolled, 0 < coverage <= 1:
 	// raising it enrols more units without moving anyone (bucketing).
 	Coverage float64
@@ -83,6 +91,9 @@ type Experiment struct {
 	// StartedAt is when the experiment first became active (zero: never,
 	// or before this was recorded); planning measures traffic from it.
 	StartedAt time.Time
+	// EndedAt is when the experiment ended (zero: not ended, or before
+	// this was recorded).
+	EndedAt   time.Time
 	UpdatedAt time.Time
 	CreatedBy string
 	UpdatedBy string

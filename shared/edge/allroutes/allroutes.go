@@ -13,6 +13,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/api/adminapi"
 	"github.com/abtest/abtest/shared/edge/api/amplitudeapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
+	"github.com/abtest/abtest/shared/edge/api/classicapi"
 	"github.com/abtest/abtest/shared/edge/api/evaluateapi"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
 	"github.com/abtest/abtest/shared/edge/api/exposureapi"
@@ -42,6 +43,7 @@ var Functions = map[string]lambdafn.Wire{
 	routes.MCPServer:  mcpapi.Wire,
 	routes.Amplitude:  amplitudeapi.Wire,
 	routes.ABC:        abcapi.Wire,
+	routes.Classic:    classicapi.Wire,
 }
 
 // Gateway serves every route on d behind the authorizer built from session.

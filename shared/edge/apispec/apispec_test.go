@@ -2,6 +2,7 @@ package apispec_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/abtest/abtest/shared/edge/apispec"
@@ -41,8 +42,8 @@ func TestDrift(t *testing.T) {
 	}
 }
 
-// TestSecurity: admin operations need the API key, client ones the key and
-// a session, the vendors' drop-ins their own scheme, the public one nothing,
+// TestSecurity: admin operations need the API key or an admin token, client
+// ones the key and a session, the classic API an admin token, the vendors' drop-ins their own scheme, the public one nothing,
 // as the authorizer reads them.
 func TestSecurity(t *testing.T) {
 	doc, err := apispec.Load(context.Background())
@@ -62,10 +63,20 @@ func TestSecurity(t *testing.T) {
 			}
 		}
 		want := len(r.IdentitySources())
-		if r.Credential == routes.CredentialSigned {
+		switch {
+		case r.Credential == routes.CredentialSigned:
 			// One scheme (X-Ak); X-Et and X-Es are its required header
 			// parameters, as an apiKey scheme names a single header.
 			want = 1
+		case r.Credential == routes.CredentialAdminToken:
+			want = 1
+		case r.AcceptsAdminToken():
+			// Two alternatives, an admin key or an admin token, hence no
+			// identity source.
+			want = 2
+		}
+		if r.AcceptsAdminToken() && !slices.Contains(got, "AdminToken") {
+			t.Errorf("%s: security %v lacks AdminToken", r.Key(), got)
 		}
 		if len(got) != want {
 			t.Errorf("%s: security %v, want %d schemes (identity sources %v)", r.Key(), got, len(r.IdentitySources()), r.IdentitySources())

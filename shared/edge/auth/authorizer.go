@@ -55,14 +55,30 @@ type Authorizer struct {
 	cache    *keyCache
 	sessions *Verifier
 	signing  string // the deployment's signing secret ("": none)
-	logger   *slog.Logger
-	now      func() time.Time
+	// The admin token's role claim and the value naming the admin role.
+	adminClaim, adminValue string
+	logger                 *slog.Logger
+	now                    func() time.Time
 }
 
 // NewAuthorizer returns an authorizer; sessions verifies client sessions
 // (nil: none configured, so only admin keys are accepted).
 func NewAuthorizer(logger *slog.Logger, keys KeyStore, sessions *Verifier, now func() time.Time) *Authorizer {
-	return &Authorizer{keys: keys, cache: newKeyCache(KeyCacheTTL), sessions: sessions, logger: logger, now: now}
+	return &Authorizer{keys: keys, cache: newKeyCache(KeyCacheTTL), sessions: sessions, logger: logger, now: now,
+		adminClaim: DefaultAdminRoleClaim, adminValue: DefaultAdminRoleValue}
+}
+
+// WithAdminRole returns a copy of a that takes a token as an admin's when
+// its claim is value or a list holding it ("" keeps the default).
+func (a *Authorizer) WithAdminRole(claim, value string) *Authorizer {
+	c := *a
+	if claim != "" {
+		c.adminClaim = claim
+	}
+	if value != "" {
+		c.adminValue = value
+	}
+	return &c
 }
 
 // WithSigning returns a copy of a that verifies signed requests with the
@@ -82,7 +98,18 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 		routeKey = req.RequestContext.RouteKey
 	}
 	rt, _ := routes.ByKey(routeKey)
-	id, err := a.identify(ctx, routeRole(routeKey), rt.Credential, req.Headers)
+	var id map[string]any
+	var err error
+	switch {
+	case rt.Credential == routes.CredentialAdminToken:
+		id, err = a.adminToken(ctx, req.Headers, "missing Authorization: Bearer <admin token> header")
+	case rt.AcceptsAdminToken() && req.Headers[HeaderAPIKey] == "":
+		// An admin route without a key: an admin token instead. A key,
+		// when sent, is read exactly as before.
+		id, err = a.adminToken(ctx, req.Headers, "missing X-Api-Key header (or Authorization: Bearer <admin token>)")
+	default:
+		id, err = a.identify(ctx, routeRole(routeKey), rt.Credential, req.Headers)
+	}
 	if err != nil {
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
@@ -96,7 +123,9 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 // ("") otherwise.
 func routeRole(routeKey string) apikey.Role {
 	_, path, _ := strings.Cut(routeKey, " ")
-	if rt, ok := routes.ByKey(routeKey); ok && rt.Credential != routes.CredentialAPIKey {
+	if rt, ok := routes.ByKey(routeKey); ok && rt.Credential == routes.CredentialAdminToken {
+		return apikey.RoleAdmin
+	} else if ok && rt.Credential != routes.CredentialAPIKey {
 		return apikey.RoleServer
 	}
 	switch {

@@ -207,7 +207,7 @@ func TestHandleDecidesRoleByRoute(t *testing.T) {
 		{"client key without session on a client route", withSessions, clientRoute, false, client, "", map[string]any{"error": "UNAUTHENTICATED"}},
 		{"bad key on an admin route", withSessions, adminRoute, false, client[:len(client)-4] + "AAAA", "", badKey},
 		{"bad key on a client route", withSessions, clientRoute, false, "abk_nope", session, badKey},
-		{"no key on an admin route", withSessions, adminRoute, false, "", "", map[string]any{"error": "UNAUTHENTICATED", "message": "missing X-Api-Key header"}},
+		{"no key on an admin route", withSessions, adminRoute, false, "", "", map[string]any{"error": "UNAUTHENTICATED", "message": "missing X-Api-Key header (or Authorization: Bearer <admin token>)"}},
 		{"admin path without its slash is no admin route", withSessions, "GET /v1/adminx", false, client, session, asClient},
 		{"unknown route, client key", withSessions, "GET /health", false, client, session, asClient},
 		{"unknown route, admin key", withSessions, "$default", false, admin, "", asAdmin},

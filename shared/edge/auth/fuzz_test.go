@@ -449,6 +449,21 @@ func FuzzIdentify(f *testing.F) {
 				need = "server"
 			}
 		}
+		if need == "admin" && headers[HeaderAPIKey] == "" {
+			// No key on an admin route: an admin token in its place. The
+			// fuzzer cannot sign one carrying the admin role, so a valid
+			// token is 403 and anything else 401, never an identity.
+			tok, ok := bearer(authorization)
+			_, verr := fzHSVerifier(t).Verify(tok)
+			want := fault.CodeUnauthenticated
+			if ok && verr == nil {
+				want = fault.CodeForbidden
+			}
+			if got[httpapi.CtxError] != want || len(got) != 2 {
+				t.Fatalf("admin route without a key, Authorization %q: %v", authorization, got)
+			}
+			return
+		}
 		k, stored := fzKeys[headers[HeaderAPIKey]]
 		goodKey := stored && !k.Revoked()
 		if code, refused := got[httpapi.CtxError]; refused {

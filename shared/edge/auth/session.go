@@ -31,6 +31,9 @@ type SessionConfig struct {
 	// derived from ("": signed requests are refused). Not a session
 	// setting, but read and deployed the same way.
 	SigningSecret string
+	// AdminRoleClaim and AdminRoleValue say which tokens are admins' (""
+	// for the defaults "role" and "admin"): see EnvAdminRoleClaim.
+	AdminRoleClaim, AdminRoleValue string
 }
 
 // Verifier checks session tokens and returns their subject, the user id.
@@ -98,6 +101,12 @@ func NewVerifier(cfg SessionConfig, jwks *JWKS) (*Verifier, error) {
 
 // Verify returns the token's subject if the token is valid now.
 func (v *Verifier) Verify(token string) (string, error) {
+	var claims sessionClaims
+	return v.verify(token, &claims)
+}
+
+// verify parses and checks token into claims and returns its subject.
+func (v *Verifier) verify(token string, claims subjectClaims) (string, error) {
 	opts := []jwt.ParserOption{
 		// Pinning the methods defeats "alg: none" and algorithm confusion
 		// (an HS256 token "signed" with an RSA public key).
@@ -113,20 +122,27 @@ func (v *Verifier) Verify(token string) (string, error) {
 	if v.cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(v.cfg.Audience))
 	}
-	var claims sessionClaims
-	if _, err := jwt.ParseWithClaims(token, &claims, v.keyFunc, opts...); err != nil {
+	if _, err := jwt.ParseWithClaims(token, claims, v.keyFunc, opts...); err != nil {
 		if errors.Is(err, ErrJWKSUnavailable) {
 			return "", err
 		}
 		return "", fmt.Errorf("%w: %w", ErrSession, err)
 	}
-	if claims.Subject == "" {
+	sub, _ := claims.GetSubject()
+	if sub == "" {
 		return "", fmt.Errorf("%w: no subject", ErrSession)
 	}
-	if !httpapi.ValidUserID(claims.Subject) {
+	if !httpapi.ValidUserID(sub) {
 		return "", fmt.Errorf("%w: %w", ErrSession, errSubject)
 	}
-	return claims.Subject, nil
+	return sub, nil
+}
+
+// subjectClaims are the claims verify reads: the registered ones, and
+// maybe more.
+type subjectClaims interface {
+	jwt.Claims
+	json.Unmarshaler
 }
 
 // sessionClaims are the registered claims read exactly as RFC 7519 defines

@@ -29,18 +29,26 @@ const (
 	// EnvSigningSecretARN names the Secrets Manager secret holding it: what
 	// the stack sets on the authorizer and the admin function.
 	EnvSigningSecretARN = "SIGNING_SECRET_ARN"
+	// EnvAdminRoleClaim names the claim of an admin token that holds its
+	// role (default "role"; a dotted path reaches into objects), and
+	// EnvAdminRoleValue the value naming the admin role (default "admin"):
+	// the claim is that string, or a list holding it.
+	EnvAdminRoleClaim = "ADMIN_JWT_ROLE_CLAIM"
+	EnvAdminRoleValue = "ADMIN_JWT_ROLE_VALUE"
 )
 
 // SessionFromEnv reads how session tokens are verified.
 func SessionFromEnv() (SessionConfig, error) {
 	c := SessionConfig{
-		HS256Secret:   os.Getenv(EnvSessionSecret),
-		JWKSURL:       os.Getenv(EnvSessionJWKSURL),
-		JWKSJSON:      os.Getenv(EnvSessionJWKSJSON),
-		Issuer:        os.Getenv(EnvSessionIssuer),
-		Audience:      os.Getenv(EnvSessionAudience),
-		Leeway:        30 * time.Second,
-		SigningSecret: os.Getenv(EnvSigningSecret),
+		HS256Secret:    os.Getenv(EnvSessionSecret),
+		JWKSURL:        os.Getenv(EnvSessionJWKSURL),
+		JWKSJSON:       os.Getenv(EnvSessionJWKSJSON),
+		Issuer:         os.Getenv(EnvSessionIssuer),
+		Audience:       os.Getenv(EnvSessionAudience),
+		Leeway:         30 * time.Second,
+		SigningSecret:  os.Getenv(EnvSigningSecret),
+		AdminRoleClaim: os.Getenv(EnvAdminRoleClaim),
+		AdminRoleValue: os.Getenv(EnvAdminRoleValue),
 	}
 	if v := os.Getenv(EnvSessionLeeway); v != "" {
 		d, err := time.ParseDuration(v)
@@ -134,5 +142,6 @@ func Setup(logger *slog.Logger, keys KeyStore, session SessionConfig) (*Authoriz
 			return nil, err
 		}
 	}
-	return NewAuthorizer(logger, keys, verifier, time.Now).WithSigning(session.SigningSecret), nil
+	return NewAuthorizer(logger, keys, verifier, time.Now).WithSigning(session.SigningSecret).
+		WithAdminRole(session.AdminRoleClaim, session.AdminRoleValue), nil
 }

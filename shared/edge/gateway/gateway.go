@@ -204,12 +204,14 @@ func (g *Gateway) runAuthorizer(ctx context.Context, rt routes.Route, ev *events
 
 // cachedAuthorize answers from the cache when the same identity sources were
 // authorized within the TTL. Errors are never cached, as on AWS. The cache
-// is per authorizer, and each route class has its own identity sources.
+// is per authorizer (routes.Route.AuthorizerName), as API Gateway's is.
 func (g *Gateway) cachedAuthorize(ctx context.Context, rt routes.Route, sources []string, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
-	if g.opts.AuthorizerCacheTTL <= 0 {
+	if g.opts.AuthorizerCacheTTL <= 0 || !rt.Cached() {
+		// A route without identity sources (admin: key or token) is never
+		// cached, as on AWS: there is nothing to key the answer by.
 		return g.authorize(ctx, req)
 	}
-	key := strings.Join(rt.IdentitySources(), ",") + "\x00" + strings.Join(sources, "\x00")
+	key := rt.AuthorizerName() + "\x00" + strings.Join(sources, "\x00")
 	now := time.Now()
 	g.mu.Lock()
 	c, ok := g.cache[key]

@@ -603,12 +603,12 @@ func TestAuthorizerCache(t *testing.T) {
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{"key": req.IdentitySource[0]}}, nil
 	})
 	var seen []string
-	g.Handle(routes.Route{Method: "GET", Path: "/v1/admin/things", Function: "f"}, func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	g.Handle(routes.Route{Method: "GET", Path: "/v1/server/things", Function: "f"}, func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		seen = append(seen, req.RequestContext.Authorizer.Lambda["key"].(string))
 		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
 	})
 	get := func(key string) int {
-		r := httptest.NewRequest("GET", "/v1/admin/things", nil)
+		r := httptest.NewRequest("GET", "/v1/server/things", nil)
 		r.Header.Set("X-Api-Key", key)
 		w := httptest.NewRecorder()
 		g.ServeHTTP(w, r)
@@ -626,6 +626,30 @@ func TestAuthorizerCache(t *testing.T) {
 	}
 	if get("") != 401 {
 		t.Fatal("missing identity source not refused")
+	}
+	// Admin routes take a key or a token: no identity source, so no 401
+	// before the authorizer and no cache (nothing to key it by).
+	fail, calls = false, 0
+	g.Authorize(func(_ context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		calls++
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{"key": req.Headers["authorization"]}}, nil
+	})
+	g.Handle(routes.Route{Method: "GET", Path: "/v1/admin/things", Function: "f"}, func(_ context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
+	})
+	for _, token := range []string{"Bearer t1", "Bearer t1", ""} {
+		r := httptest.NewRequest("GET", "/v1/admin/things", nil)
+		if token != "" {
+			r.Header.Set("Authorization", token)
+		}
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, r)
+		if w.Code != 200 {
+			t.Fatalf("admin route with %q: %d", token, w.Code)
+		}
+	}
+	if calls != 3 {
+		t.Fatalf("admin route: %d authorizer calls, want 3 (never cached)", calls)
 	}
 }
 
@@ -679,7 +703,7 @@ func TestPublicRouteSkipsTheAuthorizer(t *testing.T) {
 	g.Handle(routes.Route{Method: "GET", Path: "/v1/health", Function: "health", Public: true}, func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
 	})
-	g.Handle(routes.Route{Method: "GET", Path: "/v1/admin/things", Function: "f"}, func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	g.Handle(routes.Route{Method: "GET", Path: "/v1/server/things", Function: "f"}, func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		return events.APIGatewayV2HTTPResponse{StatusCode: 200}, nil
 	})
 	w := httptest.NewRecorder()
@@ -688,7 +712,7 @@ func TestPublicRouteSkipsTheAuthorizer(t *testing.T) {
 		t.Fatalf("health: status %d, authorizer ran %d times, request id %q", w.Code, authorized, w.Header().Get("X-Request-Id"))
 	}
 	w = httptest.NewRecorder()
-	g.ServeHTTP(w, httptest.NewRequest("GET", "/v1/admin/things", nil))
+	g.ServeHTTP(w, httptest.NewRequest("GET", "/v1/server/things", nil))
 	if w.Code != 401 {
 		t.Fatalf("an authorized route without a key answered %d", w.Code)
 	}

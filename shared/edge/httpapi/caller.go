@@ -15,6 +15,17 @@ type Caller struct {
 	Role   apikey.Role
 	KeyID  string // the API key used
 	UserID string // the end user (client role only)
+	// Subject is the admin token's subject (admin role, without a key).
+	Subject string
+}
+
+// Actor is who the audit trail names for the caller: the API key's id, or
+// the admin token's subject.
+func (c Caller) Actor() string {
+	if c.KeyID != "" {
+		return c.KeyID
+	}
+	return c.Subject
 }
 
 // Keys of the authorizer context (requestContext.authorizer.lambda).
@@ -22,6 +33,7 @@ const (
 	CtxRole    = "role"
 	CtxKeyID   = "key_id"
 	CtxUserID  = "user_id"
+	CtxSubject = "subject" // an admin token's subject, instead of a key id
 	CtxError   = "error"   // set instead of an identity when credentials are bad
 	CtxMessage = "message" // says which credential, never why a signature failed
 )
@@ -47,11 +59,13 @@ func Authorize(req Request, role apikey.Role) (Caller, error) {
 		}
 		return Caller{}, fault.New(fault.Unauthenticated, fault.CodeUnauthenticated, msg)
 	}
-	c := Caller{Role: apikey.Role(get(CtxRole)), KeyID: get(CtxKeyID), UserID: get(CtxUserID)}
+	c := Caller{Role: apikey.Role(get(CtxRole)), KeyID: get(CtxKeyID), UserID: get(CtxUserID), Subject: get(CtxSubject)}
 	if c.Role != role {
 		return Caller{}, fault.New(fault.Forbidden, fault.CodeForbidden, WrongRoleMessage(role))
 	}
-	if c.KeyID == "" || (role == apikey.RoleClient && !ValidUserID(c.UserID)) {
+	// Only an admin may be a token's subject instead of a key.
+	byToken := role == apikey.RoleAdmin && c.KeyID == "" && ValidUserID(c.Subject)
+	if (c.KeyID == "" && !byToken) || (role == apikey.RoleClient && !ValidUserID(c.UserID)) {
 		return Caller{}, fault.New(fault.Unauthenticated, fault.CodeUnauthenticated, "missing credentials")
 	}
 	return c, nil

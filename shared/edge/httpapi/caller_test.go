@@ -116,3 +116,25 @@ func TestValidUserID(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizeAdminToken: an admin token's subject stands in for a key on
+// admin routes only, and the audit trail names it.
+func TestAuthorizeAdminToken(t *testing.T) {
+	token := map[string]any{httpapi.CtxRole: "admin", httpapi.CtxSubject: "ops@example.com"}
+	c, err := httpapi.Authorize(withContext(token), apikey.RoleAdmin)
+	if err != nil || c.Subject != "ops@example.com" || c.KeyID != "" || c.Actor() != "ops@example.com" {
+		t.Fatalf("Authorize = %+v, %v", c, err)
+	}
+	key := map[string]any{httpapi.CtxRole: "admin", httpapi.CtxKeyID: "k1"}
+	if c, _ := httpapi.Authorize(withContext(key), apikey.RoleAdmin); c.Actor() != "k1" {
+		t.Fatalf("key actor %q", c.Actor())
+	}
+	for _, ctx := range []map[string]any{
+		{httpapi.CtxRole: "client", httpapi.CtxSubject: "u", httpapi.CtxUserID: "u"},
+		{httpapi.CtxRole: "admin", httpapi.CtxSubject: "a\nb"},
+		{httpapi.CtxRole: "admin"},
+	} {
+		role := apikey.Role(ctx[httpapi.CtxRole].(string))
+		asAPIError(t, func() error { _, err := httpapi.Authorize(withContext(ctx), role); return err }(), 401, fault.CodeUnauthenticated)
+	}
+}

@@ -17,6 +17,7 @@ const (
 	MCPServer  = "mcp"
 	Amplitude  = "amplitude"
 	ABC        = "abc"
+	Classic    = "classic"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -45,6 +46,10 @@ const (
 	// key's id), X-Et (unix seconds) and X-Es (the signature), verified by
 	// the authorizer with the key's signing token (apikey.SigningToken).
 	CredentialSigned Credential = "signed"
+	// CredentialAdminToken: "Authorization: Bearer <JWT>" from the
+	// deployment's identity provider, whose role claim makes its subject an
+	// admin (the classic Experiments API). No API key.
+	CredentialAdminToken Credential = "admin-token"
 )
 
 // IdentitySources are the headers the route's authorizer is keyed on (and
@@ -56,7 +61,7 @@ func (r Route) IdentitySources() []string {
 		return nil
 	}
 	switch r.Credential {
-	case CredentialAmplitude:
+	case CredentialAmplitude, CredentialAdminToken:
 		return []string{"Authorization"}
 	case CredentialSigned:
 		return []string{"X-Ak", "X-Et", "X-Es"}
@@ -64,7 +69,51 @@ func (r Route) IdentitySources() []string {
 	if strings.HasPrefix(r.Path, "/v1/client/") {
 		return []string{"X-Api-Key", "Authorization"}
 	}
+	if r.AcceptsAdminToken() {
+		// An admin key (X-Api-Key) or an admin token (Authorization:
+		// Bearer): neither header can be required, so none is an identity
+		// source, and API Gateway then cannot cache the authorizer's answer
+		// (it caches by identity sources): it runs on every admin request.
+		return nil
+	}
 	return []string{"X-Api-Key"}
+}
+
+// AcceptsAdminToken reports whether an admin token (Authorization: Bearer
+// <JWT> with the admin role claim) may call the route: the admin routes
+// (in place of an admin key) and the classic Experiments API (only it).
+func (r Route) AcceptsAdminToken() bool {
+	return r.Credential == CredentialAdminToken || strings.HasPrefix(r.Path, "/v1/admin/")
+}
+
+// Cached reports whether the authorizer's answer for the route may be
+// cached: only by the values of identity sources, so not without any.
+func (r Route) Cached() bool { return len(r.IdentitySources()) > 0 }
+
+// AuthorizerName names the authorizer in front of the route ("" for a
+// public route): routes with the same name share one, and so its answer
+// cache, which API Gateway keys by the identity sources' values only. So
+// routes that need different roles, or credential forms on the same
+// headers (Amplitude's Api-Key and the admin token), get one each: a
+// refusal cached for one is never served to the other.
+func (r Route) AuthorizerName() string {
+	if r.Public {
+		return ""
+	}
+	switch src := strings.Join(r.IdentitySources(), ","); {
+	case r.Credential == CredentialAdminToken:
+		return "AdminTokenAuthorizer"
+	case src == "":
+		return "AdminKeyOrTokenAuthorizer"
+	case src == "X-Api-Key" && strings.HasPrefix(r.Path, "/v1/server/"):
+		return "ServerAuthorizer"
+	case src == "X-Api-Key":
+		return "AdminAuthorizer" // an admin key only: the MCP server
+	case src == "X-Api-Key,Authorization":
+		return "ClientAuthorizer"
+	default:
+		return "Authorizer" + strings.NewReplacer("-", "", ",", "").Replace(src)
+	}
 }
 
 // Key is the API Gateway route key, e.g. "GET /v1/client/experiments/{key}/assignment".
@@ -164,7 +213,27 @@ var (
 	AmplitudeVardata = Route{Method: "GET", Path: "/v1/vardata", Function: Amplitude, Credential: CredentialAmplitude}
 	ABCExperiments   = Route{Method: "POST", Path: "/abc/get_experiments", Function: ABC, Credential: CredentialSigned}
 	ABCFeatureFlags  = Route{Method: "POST", Path: "/abc/get_feature_flags", Function: ABC, Credential: CredentialSigned}
+
+	// The classic Experiments API (JWT-authenticated admin).
+	ClassicList           = classicRoute("GET", classicExperiments)
+	ClassicCreate         = classicRoute("POST", classicExperiments)
+	ClassicGet            = classicRoute("GET", classicExperiment)
+	ClassicUpdate         = classicRoute("PATCH", classicExperiment)
+	ClassicArchive        = classicRoute("DELETE", classicExperiment)
+	ClassicStart          = classicRoute("POST", classicExperiment+"/start")
+	ClassicStop           = classicRoute("POST", classicExperiment+"/stop")
+	ClassicResults        = classicRoute("GET", classicExperiment+"/results")
+	ClassicComputeResults = classicRoute("POST", classicExperiment+"/compute-results")
 )
+
+const (
+	classicExperiments = "/api/experiments"
+	classicExperiment  = classicExperiments + "/{id}"
+)
+
+func classicRoute(method, path string) Route {
+	return Route{Method: method, Path: path, Function: Classic, Credential: CredentialAdminToken}
+}
 
 // Functions that serve no route: the authorizer in front of every route,
 // the aggregator fed by the table's change stream, and the scheduled
@@ -195,6 +264,8 @@ var All = []Route{
 	MCP,
 	AmplitudeVardata,
 	ABCExperiments, ABCFeatureFlags,
+	ClassicList, ClassicCreate, ClassicGet, ClassicUpdate, ClassicArchive,
+	ClassicStart, ClassicStop, ClassicResults, ClassicComputeResults,
 }
 
 // ByKey is the route with an API Gateway route key ("GET /v1/vardata").

@@ -110,3 +110,30 @@ func TestEveryFunctionFolderIsKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizers: admin routes take a key or a token, so they have no
+// identity source and no cache; every other authorized route is cached by
+// its headers; two credential forms on one header get two authorizers.
+func TestAuthorizers(t *testing.T) {
+	for _, r := range routes.All {
+		admin := strings.HasPrefix(r.Path, "/v1/admin/")
+		if r.Public {
+			if r.AuthorizerName() != "" || r.Cached() {
+				t.Errorf("%s: public route has an authorizer", r.Key())
+			}
+			continue
+		}
+		if r.Cached() == admin || r.AuthorizerName() == "" {
+			t.Errorf("%s: cached %v, authorizer %q", r.Key(), r.Cached(), r.AuthorizerName())
+		}
+	}
+	if routes.AmplitudeVardata.AuthorizerName() == routes.ClassicList.AuthorizerName() {
+		t.Error("Amplitude's Api-Key and the admin token share an authorizer (and its cache)")
+	}
+	if got := routes.ClassicList.IdentitySources(); len(got) != 1 || got[0] != "Authorization" {
+		t.Errorf("classic identity sources %v", got)
+	}
+	if routes.AdminList.AuthorizerName() == routes.MCP.AuthorizerName() {
+		t.Error("the MCP route (key only) shares the admin routes' uncached authorizer")
+	}
+}

@@ -46,8 +46,8 @@ type Stack struct {
 	Store     *store.Store
 	Deps      lambdafn.Deps
 	t         testing.TB
-	signed    int   // signatures made, each a second apart (see Signed)
-	signedAt  int64 // the unix second the first signature was made at
+	// lastSigned is the X-Et of the last signature (see Signed).
+	lastSigned int64
 }
 
 // Start runs the stack until the test ends. Definitions are read fresh on
@@ -119,22 +119,42 @@ func (s *Stack) Send(user, method, path, body string) {
 }
 
 // Signed is the headers of an ABetterChoice call signed with the server
-// key (X-Ak, X-Et, X-Es). Each call is signed a second earlier than the one
-// before, counted from the first call's second (not from now: two calls a
-// second apart would otherwise sign the same second), so no two are the
-// same signed request (the edge serves each once).
+// key (X-Ak, X-Et, X-Es), so that no two are the same signed request (the
+// edge serves each once).
 func (s *Stack) Signed() http.Header {
 	s.t.Helper()
 	ak, ok := apikey.ParseKeyID(s.ServerKey)
 	if !ok {
 		s.t.Fatalf("server key %q has no id", s.ServerKey)
 	}
-	if s.signed == 0 {
-		s.signedAt = time.Now().Unix()
+	// Strictly earlier than the last one: counting back from the clock
+	// alone repeats a second when calls are more than a second apart (a
+	// loaded machine), and the repeat is refused as a replay.
+	at := time.Now().Unix() - 1
+	if s.lastSigned != 0 && at >= s.lastSigned {
+		at = s.lastSigned - 1
 	}
-	s.signed++
-	et := strconv.FormatInt(s.signedAt-int64(s.signed), 10)
+	s.lastSigned = at
+	et := strconv.FormatInt(at, 10)
 	return http.Header{"X-Ak": {ak}, "X-Et": {et}, "X-Es": {apikey.Signature(apikey.SigningToken(signingSecret, ak), ak, et)}}
+}
+
+// AdminToken is an admin token for subject: a session token whose role
+// claim is admin (the default claim and value), as the deployment's
+// identity provider would sign it.
+func (s *Stack) AdminToken(subject string) string {
+	s.t.Helper()
+	tok, err := auth.MintAdminHS256(sessionSecret, subject, auth.DefaultAdminRoleClaim, auth.DefaultAdminRoleValue, time.Hour, time.Now())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+// Bearer is the headers of a call with an admin token for subject (the
+// classic Experiments API; the admin routes in place of a key).
+func (s *Stack) Bearer(subject string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + s.AdminToken(subject)}}
 }
 
 // Admin is the headers of an admin call.

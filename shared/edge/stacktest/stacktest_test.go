@@ -107,6 +107,7 @@ func TestEveryOperationAnswersAsDocumented(t *testing.T) {
 	flagsAndEvaluation(c, admin, alice, server)
 	amplitude(c, alice, server)
 	abetterchoice(c, st)
+	classic(c, st, alice)
 	devices(c, admin, alice, server)
 	st.Drain()
 
@@ -338,6 +339,42 @@ func metricsAndReadings(c call, admin http.Header) {
 	}
 	c.do(admin, "GET", results+"/timeseries?event=purchase&method=magic", "", 400)
 	c.do(admin, "GET", "/v1/admin/experiments/nope/results/timeseries?event=purchase", "", 404)
+}
+
+// classic drives the classic Experiments API with an admin token, and an
+// admin route with a token in place of the key.
+func classic(c call, st *stacktest.Stack, alice http.Header) {
+	c.t.Helper()
+	ops := st.Bearer("ops@example.com")
+	user := http.Header{"Authorization": {"Bearer " + st.Token("alice")}}
+	c.do(http.Header{}, "GET", "/api/experiments", "", 401)
+	c.do(user, "GET", "/api/experiments", "", 403)
+	c.do(ops, "GET", "/v1/admin/experiments?limit=1", "", 200)
+	body := `{"name":"Onboarding Flow Test","description":"Compare short vs. detailed onboarding","type":"ab_test","audienceId":"staff","primaryEvent":"purchase",
+		"variants":[{"name":"Control","splitPercentage":50,"flowId":"flow_a","config":{}},{"name":"Detailed","splitPercentage":50,"flowId":"flow_b","config":{}}]}`
+	created := c.do(ops, "POST", "/api/experiments", body, 201)
+	data, _ := created["data"].(map[string]any)
+	id, _ := data["id"].(string)
+	c.do(ops, "POST", "/api/experiments", `{"name":"Bad split","variants":[{"name":"A","splitPercentage":50},{"name":"B","splitPercentage":40}]}`, 400)
+	c.do(ops, "GET", "/api/experiments?page=1&limit=20&status=draft", "", 200)
+	c.do(ops, "GET", "/api/experiments?status=archived", "", 400)
+	c.do(ops, "GET", "/api/experiments/"+id, "", 200)
+	c.do(ops, "GET", "/api/experiments/nope", "", 404)
+	c.do(ops, "PATCH", "/api/experiments/"+id, `{"description":"Short vs. detailed"}`, 200)
+	c.do(ops, "PATCH", "/api/experiments/"+id, `{"variants":[{"name":"A","splitPercentage":60}]}`, 400)
+	c.do(ops, "POST", "/api/experiments/"+id+"/compute-results", "", 200)
+	c.do(ops, "POST", "/api/experiments/"+id+"/stop", "", 409)
+	c.do(ops, "POST", "/api/experiments/"+id+"/start", "", 200)
+	c.do(ops, "PATCH", "/api/experiments/"+id, `{"name":"Too late"}`, 409)
+	c.do(alice, "GET", "/v1/client/experiments/"+id+"/assignment", "", 200)
+	c.do(ops, "GET", "/api/experiments/"+id+"/results", "", 200)
+	c.do(ops, "POST", "/api/experiments/"+id+"/stop", "", 200)
+	c.do(ops, "DELETE", "/api/experiments/"+id, "", 204)
+	c.do(ops, "DELETE", "/api/experiments/"+id, "", 404)
+	plain := c.do(ops, "POST", "/api/experiments", `{"name":"No event","variants":[{"name":"A","splitPercentage":50},{"name":"B","splitPercentage":50}]}`, 201)
+	data, _ = plain["data"].(map[string]any)
+	c.do(ops, "POST", "/api/experiments/"+data["id"].(string)+"/compute-results", "", 409)
+	c.do(ops, "DELETE", "/api/experiments/"+data["id"].(string), "", 204)
 }
 
 // devices drives the X-Device-Id header: a device-unit experiment, its

@@ -66,9 +66,12 @@ type NewInput struct {
 	Description string
 	Variants    []experiment.Variant // the first is the control
 	Events      []string             // the conversion events counted
-	Status      experiment.Status    // draft ("" too) or active
-	Targeting   Targeting
-	Metrics     experiment.MetricRefs // live metrics; their events are counted too
+	// PrimaryEvent is the event the experiment is judged on ("": none),
+	// one of Events.
+	PrimaryEvent string
+	Status       experiment.Status // draft ("" too) or active
+	Targeting    Targeting
+	Metrics      experiment.MetricRefs // live metrics; their events are counted too
 	// StopOnGuardrail: pause when a results read finds a guardrail breached.
 	StopOnGuardrail bool
 	// Analysis tunes the sequential and Bayesian readings (zero: defaults).
@@ -79,7 +82,7 @@ type NewInput struct {
 func (in NewInput) definition() *experiment.Experiment {
 	e := &experiment.Experiment{
 		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events,
-		Status: in.Status, Coverage: 1, Metrics: in.Metrics, StopOnGuardrail: in.StopOnGuardrail,
+		PrimaryEvent: in.PrimaryEvent, Status: in.Status, Coverage: 1, Metrics: in.Metrics, StopOnGuardrail: in.StopOnGuardrail,
 		Analysis: in.Analysis,
 	}
 	if e.Status == "" {
@@ -176,8 +179,10 @@ type Patch struct {
 	Description *string
 	Variants    []VariantPatch // the full new list of variants; nil: unchanged
 	Events      *[]string      // the full new list of conversion events
-	Targeting   Targeting
-	Metrics     MetricsPatch
+	// PrimaryEvent names the event the experiment is judged on ("": none).
+	PrimaryEvent *string
+	Targeting    Targeting
+	Metrics      MetricsPatch
 }
 
 // VariantPatch is one variant of a patch's list, merged by key with the
@@ -186,6 +191,8 @@ type VariantPatch struct {
 	Key     string
 	Weight  *float64         // nil: unchanged (required for a new variant)
 	Payload *json.RawMessage // nil: unchanged; JSON null: cleared
+	Name    *string          // the variant's label; nil: unchanged
+	FlowID  *string          // the variant's flow id; nil: unchanged
 }
 
 // Provisional returns the variants a patch list describes on its own (left
@@ -199,6 +206,12 @@ func Provisional(list []VariantPatch) []experiment.Variant {
 }
 
 func apply(v experiment.Variant, vp VariantPatch) experiment.Variant {
+	if vp.Name != nil {
+		v.Name = *vp.Name
+	}
+	if vp.FlowID != nil {
+		v.FlowID = *vp.FlowID
+	}
 	if vp.Weight != nil {
 		v.Weight = *vp.Weight
 	}
@@ -273,12 +286,17 @@ func (s *Service) Update(ctx context.Context, by, key string, p Patch) (*experim
 	if p.Events != nil {
 		next.Events, changed["events"] = *p.Events, *p.Events
 	}
+	if p.PrimaryEvent != nil {
+		next.PrimaryEvent, changed["primary_event"] = *p.PrimaryEvent, *p.PrimaryEvent
+	}
 	if err := lockedAfterStart(prev, p.Targeting); err != nil {
 		return nil, err
 	}
 	p.Targeting.applyTo(&next, changed)
 	problems := experiment.Problems{}
 	experiment.CheckTargeting(problems, &next)
+	// The events may have changed under the primary event, or it moved.
+	experiment.CheckPrimaryEvent(problems, &next)
 	if len(problems) > 0 {
 		return nil, fault.Validation(problems)
 	}
@@ -318,8 +336,11 @@ func CheckPatch(p Patch) experiment.Problems {
 	if p.Events != nil {
 		experiment.CheckEvents(problems, "events", *p.Events)
 	}
-	if p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil && p.Targeting.empty() && p.Metrics.empty() {
-		problems["name"] = "name, description, variants, events, targeting, metrics or analysis settings must change"
+	if p.PrimaryEvent != nil && *p.PrimaryEvent != "" && !experiment.ValidEventName(*p.PrimaryEvent) {
+		problems["primary_event"] = "must match " + experiment.EventNamePattern
+	}
+	if p.Name == nil && p.Description == nil && p.Variants == nil && p.Events == nil && p.PrimaryEvent == nil && p.Targeting.empty() && p.Metrics.empty() {
+		problems["name"] = "name, description, variants, events, primary_event, targeting, metrics or analysis settings must change"
 	}
 	return problems
 }
@@ -363,8 +384,11 @@ func (s *Service) Transition(ctx context.Context, by, key string, action experim
 		}
 		next := *prev
 		next.Status = to
-		if action == experiment.Start {
+		switch action {
+		case experiment.Start:
 			next.StartedAt = s.now()
+		case experiment.End:
+			next.EndedAt = s.now()
 		}
 		err = s.save(ctx, &next, prev, by, string(action), map[string]any{"from": prev.Status, "to": to})
 		if fault.HasCode(err, experiment.CodeVersionConflict) && attempt < 3 {

@@ -1165,3 +1165,34 @@ func TestWeightsDynamoDBCannotStore(t *testing.T) {
 	resp := e.call(routes.AdminUpdate, "ok", `{"version":1,"variants":[{"key":"control","weight":1e-131},{"key":"treatment","weight":1}]}`, nil)
 	httpapitest.ExpectError(t, resp, http.StatusBadRequest, fault.CodeValidationFailed)
 }
+
+// TestPrimaryEvent: an experiment may name the event it is judged on, one
+// of its events, on create and by PATCH (in any status; "" clears it).
+func TestPrimaryEvent(t *testing.T) {
+	e := newEnv(t)
+	v := e.create("pe", `"events":["signup","purchase"],"primary_event":"purchase"`)
+	if v.PrimaryEvent == nil || *v.PrimaryEvent != "purchase" {
+		t.Fatalf("created %+v", v.PrimaryEvent)
+	}
+	if got := e.get("pe"); got.PrimaryEvent == nil || *got.PrimaryEvent != "purchase" {
+		t.Fatalf("read back %+v", got.PrimaryEvent)
+	}
+	eb := httpapitest.ExpectError(t, e.call(routes.AdminCreate, "", body("pe-bad", `"events":["signup"],"primary_event":"purchase"`), nil), http.StatusBadRequest, fault.CodeValidationFailed)
+	if _, ok := fieldsOf(t, eb)["primary_event"]; !ok {
+		t.Fatalf("fields %v", eb.Error.Details)
+	}
+	e.act(routes.AdminStart, "pe")
+	// Dropping the primary event from the events is refused; moving it is not.
+	httpapitest.ExpectError(t, e.call(routes.AdminUpdate, "pe", `{"version":2,"events":["signup"]}`, nil), http.StatusBadRequest, fault.CodeValidationFailed)
+	e.expect(e.call(routes.AdminUpdate, "pe", `{"version":2,"primary_event":"signup"}`, nil), http.StatusOK, &v)
+	if v.PrimaryEvent == nil || *v.PrimaryEvent != "signup" {
+		t.Fatalf("patched %+v", v.PrimaryEvent)
+	}
+	e.expect(e.call(routes.AdminUpdate, "pe", `{"version":3,"primary_event":""}`, nil), http.StatusOK, &v)
+	if v.PrimaryEvent != nil {
+		t.Fatalf("cleared %+v", *v.PrimaryEvent)
+	}
+	if _, err := e.st.GetExperiment(context.Background(), "pe-bad"); err == nil {
+		t.Fatal("the refused create wrote")
+	}
+}

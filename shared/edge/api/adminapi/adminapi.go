@@ -89,7 +89,7 @@ func New(logger *slog.Logger, exps *experiments.Service, ks *keys.Service, er *e
 		if !ok {
 			return httpapi.Result{}, fault.New(fault.NotFound, fault.CodeNotFound, "no admin route "+req.RouteKey)
 		}
-		return ep(ctx, req, caller.KeyID)
+		return ep(ctx, req, caller.Actor())
 	})
 }
 

@@ -173,7 +173,7 @@ func invalidJSON() error {
 
 func parseCreate(body []byte) (experiments.NewInput, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, append(append([]string{"key", "name", "description", "variants", "events", "status"}, targetingFields...), append(metricFields, analysisFields...)...)...)
+	f, ok := newForm(body, "", errs, append(append([]string{"key", "name", "description", "variants", "events", "primary_event", "status"}, targetingFields...), append(metricFields, analysisFields...)...)...)
 	if !ok {
 		return experiments.NewInput{}, invalidJSON()
 	}
@@ -185,6 +185,7 @@ func parseCreate(body []byte) (experiments.NewInput, error) {
 	if f.has("events") {
 		in.Events, _ = f.names("events")
 	}
+	in.PrimaryEvent, _ = f.str("primary_event", false)
 	in.Status = experiment.Draft
 	if s, ok := f.str("status", false); ok {
 		in.Status = experiment.Status(s)
@@ -200,7 +201,7 @@ func parseCreate(body []byte) (experiments.NewInput, error) {
 
 func parsePatch(body []byte) (experiments.Patch, error) {
 	errs := experiment.Problems{}
-	f, ok := newForm(body, "", errs, append(append([]string{"version", "name", "description", "variants", "events"}, targetingFields...), append(metricFields, analysisFields...)...)...)
+	f, ok := newForm(body, "", errs, append(append([]string{"version", "name", "description", "variants", "events", "primary_event"}, targetingFields...), append(metricFields, analysisFields...)...)...)
 	if !ok {
 		return experiments.Patch{}, invalidJSON()
 	}
@@ -219,6 +220,9 @@ func parsePatch(body []byte) (experiments.Patch, error) {
 		if names, ok := f.names("events"); ok {
 			p.Events = &names
 		}
+	}
+	if s, ok := f.str("primary_event", false); ok {
+		p.PrimaryEvent = &s
 	}
 	p.Targeting = f.targeting(true)
 	p.Metrics = f.metrics()

@@ -18,7 +18,7 @@ import (
 // other route to next.
 func layered(logger *slog.Logger, byRoute map[string]endpoint, next httpapi.Handler) httpapi.Handler {
 	serve := httpapi.Endpoint(logger, experiments.CodeFailed, apikey.RoleAdmin, func(ctx context.Context, req httpapi.Request, caller httpapi.Caller) (httpapi.Result, error) {
-		return byRoute[req.RouteKey](ctx, req, caller.KeyID)
+		return byRoute[req.RouteKey](ctx, req, caller.Actor())
 	})
 	return func(ctx context.Context, req httpapi.Request) (httpapi.Response, error) {
 		if _, ok := byRoute[req.RouteKey]; ok {

@@ -16,6 +16,8 @@ type ExperimentView struct {
 	Status      experiment.Status `json:"status"`
 	Variants    []VariantView     `json:"variants"`
 	Events      []string          `json:"events"`
+	// PrimaryEvent is the event the experiment is judged on (null: none).
+	PrimaryEvent *string `json:"primary_event"`
 	// Targeting: who is enrolled.
 	Condition json.RawMessage        `json:"condition"` // null: everyone
 	Coverage  float64                `json:"coverage"`
@@ -66,6 +68,9 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 		v.StartedAt = &at
 	}
 	v.Events = append([]string{}, e.Events...)
+	if e.PrimaryEvent != "" {
+		v.PrimaryEvent = &e.PrimaryEvent
+	}
 	if e.Metrics.Primary != "" {
 		v.PrimaryMetric = &e.Metrics.Primary
 	}
