@@ -13,6 +13,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/api/adminapi"
 	"github.com/abtest/abtest/shared/edge/api/amplitudeapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
+	"github.com/abtest/abtest/shared/edge/api/consoleapi"
 	"github.com/abtest/abtest/shared/edge/api/evaluateapi"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
 	"github.com/abtest/abtest/shared/edge/api/exposureapi"
@@ -68,6 +69,11 @@ func Gateway(d lambdafn.Deps, session auth.SessionConfig, opts gateway.Options) 
 			built[r.Function] = h
 		}
 		gw.Handle(r, h)
+	}
+	// The web console's files, on the same domain as on AWS.
+	console := consoleapi.Wire(d)
+	for _, r := range routes.Static {
+		gw.Handle(r, console)
 	}
 	return gw, nil
 }

@@ -1,0 +1,192 @@
+// The console's browser test, run by console/browser_test.go (go test) against
+// the whole stack it starts in-process. It drives Debian's Chromium through
+// playwright-core (never a downloaded browser) and fails on any console
+// error, page error, failed request or unexpected error status in the page.
+//
+// Environment: CONSOLE_URL (the gateway's base URL), ADMIN_KEY, SCREENSHOT
+// (where the results page's picture goes), CHROMIUM (the browser binary).
+// Halfway it prints "TRAFFIC <experiment>" and waits for a line on stdin:
+// the Go test sends client traffic and counts the table's stream meanwhile.
+import { chromium } from 'playwright-core';
+import { createInterface } from 'node:readline';
+
+const base = process.env.CONSOLE_URL;
+const adminKey = process.env.ADMIN_KEY;
+const screenshot = process.env.SCREENSHOT;
+const KEY = 'console_e2e';
+
+const problems = [];
+// Error answers the script provokes on purpose: each entry allows one
+// response with one of its statuses, and the console line Chromium logs
+// for it.
+const expected = [];
+function expectStatus(...statuses) { expected.push(statuses); }
+
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+}
+function step(name) { process.stderr.write('step: ' + name + '\n'); }
+
+async function apiResults(params) {
+  const resp = await fetch(`${base}/v1/admin/experiments/${KEY}/results?${params}`, { headers: { 'X-Api-Key': adminKey } });
+  check(resp.ok, 'results API answered ' + resp.status);
+  return resp.json();
+}
+
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const allowedConsole = new Map();
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const m = /the server responded with a status of (\d+)/.exec(msg.text());
+    if (m && (allowedConsole.get(Number(m[1])) || 0) > 0) {
+      allowedConsole.set(Number(m[1]), allowedConsole.get(Number(m[1])) - 1);
+      return;
+    }
+    problems.push('console error: ' + msg.text());
+  });
+  page.on('pageerror', (err) => problems.push('page error: ' + err.message));
+  page.on('requestfailed', (req) => problems.push('request failed: ' + req.method() + ' ' + req.url() + ' ' + (req.failure() || {}).errorText));
+  page.on('response', (resp) => {
+    const s = resp.status();
+    if (s < 400) return;
+    const i = expected.findIndex((e) => e.includes(s));
+    if (i >= 0) {
+      expected.splice(i, 1);
+      allowedConsole.set(s, (allowedConsole.get(s) || 0) + 1);
+      return;
+    }
+    problems.push('error answer: ' + resp.request().method() + ' ' + resp.url() + ' ' + s);
+  });
+
+  step('open the console');
+  const first = await page.goto(base + '/console/');
+  check(first.status() === 200, 'GET /console/ answered ' + first.status());
+  const csp = first.headers()['content-security-policy'] || '';
+  check(csp.includes("script-src 'self'") && !csp.includes('unsafe-inline'), 'strict CSP: ' + csp);
+  await page.waitForSelector('#signin-form');
+
+  step('a wrong key is refused');
+  expectStatus(401, 403); // a malformed or unknown key
+  await page.fill('#secret', 'not-a-key');
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('#signin-form .banner.error');
+
+  step('sign in with the admin key');
+  await page.selectOption('#kind', 'apikey');
+  await page.fill('#secret', adminKey);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('h1:text("Experiments")');
+  check(!(await page.url()).includes(adminKey), 'the key is not in the URL');
+
+  step('create: a validation error, shown at its field');
+  await page.click('#new-experiment');
+  await page.waitForSelector('#create-form');
+  await page.fill('#key', 'Not A Key!');
+  await page.fill('#name', 'Console e2e');
+  await page.fill('#events', 'purchase');
+  expectStatus(400);
+  await page.click('#create-submit');
+  await page.waitForSelector('#key[aria-invalid="true"] + .field-error');
+  check(expected.length === 0, 'the refused sign-in and create were answered with their error statuses');
+  const keyProblem = await page.textContent('#key + .field-error');
+  check(keyProblem.length > 0, 'the key field shows its problem');
+
+  step('create: a valid experiment');
+  await page.fill('#key', KEY);
+  await page.click('#create-submit');
+  await page.waitForSelector('h1:has-text("Console e2e") .badge.draft');
+
+  step('start it (confirmed)');
+  await page.click('#do-start');
+  await page.waitForSelector('#confirm[open]');
+  check((await page.textContent('#confirm-text')).includes('enrols units'), 'the start confirmation says what it does');
+  await page.click('#confirm-ok');
+  await page.waitForSelector('h1 .badge.active');
+
+  step('client traffic');
+  process.stdout.write('TRAFFIC ' + KEY + '\n');
+  const go = await stdinLines.next();
+  check(!go.done && go.value.trim() === 'GO', 'the test sent its traffic');
+
+  step('results: the table equals the API');
+  await page.click('#open-results');
+  await page.waitForSelector('#results-table tbody tr');
+  await page.waitForFunction(() => document.getElementById('series-note').textContent.length > 0);
+  await page.screenshot({ path: screenshot, fullPage: true });
+  const api = await apiResults('event=purchase&method=frequentist&correction=holm');
+  check(api.variants.length === 2, 'two variants in the results');
+  let exposedTotal = 0;
+  for (const v of api.variants) {
+    const row = `#results-table tr[data-variant="${v.variant}"]`;
+    const cell = async (col) => (await page.textContent(`${row} td[data-col="${col}"]`)).trim();
+    check(await cell('exposed') === String(v.exposed_count), v.variant + ' exposed ' + await cell('exposed') + ' vs ' + v.exposed_count);
+    check(await cell('converted') === String(v.converted_count), v.variant + ' converted');
+    check(await cell('rate') === (v.conversion_rate * 100).toFixed(2) + '%', v.variant + ' rate ' + await cell('rate') + ' vs ' + v.conversion_rate);
+    if (!v.is_control) {
+      const lift = await cell('lift');
+      const sign = (x) => (x > 0 ? '+' : '') + (x * 100).toFixed(2) + '%';
+      check(lift === `${sign(v.relative.estimate)} [${sign(v.relative.ci[0])}, ${sign(v.relative.ci[1])}]`, 'lift ' + lift);
+      const p = await cell('p');
+      check(p === (v.p_value < 0.0001 ? '<0.0001' : v.p_value.toFixed(4)), 'p-value ' + p + ' vs ' + v.p_value);
+      check(await cell('significant') === (v.significant ? 'yes' : 'no'), 'significance');
+    }
+    exposedTotal += v.exposed_count;
+  }
+  check(exposedTotal > 0, 'the traffic was counted');
+
+  step('results: the charts drew one series per variant');
+  const series = await page.evaluate(() => ['lift-chart', 'series-chart'].map((id) => {
+    const c = window.Chart.getChart(id);
+    return c ? { n: c.data.datasets.length, labels: c.data.datasets.map((d) => d.label), points: c.data.labels.length, w: c.width } : null;
+  }));
+  check(series[0] && series[0].n === 1 && series[0].labels[0] === 'treatment' && series[0].w > 0, 'lift chart ' + JSON.stringify(series[0]));
+  check(series[1] && series[1].n === 2 && series[1].labels.join() === 'control,treatment' && series[1].points >= 1, 'daily chart ' + JSON.stringify(series[1]));
+
+  step('results: the method switch');
+  await page.selectOption('#results-method', 'bayesian');
+  await page.waitForSelector('#results-table td[data-col="chance"]');
+  await page.waitForFunction(() => document.getElementById('series-note').textContent.length > 0);
+
+  step('phone width');
+  await page.setViewportSize({ width: 390, height: 844 });
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scroll of the page at 390 px');
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  step('pause it and see the audit entry');
+  await page.click('a:text("← Console e2e")');
+  await page.waitForSelector('#do-pause');
+  await page.click('#do-pause');
+  await page.waitForSelector('#confirm[open]');
+  check((await page.textContent('#confirm-text')).includes('assigned users keep their variant'), 'the pause confirmation says what it does');
+  await page.click('#confirm-ok');
+  await page.waitForSelector('h1 .badge.paused');
+  const actions = await page.$$eval('#history tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+  check(actions.some((a) => a.includes('pause')), 'the history shows the pause: ' + actions.join(','));
+
+  step('keyboard: the nav is reachable by Tab');
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement && document.activeElement.tagName !== 'BODY'), 'Tab focuses something');
+
+  step('sign out');
+  await page.click('#signout');
+  await page.waitForSelector('#signin-form');
+  check(await page.evaluate(() => sessionStorage.length === 0), 'sign-out clears the session storage');
+  await context.close();
+} catch (err) {
+  failed = true;
+  process.stderr.write(String(err && err.stack || err) + '\n');
+} finally {
+  await browser.close();
+}
+for (const p of problems) process.stderr.write('problem: ' + p + '\n');
+process.exit(failed || problems.length ? 1 : 0);
