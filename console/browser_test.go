@@ -2,9 +2,11 @@ package console_test
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,18 +111,41 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 }
 
-// sendTraffic assigns and exposes 60 users through the client API, a
-// purchase from every third, then counts the stream as the aggregator
-// would.
+// sendTraffic assigns and exposes 80 users through the client API, as an
+// application does; a fifth of the control's users purchase and a third of
+// the treatment's. Then it counts the stream as the aggregator would.
 func sendTraffic(t *testing.T, st *stacktest.Stack, key string) {
 	t.Helper()
-	for i := range 60 {
+	seen := map[string]int{}
+	for i := range 80 {
 		user := fmt.Sprintf("e2e-user-%02d", i)
-		st.Send(user, "GET", "/v1/client/experiments/"+key+"/assignment", "")
+		variant := assign(t, st, user, key)
 		st.Send(user, "POST", "/v1/client/experiments/"+key+"/exposure", "")
-		if i%3 == 0 {
+		k := seen[variant]
+		seen[variant]++
+		if (variant == "control" && k%5 == 0) || (variant == "treatment" && k%3 == 0) {
 			st.Send(user, "POST", "/v1/client/events", fmt.Sprintf(`{"events":[{"name":"purchase","id":"order-%d"}]}`, i))
 		}
 	}
 	st.Drain()
+}
+
+// assign is the user's variant of key (GET .../assignment).
+func assign(t *testing.T, st *stacktest.Stack, user, key string) string {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, st.URL+"/v1/client/experiments/"+key+"/assignment", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = st.Client(user)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a struct{ Variant string }
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil || resp.StatusCode != http.StatusOK || a.Variant == "" {
+		t.Fatalf("assignment of %s: %d %v", user, resp.StatusCode, err)
+	}
+	return a.Variant
 }

@@ -173,6 +173,25 @@ try {
   const actions = await page.$$eval('#history tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
   check(actions.some((a) => a.includes('pause')), 'the history shows the pause: ' + actions.join(','));
 
+  step('the other resources');
+  await fetch(`${base}/v1/admin/layers`, { method: 'POST', headers: { 'X-Api-Key': adminKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ key: 'e2e_layer', name: 'E2E layer' }) }).then((r) => check(r.status === 201, 'layer created: ' + r.status));
+  for (const [hash, title] of [['#/flags', 'Feature flags'], ['#/layers', 'Layers'], ['#/holdouts', 'Holdouts'], ['#/metrics', 'Metrics'], ['#/saved-groups', 'Saved groups']]) {
+    await page.click(`#nav a[href="${hash}"]`);
+    await page.waitForSelector(`h1:text("${title}")`);
+  }
+  await page.click('#nav a[href="#/layers"]');
+  await page.waitForSelector('#layers .alloc[aria-label="Entirely free"]');
+  await page.click('#nav a[href="#/api-keys"]');
+  await page.waitForSelector('h1:text("API keys")');
+  await page.fill('#key-name', 'e2e client');
+  await page.selectOption('#key-role', 'client');
+  await page.click('#new-key-form button[type=submit]');
+  await page.waitForSelector('#new-key .secret');
+  check((await page.textContent('#new-key .secret')).startsWith('abk_'), 'the new key is shown once');
+  await page.click('#nav a[href="#/experiments"]');
+  await page.waitForSelector('#experiments');
+
   step('keyboard: the nav is reachable by Tab');
   await page.keyboard.press('Tab');
   check(await page.evaluate(() => document.activeElement && document.activeElement.tagName !== 'BODY'), 'Tab focuses something');

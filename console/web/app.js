@@ -661,7 +661,7 @@
     const name = h('input', { id: 'key-name', type: 'text', required: true, 'data-field': 'name' });
     const role = h('select', { id: 'key-role', 'data-field': 'role' }, ['client', 'server', 'admin'].map((r) => h('option', { value: r }, r)));
     const out = h('div', { id: 'new-key', role: 'status' });
-    const form = h('form', { class: 'row', onsubmit: async (ev) => {
+    const form = h('form', { class: 'row', id: 'new-key-form', onsubmit: async (ev) => {
       ev.preventDefault();
       try {
         const k = await api('POST', '/v1/admin/api-keys', { name: name.value.trim(), role: role.value });
