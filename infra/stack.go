@@ -146,8 +146,9 @@ const (
 
 // extraFunctions are functions no route serves; each gets a Lambda like the
 // route functions: the Lambda REQUEST authorizer in front of every route,
-// and the aggregator fed by the table's change stream.
-var extraFunctions = []string{routes.Authorizer, routes.Aggregator}
+// the aggregator fed by the table's change stream, and the hourly
+// snapshots of the counters.
+var extraFunctions = []string{routes.Authorizer, routes.Aggregator, routes.Snapshots}
 
 // functionNames lists every function the stack creates: the route functions
 // in route order, the web console's, then the extra ones.
@@ -242,6 +243,20 @@ var permissions = map[string]permission{
 	// shard's checkpoint and experiments' and holdouts' counter shards). Reading the stream is granted
 	// by the event source mapping below.
 	routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
+	// The snapshots job: LiveExperiments (Query on gsi1), ReadAggregates
+	// and GetMetrics (BatchGetItem), PutSnapshot (PutItem); the guardrail
+	// breaker's pause as the admin function's (GetItem, a transaction of
+	// Put and Update).
+	routes.Snapshots: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+}
+
+// timeoutSeconds is a function's timeout: functionTimeoutSeconds but for
+// the scheduled job, which visits every live experiment.
+func timeoutSeconds(name string) int {
+	if name == routes.Snapshots {
+		return snapshotsTimeoutSeconds
+	}
+	return functionTimeoutSeconds
 }
 
 // checkFunctions fails when a function has no permission entry or its
@@ -486,7 +501,7 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 			Handler:       jsii.String("bootstrap"),
 			Code:          awslambda.Code_FromAsset(jsii.String(assetDir(cfg.BuildDir, name)), nil),
 			MemorySize:    jsii.Number(functionMemoryMB),
-			Timeout:       awscdk.Duration_Seconds(jsii.Number(functionTimeoutSeconds)),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(timeoutSeconds(name))),
 			Role:          role,
 			LogGroup:      logs,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
@@ -512,6 +527,7 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 
 	// ---- The aggregator: the table's stream -> counters, off the request path. ----
 	aggregatorEvents(stack, table, fns[routes.Aggregator], alarm)
+	snapshotsSchedule(stack, fns[routes.Snapshots])
 
 	// ---- HTTP API: one route per routes.All entry, each authorized. ----
 	api := awsapigatewayv2.NewHttpApi(stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{

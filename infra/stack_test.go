@@ -448,7 +448,11 @@ func TestFunctions(t *testing.T) {
 			check("Architectures", p["Architectures"], []any{"arm64"})
 			check("Handler", p["Handler"], "bootstrap")
 			check("MemorySize", p["MemorySize"], float64(functionMemoryMB))
-			check("Timeout", p["Timeout"], float64(functionTimeoutSeconds))
+			timeout := functionTimeoutSeconds
+			if name == routes.Snapshots {
+				timeout = snapshotsTimeoutSeconds
+			}
+			check("Timeout", p["Timeout"], float64(timeout))
 			check("LogFormat", path(p, "LoggingConfig", "LogFormat"), "JSON")
 			check("TABLE_NAME", path(p, "Environment", "Variables", config.EnvTable), ref(table))
 			if s.cfg.Tracing {
@@ -548,9 +552,14 @@ func TestRoutes(t *testing.T) {
 				t.Errorf("%s: authorizer invokes %s, want the authorizer function", r.Key(), uri)
 			}
 		}
-		// API Gateway may invoke each function only from this API.
+		// API Gateway may invoke each function only from this API (and
+		// EventBridge the snapshots function: TestSnapshotsSchedule).
 		for id, perm := range s.ofType("AWS::Lambda::Permission") {
-			if pp := props(perm); pp["Principal"] != "apigateway.amazonaws.com" || pp["Action"] != "lambda:InvokeFunction" {
+			pp := props(perm)
+			if pp["Principal"] == "events.amazonaws.com" && getAttID(pp["FunctionName"]) == s.functionID(t, routes.Snapshots) {
+				continue
+			}
+			if pp["Principal"] != "apigateway.amazonaws.com" || pp["Action"] != "lambda:InvokeFunction" {
 				t.Errorf("permission %s: %v", id, pp)
 			}
 		}
@@ -1011,6 +1020,7 @@ func TestPermissionTableIsExact(t *testing.T) {
 		routes.ABC:           {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Authorizer:    {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 		routes.Aggregator:    {Actions: []string{"dynamodb:UpdateItem"}},
+		routes.Snapshots:     {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 	}
 	if len(permissions) != len(want) {
 		t.Fatalf("%d functions in the permission table, want %d", len(permissions), len(want))
@@ -1067,6 +1077,38 @@ func TestAggregatorStream(t *testing.T) {
 			if props(q)["SqsManagedSseEnabled"] != true {
 				t.Errorf("failure queue not encrypted: %v", props(q))
 			}
+		}
+	})
+}
+
+// TestSnapshotsSchedule: an hourly EventBridge rule invokes the snapshots
+// function (and only it), with retries, and may invoke it.
+func TestSnapshotsSchedule(t *testing.T) {
+	forEachStage(t, func(t *testing.T, s *synthesized) {
+		rules := s.ofType("AWS::Events::Rule")
+		if len(rules) != 1 {
+			t.Fatalf("%d rules, want 1", len(rules))
+		}
+		fn := s.functionID(t, routes.Snapshots)
+		for id, r := range rules {
+			p := props(r)
+			if p["ScheduleExpression"] != "rate(1 hour)" || p["State"] != "ENABLED" {
+				t.Errorf("rule %s: schedule %v, state %v", id, p["ScheduleExpression"], p["State"])
+			}
+			targets := asAny(p["Targets"])
+			if len(targets) != 1 || getAttID(path(targets[0], "Arn")) != fn || path(targets[0], "RetryPolicy", "MaximumRetryAttempts") != float64(2) {
+				t.Errorf("rule %s: targets %v, want the snapshots function %s with 2 retries", id, targets, fn)
+			}
+		}
+		allowed := false
+		for _, r := range s.ofType("AWS::Lambda::Permission") {
+			p := props(r)
+			if p["Principal"] == "events.amazonaws.com" && getAttID(p["FunctionName"]) == fn {
+				allowed = true
+			}
+		}
+		if !allowed {
+			t.Error("EventBridge may not invoke the snapshots function")
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,9 +25,11 @@ import (
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/dynamolocal"
 	"github.com/abtest/abtest/shared/edge/allroutes"
+	"github.com/abtest/abtest/shared/edge/api/resultsapi"
 	"github.com/abtest/abtest/shared/edge/auth"
 	"github.com/abtest/abtest/shared/edge/gateway"
 	"github.com/abtest/abtest/shared/edge/lambdafn"
+	"github.com/abtest/abtest/shared/edge/snapshotfn"
 )
 
 type settings struct {
@@ -52,6 +55,9 @@ type settings struct {
 	// of them purchasing, so the console has results to draw (make run:
 	// 300, LOCAL_DEMO_USERS; 0 in tests, which count their own traffic).
 	DemoUsers int
+	// SnapshotInterval is how often today's snapshot of the counters is
+	// rewritten (hourly, as the deployed schedule).
+	SnapshotInterval time.Duration
 	// wrap, if set, wraps the gateway's handler: the tests check every
 	// response against docs/openapi.yaml there.
 	wrap func(http.Handler) http.Handler
@@ -60,7 +66,7 @@ type settings struct {
 func settingsFromEnv() (settings, error) {
 	s := settings{
 		Addr: "127.0.0.1:3000", Table: "abtest-local", Endpoint: os.Getenv(config.EnvEndpoint),
-		DBPath: os.Getenv("LOCAL_DB_PATH"), Credentials: ".local/credentials.env",
+		DBPath: os.Getenv("LOCAL_DB_PATH"), Credentials: ".local/credentials.env", SnapshotInterval: time.Hour,
 	}
 	if v := os.Getenv("LOCAL_CREDENTIALS_FILE"); v != "" {
 		s.Credentials = v
@@ -110,6 +116,13 @@ func settingsFromEnv() (settings, error) {
 	}
 	if v := os.Getenv("LOCAL_CORS_ORIGINS"); v != "" {
 		s.CORSOrigins = strings.Split(v, ",")
+	}
+	if v := os.Getenv("LOCAL_SNAPSHOT_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return s, fmt.Errorf("LOCAL_SNAPSHOT_INTERVAL=%q is not a positive duration", v)
+		}
+		s.SnapshotInterval = d
 	}
 	if v := os.Getenv("LOCAL_AUTHORIZER_CACHE_TTL"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -167,6 +180,9 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	if err != nil {
 		return err
 	}
+	// The daily series (results/timeseries): the schedule's stand-in
+	// rewrites today's snapshot at start and every SnapshotInterval.
+	go snapshotfn.Every(pollCtx, cmp.Or(s.SnapshotInterval, time.Hour), logger, resultsapi.UseCase(deps), deps.Store)
 
 	creds, reused, err := loadOrIssueCredentials(ctx, deps.Store, s)
 	if err != nil {

@@ -447,7 +447,7 @@
     const rows = r.variants.map((v) => {
       const rel = v.relative;
       return h('tr', { 'data-variant': v.variant },
-        h('th', { scope: 'row' }, v.variant, v.is_control ? ' (control)' : ''),
+        h('th', { scope: 'row' }, v.variant, v.is_control && v.variant !== 'control' ? ' (control)' : ''),
         h('td', { class: 'num', 'data-col': 'exposed' }, int(v.exposed_count)),
         h('td', { class: 'num', 'data-col': 'converted' }, int(v.converted_count)),
         h('td', { class: 'num', 'data-col': 'rate' }, pct(v.conversion_rate)),

@@ -120,6 +120,8 @@ var (
 	AdminRecount = Route{Method: "POST", Path: experiment + "/recount", Function: Results}
 	AdminExport  = Route{Method: "GET", Path: experiment + "/export", Function: Results}
 	AdminPlan    = Route{Method: "GET", Path: experiment + "/plan", Function: Results}
+	// AdminTimeseries: the results day by day, from the daily snapshots.
+	AdminTimeseries = Route{Method: "GET", Path: experiment + "/results/timeseries", Function: Results}
 
 	AdminEraseUnit    = Route{Method: "DELETE", Path: "/v1/admin/units/{id}", Function: Admin}
 	AdminListErasures = Route{Method: "GET", Path: "/v1/admin/erasures", Function: Admin}
@@ -183,10 +185,12 @@ var (
 )
 
 // Functions that serve no route: the authorizer in front of every route,
-// and the aggregator fed by the table's change stream.
+// the aggregator fed by the table's change stream, and the scheduled
+// snapshots of the counters (the daily series).
 const (
 	Authorizer = "authorizer"
 	Aggregator = "aggregator"
+	Snapshots  = "snapshots"
 )
 
 // All lists every route of the API.
@@ -196,7 +200,7 @@ var All = []Route{
 	AdminCreate, AdminList, AdminGet, AdminUpdate, AdminArchive,
 	AdminStart, AdminPause, AdminResume, AdminEnd, AdminHistory,
 	AdminResults, AdminRecount, AdminExport,
-	AdminPlan,
+	AdminPlan, AdminTimeseries,
 	AdminEraseUnit, AdminListErasures,
 	AdminCreateLayer, AdminListLayers, AdminGetLayer, AdminArchiveLayer,
 	AdminCreateSavedGroup, AdminListSavedGroups, AdminGetSavedGroup, AdminUpdateSavedGroup, AdminDeleteSavedGroup,

@@ -46,7 +46,8 @@ type Stack struct {
 	Store     *store.Store
 	Deps      lambdafn.Deps
 	t         testing.TB
-	signed    int // signatures made, each a second apart (see Signed)
+	signed    int   // signatures made, each a second apart (see Signed)
+	signedAt  int64 // the unix second the first signature was made at
 }
 
 // Start runs the stack until the test ends. Definitions are read fresh on
@@ -119,15 +120,20 @@ func (s *Stack) Send(user, method, path, body string) {
 
 // Signed is the headers of an ABetterChoice call signed with the server
 // key (X-Ak, X-Et, X-Es). Each call is signed a second earlier than the one
-// before, so no two are the same signed request (the edge serves each once).
+// before, counted from the first call's second (not from now: two calls a
+// second apart would otherwise sign the same second), so no two are the
+// same signed request (the edge serves each once).
 func (s *Stack) Signed() http.Header {
 	s.t.Helper()
 	ak, ok := apikey.ParseKeyID(s.ServerKey)
 	if !ok {
 		s.t.Fatalf("server key %q has no id", s.ServerKey)
 	}
+	if s.signed == 0 {
+		s.signedAt = time.Now().Unix()
+	}
 	s.signed++
-	et := strconv.FormatInt(time.Now().Unix()-int64(s.signed), 10)
+	et := strconv.FormatInt(s.signedAt-int64(s.signed), 10)
 	return http.Header{"X-Ak": {ak}, "X-Et": {et}, "X-Es": {apikey.Signature(apikey.SigningToken(signingSecret, ak), ak, et)}}
 }
 

@@ -331,6 +331,13 @@ func metricsAndReadings(c call, admin http.Header) {
 	c.do(admin, "GET", plan+"?event=purchase&mde=0", "", 400)
 	c.do(admin, "GET", plan+"?event=checkout", "", 400)
 	c.do(admin, "GET", "/v1/admin/experiments/nope/plan?event=purchase", "", 404)
+
+	series := c.do(admin, "GET", results+"/timeseries?metric=buyers&method=sequential", "", 200)
+	if points, _ := series["points"].([]any); len(points) == 0 {
+		c.t.Errorf("timeseries without today's point: %v", series)
+	}
+	c.do(admin, "GET", results+"/timeseries?event=purchase&method=magic", "", 400)
+	c.do(admin, "GET", "/v1/admin/experiments/nope/results/timeseries?event=purchase", "", 404)
 }
 
 // devices drives the X-Device-Id header: a device-unit experiment, its

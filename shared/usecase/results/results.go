@@ -52,11 +52,12 @@ type Definitions interface {
 
 // Service reads results and recounts.
 type Service struct {
-	defs     Definitions
-	store    Store
-	now      func() time.Time
-	holdouts HoldoutStore
-	breaker  Breaker
+	defs      Definitions
+	store     Store
+	now       func() time.Time
+	holdouts  HoldoutStore
+	breaker   Breaker
+	snapshots SnapshotStore
 }
 
 // New returns the use case; now is the clock.
@@ -149,46 +150,72 @@ func (s *Service) Results(ctx context.Context, key, event string) (Report, error
 // Read reads experiment key's results as q asks: one read of the
 // definition and one of the counters, whatever the number of units.
 func (s *Service) Read(ctx context.Context, key string, q Query) (Report, error) {
-	if err := experiment.CheckKey(key); err != nil {
-		return Report{}, err
-	}
-	if err := checkTarget(q); err != nil {
-		return Report{}, err
-	}
-	r, err := q.resolve()
+	a, err := s.ask(ctx, key, q)
 	if err != nil {
-		return Report{}, err
-	}
-	exp, err := s.defs.Fresh(ctx, key)
-	if err != nil {
-		return Report{}, err
-	}
-	defs, err := s.metricsOf(ctx, exp, q.Metric)
-	if err != nil {
-		return Report{}, err
-	}
-	event := q.Event
-	if q.Metric != "" {
-		m, err := askedMetric(exp, defs, q.Metric)
-		if err != nil {
-			return Report{}, err
-		}
-		event, r.lowerIsBetter = m.Event, m.LowerIsBetter()
-	}
-	if err := declared(exp, event); err != nil {
 		return Report{}, err
 	}
 	agg, err := s.store.ReadAggregates(ctx, key)
 	if err != nil {
 		return Report{}, err
 	}
-	rep := compute(exp, agg, event, r, s.now())
-	rep.Metric = q.Metric
-	checkGuardrails(&rep, exp, agg, defs, r)
-	if err := s.tripBreaker(ctx, &rep, exp, agg, defs); err != nil {
+	rep := a.report(agg, s.now())
+	if err := s.tripBreaker(ctx, &rep, a.exp, agg, a.defs); err != nil {
 		return Report{}, err
 	}
 	return rep, nil
+}
+
+// asked is a results query checked against the definitions it reads:
+// everything a report needs but the counters.
+type asked struct {
+	exp    *experiment.Experiment
+	defs   map[string]*metric.Metric
+	metric string
+	event  string
+	r      reading
+}
+
+// ask checks q and reads what it names (the definition, its metrics).
+func (s *Service) ask(ctx context.Context, key string, q Query) (asked, error) {
+	if err := experiment.CheckKey(key); err != nil {
+		return asked{}, err
+	}
+	if err := checkTarget(q); err != nil {
+		return asked{}, err
+	}
+	r, err := q.resolve()
+	if err != nil {
+		return asked{}, err
+	}
+	exp, err := s.defs.Fresh(ctx, key)
+	if err != nil {
+		return asked{}, err
+	}
+	defs, err := s.metricsOf(ctx, exp, q.Metric)
+	if err != nil {
+		return asked{}, err
+	}
+	event := q.Event
+	if q.Metric != "" {
+		m, err := askedMetric(exp, defs, q.Metric)
+		if err != nil {
+			return asked{}, err
+		}
+		event, r.lowerIsBetter = m.Event, m.LowerIsBetter()
+	}
+	if err := declared(exp, event); err != nil {
+		return asked{}, err
+	}
+	return asked{exp: exp, defs: defs, metric: q.Metric, event: event, r: r}, nil
+}
+
+// report computes the asked figures from one set of counters (the live
+// ones, or a day's snapshot of them).
+func (a asked) report(agg experiment.Aggregates, now time.Time) Report {
+	rep := compute(a.exp, agg, a.event, a.r, now)
+	rep.Metric = a.metric
+	checkGuardrails(&rep, a.exp, agg, a.defs, a.r)
+	return rep
 }
 
 // declared refuses an event the experiment does not count.

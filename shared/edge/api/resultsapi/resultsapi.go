@@ -23,18 +23,8 @@ import (
 // New returns the results function's handler: results, recount, export,
 // and holdouts' results.
 func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
-	read := httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
-		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
-			q, err := query(req.QueryStringParameters)
-			if err != nil {
-				return httpapi.Result{}, err
-			}
-			r, err := uc.Read(ctx, req.PathParameters["key"], q)
-			if err != nil {
-				return httpapi.Result{}, err
-			}
-			return httpapi.OK(r), nil
-		})
+	read := reading(logger, func(ctx context.Context, key string, q results.Query) (any, error) { return uc.Read(ctx, key, q) })
+	series := reading(logger, func(ctx context.Context, key string, q results.Query) (any, error) { return uc.Timeseries(ctx, key, q) })
 	recount := httpapi.Endpoint(logger, results.CodeRecountFailed, apikey.RoleAdmin,
 		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
 			key := req.PathParameters["key"]
@@ -99,11 +89,29 @@ func New(logger *slog.Logger, uc *results.Service) httpapi.Handler {
 			return read(ctx, req)
 		case routes.AdminPlan.Key():
 			return plan(ctx, req)
+		case routes.AdminTimeseries.Key():
+			return series(ctx, req)
 		case routes.AdminHoldoutResults.Key():
 			return holdout(ctx, req)
 		}
 		return httpapi.ErrorResponse(fault.New(fault.NotFound, fault.CodeNotFound, "no results route "+req.RouteKey), results.CodeResultsFailed, req.RequestContext.RequestID), nil
 	}
+}
+
+// reading is a route that reads results as its query string asks.
+func reading(logger *slog.Logger, read func(ctx context.Context, key string, q results.Query) (any, error)) httpapi.Handler {
+	return httpapi.Endpoint(logger, results.CodeResultsFailed, apikey.RoleAdmin,
+		func(ctx context.Context, req httpapi.Request, _ httpapi.Caller) (httpapi.Result, error) {
+			q, err := query(req.QueryStringParameters)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			r, err := read(ctx, req.PathParameters["key"], q)
+			if err != nil {
+				return httpapi.Result{}, err
+			}
+			return httpapi.OK(r), nil
+		})
 }
 
 // query reads a results call's query string: event or metric, method,
@@ -135,7 +143,12 @@ func positive(qs map[string]string, name string, invalid func() error) (float64,
 }
 
 // Wire builds the handler of the results function.
-func Wire(d lambdafn.Deps) httpapi.Handler {
+func Wire(d lambdafn.Deps) httpapi.Handler { return New(d.Logger, UseCase(d)) }
+
+// UseCase is the results use case as the results function wires it (the
+// scheduled snapshots function runs the same): holdouts, the guardrail
+// circuit breaker (the experiments use case) and the daily snapshots.
+func UseCase(d lambdafn.Deps) *results.Service {
 	breaker := experiments.New(d.Definitions, d.Store, d.Now)
-	return New(d.Logger, results.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Store).WithBreaker(breaker))
+	return results.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Store).WithBreaker(breaker).WithSnapshots(d.Store)
 }
