@@ -162,8 +162,25 @@ try {
   check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scroll of the page at 390 px');
   await page.setViewportSize({ width: 1280, height: 900 });
 
-  step('pause it and see the audit entry');
+  step('re-weight: a conflict shows what changed, then saves');
   await page.click('a:text("← Console e2e")');
+  await page.waitForSelector('#reweight-form');
+  await page.fill('#reweight-form input[data-variant="treatment"]', '70');
+  const current = await (await fetch(`${base}/v1/admin/experiments/${KEY}`, { headers: { 'X-Api-Key': adminKey } })).json();
+  const other = await fetch(`${base}/v1/admin/experiments/${KEY}`, { method: 'PATCH', headers: { 'X-Api-Key': adminKey, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ version: current.version, variants: [{ key: 'control', weight: 40 }, { key: 'treatment', weight: 60 }] }) });
+  check(other.ok, 'someone else re-weighted: ' + other.status);
+  expectStatus(409);
+  await page.click('#reweight-form button[type=submit]');
+  await page.waitForSelector('#reweight-status .banner.warn');
+  const changed = await page.textContent('#reweight-status');
+  check(changed.includes('weight of control: 50 → 40') && changed.includes('weight of treatment: 50 → 60'), 'the conflict shows what changed: ' + changed);
+  await page.click('#reweight-form button[type=submit]');
+  await page.waitForSelector('#flash .banner.ok');
+  const weights = await page.$$eval('#reweight-form input[data-variant]', (is) => is.map((i) => i.value));
+  check(weights.join() === '40,70', 'the saved weights (the edited one kept, the other the new value): ' + weights);
+
+  step('pause it and see the audit entry');
   await page.waitForSelector('#do-pause');
   await page.click('#do-pause');
   await page.waitForSelector('#confirm[open]');

@@ -324,7 +324,11 @@
     const conflict = h('div', { id: 'reweight-status', role: 'alert' });
     const reweight = h('form', { id: 'reweight-form', onsubmit: async (ev) => {
       ev.preventDefault();
-      const body = { version: e.version, variants: e.variants.map((v, i) => ({ key: v.key, weight: Number(weights[i].value), payload: v.payload })) };
+      // By key: after a conflict e.variants is the new version's.
+      const body = { version: e.version, variants: weights.map((inp) => {
+        const v = e.variants.find((x) => x.key === inp.dataset.variant);
+        return { key: inp.dataset.variant, weight: Number(inp.value), payload: v ? v.payload : null };
+      }) };
       try {
         await api('PATCH', path, body);
         say('Weights saved.');
@@ -335,7 +339,13 @@
         conflict.replaceChildren(h('div', { class: 'banner warn' },
           'Someone changed this experiment since you opened it (version ' + e.version + ' → ' + now.version + '). What changed:',
           h('ul', {}, diff(e, now).map((d) => h('li', {}, d))),
-          'Your weights are kept below; save again to apply them to the new version.'));
+          'The weights you edited are kept below, the others show the new values; save again to apply them to the new version.'));
+        // Weights left as they were take the new values; edited ones stay.
+        for (const inp of weights) {
+          const was = e.variants.find((x) => x.key === inp.dataset.variant);
+          const fresh = now.variants.find((x) => x.key === inp.dataset.variant);
+          if (was && fresh && Number(inp.value) === was.weight) inp.value = fresh.weight;
+        }
         e.version = now.version;
         e.variants = now.variants;
       }
