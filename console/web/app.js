@@ -585,7 +585,7 @@
       options: {
         responsive: true, maintainAspectRatio: false, animation: false, spanGaps: true,
         scales: { y: { title: { display: true, text: 'conversion rate (%)' }, beginAtZero: true } },
-        plugins: { legend: { position: 'bottom', labels: { usePointStyle: true } } },
+        plugins: { legend: { position: 'bottom', labels: { usePointStyle: true, boxWidth: 8, boxHeight: 8 } } },
       },
     }));
   }
