@@ -14,6 +14,7 @@ const base = process.env.CONSOLE_URL;
 const adminKey = process.env.ADMIN_KEY;
 const screenshot = process.env.SCREENSHOT;
 const KEY = 'console_e2e';
+const SRM = 'console_srm';
 
 const problems = [];
 // Error answers the script provokes on purpose: each entry allows one
@@ -159,7 +160,9 @@ try {
 
   step('phone width');
   await page.setViewportSize({ width: 390, height: 844 });
-  check(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1), 'no sideways scroll of the page at 390 px');
+  // Charts follow their box's size through a ResizeObserver: wait for it.
+  await page.waitForFunction(() => document.documentElement.scrollWidth <= window.innerWidth + 1, null, { timeout: 5000 })
+    .catch(() => check(false, 'no sideways scroll of the page at 390 px'));
   await page.setViewportSize({ width: 1280, height: 900 });
 
   step('re-weight: a conflict shows what changed, then saves');
@@ -189,6 +192,39 @@ try {
   await page.waitForSelector('h1 .badge.paused');
   const actions = await page.$$eval('#history tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
   check(actions.some((a) => a.includes('pause')), 'the history shows the pause: ' + actions.join(','));
+
+  step('results: a sample-ratio mismatch is bannered');
+  // Enrolled at 90/10, then re-weighted to 10/90: the exposed units no
+  // longer follow the weights, the classic cause of a mismatch.
+  const admin = { 'X-Api-Key': adminKey, 'Content-Type': 'application/json' };
+  const created = await fetch(`${base}/v1/admin/experiments`, { method: 'POST', headers: admin, body: JSON.stringify({
+    key: SRM, name: 'Console SRM', events: ['purchase'], status: 'active',
+    variants: [{ key: 'control', weight: 90 }, { key: 'treatment', weight: 10 }] }) });
+  check(created.status === 201, 'SRM experiment created: ' + created.status);
+  process.stdout.write('TRAFFIC ' + SRM + '\n');
+  const go2 = await stdinLines.next();
+  check(!go2.done && go2.value.trim() === 'GO', 'the test sent its traffic');
+  const srmExp = await (await fetch(`${base}/v1/admin/experiments/${SRM}`, { headers: admin })).json();
+  const rew = await fetch(`${base}/v1/admin/experiments/${SRM}`, { method: 'PATCH', headers: admin,
+    body: JSON.stringify({ version: srmExp.version, variants: [{ key: 'control', weight: 10 }, { key: 'treatment', weight: 90 }] }) });
+  check(rew.ok, 're-weighted: ' + rew.status);
+  await page.goto(`${base}/console/#/experiments/${SRM}/results`);
+  await page.waitForSelector('#srm-banner[role="alert"]');
+  check((await page.textContent('#srm-banner')).includes('Sample ratio mismatch'), 'the SRM banner says what it is');
+
+  step('list: search and status filter');
+  await page.click('#nav a[href="#/experiments"]');
+  await page.waitForSelector('#experiments');
+  await page.fill('#search', 'SRM');
+  await page.press('#search', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#experiments tbody tr').length === 1);
+  check((await page.textContent('#experiments tbody')).includes(SRM), 'the search finds by name');
+  await page.fill('#search', '');
+  await page.selectOption('#status-filter', 'paused');
+  await page.waitForFunction(() => location.hash === '#/experiments?status=paused');
+  await page.waitForSelector('#experiments tbody tr');
+  const listed = await page.textContent('#experiments tbody');
+  check(listed.includes(KEY) && !listed.includes(SRM), 'under paused, the paused experiment only: ' + listed);
 
   step('the other resources');
   await fetch(`${base}/v1/admin/layers`, { method: 'POST', headers: { 'X-Api-Key': adminKey, 'Content-Type': 'application/json' },
