@@ -154,7 +154,9 @@ try {
   check(series[1] && series[1].n === 2 && series[1].labels.join() === 'control,treatment' && series[1].points >= 1, 'daily chart ' + JSON.stringify(series[1]));
 
   step('results: the method switch');
+  const oldNote = await page.$('#series-note');
   await page.selectOption('#results-method', 'bayesian');
+  await page.waitForFunction((el) => !el.isConnected, oldNote);
   await page.waitForSelector('#results-table td[data-col="chance"]');
   await page.waitForFunction(() => document.getElementById('series-note').textContent.length > 0);
 
@@ -178,8 +180,11 @@ try {
   await page.waitForSelector('#reweight-status .banner.warn');
   const changed = await page.textContent('#reweight-status');
   check(changed.includes('weight of control: 50 → 40') && changed.includes('weight of treatment: 50 → 60'), 'the conflict shows what changed: ' + changed);
+  const oldForm = await page.$('#reweight-form');
   await page.click('#reweight-form button[type=submit]');
   await page.waitForSelector('#flash .banner.ok');
+  await page.waitForFunction((el) => !el.isConnected, oldForm); // the page is drawn again
+  await page.waitForSelector('#reweight-form');
   const weights = await page.$$eval('#reweight-form input[data-variant]', (is) => is.map((i) => i.value));
   check(weights.join() === '40,70', 'the saved weights (the edited one kept, the other the new value): ' + weights);
 
@@ -220,21 +225,36 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#experiments tbody tr').length === 1);
   check((await page.textContent('#experiments tbody')).includes(SRM), 'the search finds by name');
   await page.fill('#search', '');
+  const before = await page.$('#experiments');
   await page.selectOption('#status-filter', 'paused');
-  await page.waitForFunction(() => location.hash === '#/experiments?status=paused');
+  await page.waitForFunction((el) => !el.isConnected, before); // the list is drawn again
   await page.waitForSelector('#experiments tbody tr');
+  check(await page.evaluate(() => location.hash) === '#/experiments?status=paused', 'the filter is in the address');
   const listed = await page.textContent('#experiments tbody');
   check(listed.includes(KEY) && !listed.includes(SRM), 'under paused, the paused experiment only: ' + listed);
 
   step('the other resources');
-  await fetch(`${base}/v1/admin/layers`, { method: 'POST', headers: { 'X-Api-Key': adminKey, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ key: 'e2e_layer', name: 'E2E layer' }) }).then((r) => check(r.status === 201, 'layer created: ' + r.status));
+  const post = async (path, body) => {
+    const r = await fetch(base + path, { method: 'POST', headers: admin, body: JSON.stringify(body) });
+    check(r.status === 201, 'POST ' + path + ': ' + r.status + ' ' + await r.text());
+  };
+  await post('/v1/admin/layers', { key: 'e2e_layer', name: 'E2E layer' });
+  await post('/v1/admin/experiments', { key: 'e2e_in_layer', name: 'In a layer', events: ['purchase'], layer: { key: 'e2e_layer', start: 0, end: 0.3 },
+    variants: [{ key: 'control', weight: 1 }, { key: 'treatment', weight: 1 }] });
+  await post('/v1/admin/flags', { key: 'e2e_flag', type: 'boolean', default_value: false, rules: [
+    { condition: { country: 'US' }, value: true }, { experiment: KEY, values: { control: false, treatment: true } }] });
   for (const [hash, title] of [['#/flags', 'Feature flags'], ['#/layers', 'Layers'], ['#/holdouts', 'Holdouts'], ['#/metrics', 'Metrics'], ['#/saved-groups', 'Saved groups']]) {
     await page.click(`#nav a[href="${hash}"]`);
     await page.waitForSelector(`h1:text("${title}")`);
   }
   await page.click('#nav a[href="#/layers"]');
-  await page.waitForSelector('#layers .alloc[aria-label="Entirely free"]');
+  await page.waitForSelector('#layers .alloc .slice:text("e2e_in_layer")');
+  check((await page.getAttribute('#layers .alloc', 'aria-label')).includes('Free: 30%–100%'), 'the layer bar says what is free');
+  await page.click('#nav a[href="#/flags"]');
+  await page.click('a:text("e2e_flag")');
+  await page.waitForSelector('h1:has-text("e2e_flag")');
+  const kinds = await page.$$eval('main table tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+  check(kinds.join() === 'force,experiment', 'the flag rules in order: ' + kinds);
   await page.click('#nav a[href="#/api-keys"]');
   await page.waitForSelector('h1:text("API keys")');
   await page.fill('#key-name', 'e2e client');

@@ -487,6 +487,7 @@
       seriesNote.textContent = 'The daily series could not be read: ' + err.message;
       return;
     }
+    if (!seriesCanvas.isConnected) return; // the user moved on meanwhile
     seriesChart(seriesCanvas, ts, r);
     seriesNote.textContent = ts.points.length + ' day(s), the last from the live counters.';
   }
