@@ -426,8 +426,6 @@
     const correction = ['holm', 'bh', 'none'].includes(q.get('correction')) ? q.get('correction') : 'holm';
     const [kind, name] = [chosen.value.slice(0, chosen.value.indexOf(':')), chosen.value.slice(chosen.value.indexOf(':') + 1)];
     const params = new URLSearchParams({ [kind]: name, method, correction });
-    const r = await api('GET', base + '/results?' + params);
-
     const onSel = h('select', { id: 'results-on', name: 'on' }, choices.map((c) => h('option', { value: c.value, selected: c === chosen }, c.label)));
     const methodSel = h('select', { id: 'results-method', name: 'method' }, ['frequentist', 'sequential', 'bayesian'].map((m) => h('option', { value: m, selected: m === method }, m)));
     const corrSel = h('select', { id: 'results-correction', name: 'correction' }, [['holm', 'Holm'], ['bh', 'Benjamini-Hochberg'], ['none', 'none']].map(([v, l]) => h('option', { value: v, selected: v === correction }, l)));
@@ -437,6 +435,16 @@
       h('div', {}, h('label', { for: 'results-correction' }, 'Correction'), corrSel));
     for (const s of [onSel, methodSel, corrSel]) {
       s.addEventListener('change', () => go('#/experiments/' + encodeURIComponent(key) + '/results?' + new URLSearchParams({ on: onSel.value, method: methodSel.value, correction: corrSel.value })));
+    }
+    let r;
+    try {
+      r = await api('GET', base + '/results?' + params);
+    } catch (err) {
+      // A metric the counters cannot read yet (METRIC_NOT_COUNTED), say:
+      // keep the switches so another can be chosen.
+      if (!(err instanceof ApiError) || err.status !== 400) throw err;
+      show(h('h1', {}, 'Results: ' + e.name), back, controls, errorBanner(err));
+      return;
     }
 
     const banners = h('div', { id: 'banners' });
