@@ -87,12 +87,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
-		key, ok := strings.CutPrefix(lines.Text(), "TRAFFIC ")
+		ask, ok := strings.CutPrefix(lines.Text(), "TRAFFIC ")
 		if !ok {
 			t.Log(lines.Text())
 			continue
 		}
-		sendTraffic(t, st, key)
+		// "<key>" or "<key> <users> <control %> <treatment %>".
+		key, users, rates := ask, 80, map[string]int{"control": 20, "treatment": 33}
+		if f := strings.Fields(ask); len(f) == 4 {
+			var c, tr int
+			if _, err := fmt.Sscan(strings.Join(f[1:], " "), &users, &c, &tr); err != nil {
+				t.Fatalf("TRAFFIC %s: %v", ask, err)
+			}
+			key, rates = f[0], map[string]int{"control": c, "treatment": tr}
+		}
+		sendTraffic(t, st, key, users, rates)
 		if _, err := io.WriteString(stdin, "GO\n"); err != nil {
 			t.Fatal(err)
 		}
@@ -111,19 +120,19 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 }
 
-// sendTraffic assigns and exposes 80 users through the client API, as an
-// application does; a fifth of the control's users purchase and a third of
-// the treatment's. Then it counts the stream as the aggregator would.
-func sendTraffic(t *testing.T, st *stacktest.Stack, key string) {
+// sendTraffic assigns and exposes users through the client API, as an
+// application does, and exactly rates[variant] percent of each variant's
+// users purchase. Then it counts the stream as the aggregator would.
+func sendTraffic(t *testing.T, st *stacktest.Stack, key string, users int, rates map[string]int) {
 	t.Helper()
 	seen := map[string]int{}
-	for i := range 80 {
-		user := fmt.Sprintf("e2e-user-%02d", i)
+	for i := range users {
+		user := fmt.Sprintf("%s-user-%02d", key, i)
 		variant := assign(t, st, user, key)
 		st.Send(user, "POST", "/v1/client/experiments/"+key+"/exposure", "")
-		k := seen[variant]
+		k, rate := seen[variant], rates[variant]
 		seen[variant]++
-		if (variant == "control" && k%5 == 0) || (variant == "treatment" && k%3 == 0) {
+		if (k+1)*rate/100 > k*rate/100 {
 			st.Send(user, "POST", "/v1/client/events", fmt.Sprintf(`{"events":[{"name":"purchase","id":"order-%d"}]}`, i))
 		}
 	}

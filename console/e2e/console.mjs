@@ -15,6 +15,7 @@ const adminKey = process.env.ADMIN_KEY;
 const screenshot = process.env.SCREENSHOT;
 const KEY = 'console_e2e';
 const SRM = 'console_srm';
+const GUARD = 'console_guard';
 
 const problems = [];
 // Error answers the script provokes on purpose: each entry allows one
@@ -216,6 +217,24 @@ try {
   await page.goto(`${base}/console/#/experiments/${SRM}/results`);
   await page.waitForSelector('#srm-banner[role="alert"]');
   check((await page.textContent('#srm-banner')).includes('Sample ratio mismatch'), 'the SRM banner says what it is');
+
+  step('results: a breached guardrail is bannered');
+  // The guardrail reads purchases as a metric whose good direction is down:
+  // the treatment's many purchases breach it.
+  await fetch(`${base}/v1/admin/metrics`, { method: 'POST', headers: admin, body: JSON.stringify({
+    key: 'e2e_guard', name: 'Purchases (lower is better)', type: 'binomial', event: 'purchase', direction: 'decrease' }) })
+    .then((r) => check(r.status === 201, 'metric created: ' + r.status));
+  await fetch(`${base}/v1/admin/experiments`, { method: 'POST', headers: admin, body: JSON.stringify({
+    key: GUARD, name: 'Console guardrail', events: ['purchase'], status: 'active', guardrail_metrics: ['e2e_guard'],
+    variants: [{ key: 'control', weight: 1 }, { key: 'treatment', weight: 1 }] }) })
+    .then((r) => check(r.status === 201, 'guardrail experiment created: ' + r.status));
+  process.stdout.write('TRAFFIC ' + GUARD + ' 60 10 70\n');
+  const go3 = await stdinLines.next();
+  check(!go3.done && go3.value.trim() === 'GO', 'the test sent its traffic');
+  await page.goto(`${base}/console/#/experiments/${GUARD}/results`);
+  await page.waitForSelector('#guardrail-banner[role="alert"]');
+  check((await page.textContent('#guardrail-banner')).includes('Guardrail breached by treatment'), 'the guardrail banner names the variant');
+  check((await page.textContent('#results-table tr[data-variant="treatment"] td[data-col="significant"]')).includes('guardrail breached'), 'the row says so too');
 
   step('list: search and status filter');
   await page.click('#nav a[href="#/experiments"]');
