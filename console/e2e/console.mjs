@@ -191,10 +191,14 @@ try {
 
   step('pause it and see the audit entry');
   await page.waitForSelector('#do-pause');
-  await page.click('#do-pause');
+  // By keyboard: Enter on the button, then Enter on the dialog's focused
+  // confirmation.
+  await page.focus('#do-pause');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('#confirm[open]');
   check((await page.textContent('#confirm-text')).includes('assigned users keep their variant'), 'the pause confirmation says what it does');
-  await page.click('#confirm-ok');
+  check(await page.evaluate(() => document.activeElement.id) === 'confirm-ok', 'the dialog focuses its confirmation');
+  await page.keyboard.press('Enter');
   await page.waitForSelector('h1 .badge.paused');
   const actions = await page.$$eval('#history tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
   check(actions.some((a) => a.includes('pause')), 'the history shows the pause: ' + actions.join(','));
@@ -252,6 +256,23 @@ try {
   const listed = await page.textContent('#experiments tbody');
   check(listed.includes(KEY) && !listed.includes(SRM), 'under paused, the paused experiment only: ' + listed);
 
+  step('list: paging');
+  for (let i = 0; i < 20; i++) {
+    const r = await fetch(`${base}/v1/admin/experiments`, { method: 'POST', headers: admin, body: JSON.stringify({
+      key: 'e2e_page_' + String(i).padStart(2, '0'), name: 'Page filler ' + i, variants: [{ key: 'a', weight: 1 }, { key: 'b', weight: 1 }] }) });
+    check(r.status === 201, 'filler created: ' + r.status);
+  }
+  const firstPage = await page.$('#experiments');
+  await page.selectOption('#status-filter', '');
+  await page.waitForFunction((el) => !el.isConnected, firstPage);
+  await page.waitForSelector('#experiments');
+  check(await page.$$eval('#experiments tbody tr', (rs) => rs.length) === 20, 'a page holds 20');
+  check(!(await page.textContent('#experiments tbody')).includes(KEY), 'the oldest is not on the first page');
+  await page.click('a:text("Older →")');
+  await page.waitForSelector(`#experiments a:text("${KEY}")`);
+  await page.click('a:text("← Newer")');
+  await page.waitForSelector('#experiments a:text("e2e_page_19")');
+
   step('the other resources');
   const post = async (path, body) => {
     const r = await fetch(base + path, { method: 'POST', headers: admin, body: JSON.stringify(body) });
@@ -284,9 +305,13 @@ try {
   await page.click('#nav a[href="#/experiments"]');
   await page.waitForSelector('#experiments');
 
-  step('keyboard: the nav is reachable by Tab');
+  step('keyboard: the skip link leads to the content');
+  await page.reload();
+  await page.waitForSelector('#experiments');
   await page.keyboard.press('Tab');
-  check(await page.evaluate(() => document.activeElement && document.activeElement.tagName !== 'BODY'), 'Tab focuses something');
+  check(await page.evaluate(() => document.activeElement.classList.contains('skip')), 'the first Tab reaches the skip link');
+  await page.keyboard.press('Enter');
+  check(await page.evaluate(() => location.hash.startsWith('#/experiments') && document.activeElement.id === 'main'), 'the skip link focuses the content, the page stays');
 
   step('sign out');
   await page.click('#signout');

@@ -736,7 +736,9 @@
       main.setAttribute('aria-busy', 'true');
       try { await fn(m, new URLSearchParams(query || '')); } catch (err) { if (!(err instanceof ApiError && err.status === 401)) failPage(err); }
       main.removeAttribute('aria-busy');
-      main.focus({ preventScroll: true });
+      // After a navigation, focus the new content (as a page load would put
+      // a screen reader at its top); on the first load, leave the skip link first.
+      if (navigated) main.focus({ preventScroll: true });
       return;
     }
     go('#/experiments');
@@ -747,6 +749,10 @@
     clearFlash();
     go('#/signin');
   });
-  window.addEventListener('hashchange', () => { route(); });
+  // The skip link focuses the content without touching the hash, which
+  // holds the page's route.
+  document.querySelector('.skip').addEventListener('click', (ev) => { ev.preventDefault(); main.focus(); });
+  let navigated = false;
+  window.addEventListener('hashchange', () => { navigated = true; route(); });
   route();
 }());
