@@ -13,7 +13,7 @@ help: ## list the targets
 	@grep -hE '^[a-z][a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: $(addprefix build/,$(addsuffix /bootstrap,$(FUNCTIONS))) ## build every function as build/<name>/bootstrap (provided.al2023, arm64)
+build: console $(addprefix build/,$(addsuffix /bootstrap,$(FUNCTIONS))) ## build every function as build/<name>/bootstrap (provided.al2023, arm64)
 
 build/%/bootstrap: FORCE
 	@mkdir -p $(dir $@)
@@ -26,11 +26,31 @@ FORCE:
 dynamodb-local: ## download DynamoDB Local into .cache/ (once)
 	@bash scripts/dynamodb-local.sh "$(DDB_LOCAL_DIR)"
 
+# The web console's assets (console/web) are committed as served, so a fresh
+# clone compiles (go:embed) before any npm step; this installs the pinned
+# npm packages (Chart.js, and playwright-core for the browser test) and
+# copies Chart.js's dist file, which a test compares with the package.
+# npm ci runs only when the lock file changed, and --prefer-offline lets a
+# warm npm cache do without the network.
+.PHONY: console
+console: console/web/chart.umd.min.js ## install the console's pinned npm packages and copy Chart.js into console/web
+
+console/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	cd console && npm ci --prefer-offline --no-audit --no-fund
+	@touch $@
+
+console/web/chart.umd.min.js: console/node_modules/.package-lock.json
+	cp console/node_modules/chart.js/dist/chart.umd.min.js $@
+
+.PHONY: chromium
+chromium: ## Debian's Chromium for the console's browser test (installed when missing and run as root, as in CI)
+	@bash scripts/chromium.sh
+
 .PHONY: run
 # Built and exec'd rather than `go run`: on Ctrl-C `go run` exits 1 even when
 # the program exits 0, and make would report "Error 1". The program exits 0 on
 # Ctrl-C (SIGINT) or SIGTERM, so make reports nothing.
-run: dynamodb-local ## start DynamoDB Local and every function behind a local gateway on 127.0.0.1:3000
+run: dynamodb-local console ## start DynamoDB Local and every function behind a local gateway on 127.0.0.1:3000
 	@mkdir -p $(dir $(LOCAL_BIN))
 	go build -o $(LOCAL_BIN) ./cmd/local
 	exec $(LOCAL_BIN)
@@ -38,7 +58,7 @@ run: dynamodb-local ## start DynamoDB Local and every function behind a local ga
 LOCAL_BIN ?= build/local
 
 .PHONY: test
-test: dynamodb-local ## run every test (unit, conformance, DynamoDB Local integration, stack)
+test: dynamodb-local console chromium ## run every test (unit, conformance, DynamoDB Local integration, stack)
 	go vet ./...
 	go test -race -count=1 ./...
 

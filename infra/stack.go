@@ -156,9 +156,9 @@ const (
 var extraFunctions = []string{routes.Authorizer, routes.Aggregator, routes.Snapshots}
 
 // functionNames lists every function the stack creates: the route functions
-// in route order, then the extra ones.
+// in route order, the web console's, then the extra ones.
 func functionNames() []string {
-	return append(routes.Functions(), extraFunctions...)
+	return slices.Concat(routes.Functions(), []string{routes.ConsoleAssets}, extraFunctions)
 }
 
 // tableIndexes are the table's global secondary indexes (projection ALL).
@@ -245,6 +245,9 @@ var permissions = map[string]permission{
 	routes.Classic: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:BatchGetItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 	// The health check: Ping (GetItem of a key that never exists).
 	routes.Health: {Actions: []string{"dynamodb:GetItem"}},
+	// The web console's files: compiled into the function; no table access
+	// at all (no dynamodb policy).
+	routes.ConsoleAssets: {},
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).
 	routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 	// The aggregator: ApplyDeltas, a transaction of Updates (the stream
@@ -450,12 +453,14 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 					Resources: &[]*string{logs.LogGroupArn()},
 				}),
 			}}),
-			"dynamodb": awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		}
+		if len(perm.Actions) > 0 {
+			inline["dynamodb"] = awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
 				awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 					Actions:   jsii.Strings(perm.Actions...),
 					Resources: &resources,
 				}),
-			}}),
+			}})
 		}
 		if name == routes.Authorizer || name == routes.Admin {
 			// Exactly one action on exactly these secrets (the AWS-managed
@@ -543,10 +548,11 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	})
 	authorizers := authorizersFor(fns[routes.Authorizer])
 	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
-	for _, name := range routes.Functions() {
+	for _, name := range append(routes.Functions(), routes.ConsoleAssets) {
 		integrations[name] = awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(exportName(name)+"Integration"), fns[name], nil)
 	}
-	for _, r := range routes.All {
+	// The API's routes, and the web console's files on the same domain.
+	for _, r := range slices.Concat(routes.All, routes.Static) {
 		if !slices.Contains(httpMethods, r.Method) {
 			return nil, fmt.Errorf("infra: route %q: unsupported method %q", r.Key(), r.Method)
 		}
@@ -557,10 +563,14 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 			Authorizer:  authorizers[r.AuthorizerName()],
 		})
 		if r.Public {
+			reason := "The health check is public on purpose (load balancers and uptime probes carry no key); it reads one absent item and returns the version."
+			if r.Function == routes.ConsoleAssets {
+				reason = "The web console's static files are public on purpose: they hold no secret and read nothing; the page sends the admin's credential to the admin API, whose routes are authorized."
+			}
 			for _, route := range *added {
 				cdknag.NagSuppressions_AddResourceSuppressions(route, &[]*cdknag.NagPackSuppression{{
 					Id:     jsii.String("AwsSolutions-APIG4"),
-					Reason: jsii.String("The health check is public on purpose (load balancers and uptime probes carry no key); it reads one absent item and returns the version."),
+					Reason: jsii.String(reason),
 				}}, jsii.Bool(true))
 			}
 		}
@@ -643,6 +653,9 @@ func NewStack(app constructs.Construct, cfg Config) (awscdk.Stack, error) {
 	// ---- Outputs ----
 	awscdk.NewCfnOutput(stack, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
 		Value: api.Url(), Description: jsii.String("Base URL of the HTTP API"),
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("ConsoleUrl"), &awscdk.CfnOutputProps{
+		Value: jsii.String(*api.Url() + "console/"), Description: jsii.String("The web console (sign in with an admin key or admin token)"),
 	})
 	awscdk.NewCfnOutput(stack, jsii.String("TableName"), &awscdk.CfnOutputProps{
 		Value: table.TableName(), Description: jsii.String("DynamoDB table (the functions' TABLE_NAME)"),

@@ -253,7 +253,7 @@ func TestEveryFunctionHasAPermissionEntry(t *testing.T) {
 			t.Errorf("function %q has no entry in permissions", name)
 			continue
 		}
-		if len(p.Actions) == 0 {
+		if len(p.Actions) == 0 && name != routes.ConsoleAssets {
 			t.Errorf("%s: no actions", name)
 		}
 		for _, a := range p.Actions {
@@ -497,10 +497,11 @@ func TestRoutes(t *testing.T) {
 			}
 			byKey[key] = props(r)
 		}
-		if len(byKey) != len(routes.All) {
-			t.Errorf("%d routes, want %d", len(byKey), len(routes.All))
+		all := slices.Concat(routes.All, routes.Static)
+		if len(byKey) != len(all) {
+			t.Errorf("%d routes, want %d", len(byKey), len(all))
 		}
-		for _, r := range routes.All {
+		for _, r := range all {
 			p, ok := byKey[r.Key()]
 			if !ok {
 				t.Errorf("no route %q", r.Key())
@@ -589,8 +590,14 @@ func TestIAMLeastPrivilege(t *testing.T) {
 				policies[path(p, "PolicyName").(string)] = path(p, "PolicyDocument", "Statement")
 			}
 			// DynamoDB: exactly the permission table's actions, on the table
-			// and on the indexes it queries.
+			// and on the indexes it queries; none for the console.
 			ddb, _ := policies["dynamodb"].([]any)
+			if name == routes.ConsoleAssets {
+				if len(policies) != 1 || ddb != nil {
+					t.Errorf("%s: inline policies %v, want its logs only", name, policies)
+				}
+				continue
+			}
 			if len(ddb) != 1 {
 				t.Fatalf("%s: %d dynamodb statements, want 1", name, len(ddb))
 			}
@@ -850,7 +857,7 @@ func TestApiStageLogsCorsOutputs(t *testing.T) {
 				t.Errorf("CORS %v", cors)
 			}
 		}
-		for _, out := range []string{"ApiUrl", "TableName"} {
+		for _, out := range []string{"ApiUrl", "ConsoleUrl", "TableName"} {
 			if s.outputs[out] == nil {
 				t.Errorf("no output %s", out)
 			}
@@ -1013,16 +1020,17 @@ func TestPermissionTableIsExact(t *testing.T) {
 		routes.Events:     {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Admin: {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 			Indexes: []string{store.GSI1, store.GSI2}},
-		routes.Results:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
-		routes.Health:     {Actions: []string{"dynamodb:GetItem"}},
-		routes.Evaluate:   {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
-		routes.MCPServer:  {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
-		routes.Amplitude:  {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
-		routes.ABC:        {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
-		routes.Classic:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
-		routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
-		routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
-		routes.Snapshots:  {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.Results:       {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.Health:        {Actions: []string{"dynamodb:GetItem"}},
+		routes.ConsoleAssets: {},
+		routes.Evaluate:      {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.MCPServer:     {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
+		routes.Amplitude:     {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.ABC:           {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.Classic:       {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
+		routes.Authorizer:    {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
+		routes.Aggregator:    {Actions: []string{"dynamodb:UpdateItem"}},
+		routes.Snapshots:     {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 	}
 	if len(permissions) != len(want) {
 		t.Fatalf("%d functions in the permission table, want %d", len(permissions), len(want))

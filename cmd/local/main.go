@@ -8,7 +8,10 @@
 // command exits 0 (go run itself would then report exit status 1, which is
 // why make run builds the binary and execs it).
 //
-// Settings (environment): LOCAL_ADDR (default 127.0.0.1:3000), TABLE_NAME
+// Settings (environment): LOCAL_ADDR (default 127.0.0.1:3000), LOCAL_DEMO_USERS
+// (users enrolled in a freshly created demo experiment, a share of them
+// purchasing, so the console at /console/ has results to draw; default 300,
+// 0 for none), TABLE_NAME
 // (default abtest-local), AWS_ENDPOINT_URL_DYNAMODB (use a DynamoDB Local
 // you started instead of starting one), LOCAL_DB_PATH (keep DynamoDB Local's
 // data in this folder across runs; default in memory), LOCAL_CREDENTIALS_FILE

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -50,6 +51,10 @@ type settings struct {
 	CORSOrigins        []string
 	// RetentionDays keeps exposure and event items this long (0: default).
 	RetentionDays int
+	// DemoUsers are enrolled in a freshly created demo experiment, a share
+	// of them purchasing, so the console has results to draw (make run:
+	// 300, LOCAL_DEMO_USERS; 0 in tests, which count their own traffic).
+	DemoUsers int
 	// SnapshotInterval is how often today's snapshot of the counters is
 	// rewritten (hourly, as the deployed schedule).
 	SnapshotInterval time.Duration
@@ -95,6 +100,14 @@ func settingsFromEnv() (settings, error) {
 		s.SigningGenerated = true
 	}
 	s.Session = session
+	s.DemoUsers = 300
+	if v := os.Getenv("LOCAL_DEMO_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return s, fmt.Errorf("LOCAL_DEMO_USERS=%q is not a count of users", v)
+		}
+		s.DemoUsers = n
+	}
 	if v := os.Getenv("LOCAL_ADDR"); v != "" {
 		s.Addr = v
 	}
@@ -163,7 +176,8 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
 	go poller.Run(pollCtx, 100*time.Millisecond)
-	if err := seedDemo(ctx, deps.Store); err != nil {
+	seeded, err := seedDemo(ctx, deps.Store)
+	if err != nil {
 		return err
 	}
 	// The daily series (results/timeseries): the schedule's stand-in
@@ -186,6 +200,12 @@ func run(ctx context.Context, s settings, logger *slog.Logger, out io.Writer, re
 	creds.URL = url
 	if err := creds.write(s.Credentials); err != nil {
 		return err
+	}
+	if seeded && s.DemoUsers > 0 {
+		fmt.Fprintf(out, "sending the demo experiment %d users' traffic ...\n", s.DemoUsers)
+		if err := sendDemoTraffic(ctx, gw, creds.ServerKey, s.DemoUsers); err != nil {
+			return err
+		}
 	}
 	var handler http.Handler = gw
 	if s.wrap != nil {
@@ -234,8 +254,9 @@ func listen(addr string) (net.Listener, error) {
 	return nil, fmt.Errorf("LOCAL_ADDR %s is in use: set LOCAL_ADDR=%s (a free port now), or stop what listens there", addr, suggestion)
 }
 
-// seedDemo creates the demo experiment unless it exists already.
-func seedDemo(ctx context.Context, st *store.Store) error {
+// seedDemo creates the demo experiment unless it exists already, and
+// reports whether it did.
+func seedDemo(ctx context.Context, st *store.Store) (bool, error) {
 	now := time.Now().UTC()
 	exp := &experiment.Experiment{
 		Key:         DemoExperiment,
@@ -251,10 +272,13 @@ func seedDemo(ctx context.Context, st *store.Store) error {
 		},
 		CreatedAt: now, UpdatedAt: now, CreatedBy: "local-demo", UpdatedBy: "local-demo",
 	}
-	if err := st.CreateExperiment(ctx, exp); err != nil && !errors.Is(err, store.ErrExists) {
-		return fmt.Errorf("seed demo experiment: %w", err)
+	switch err := st.CreateExperiment(ctx, exp); {
+	case errors.Is(err, store.ErrExists):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("seed demo experiment: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // Example is one request of the quick start, printed as a curl command.
@@ -306,6 +330,7 @@ func quickStart(c localCreds) []Example {
 func printQuickStart(out io.Writer, c localCreds, endpoint string, s settings) {
 	fmt.Fprintf(out, "\nabtest is running locally.\n  gateway:         %s\n  DynamoDB Local:  %s (table %s)\n  demo experiment: %s (active, control/treatment 50/50)\n",
 		c.URL, endpoint, s.Table, DemoExperiment)
+	fmt.Fprintf(out, "  console:         %s/console/ (sign in with the admin key or the admin token)\n", c.URL)
 	fmt.Fprintf(out, "  admin key:       %s\n  client key:      %s\n  server key:      %s\n  session (alice): %s\n  session (bob):   %s\n  admin token:     %s\n  all of these are in %s\n\n",
 		c.AdminKey, c.ClientKey, c.ServerKey, c.AliceToken, c.BobToken, c.AdminToken, s.Credentials)
 	fmt.Fprintln(out, "Try it:")

@@ -14,6 +14,7 @@ import (
 	"github.com/abtest/abtest/shared/edge/api/amplitudeapi"
 	"github.com/abtest/abtest/shared/edge/api/assignmentapi"
 	"github.com/abtest/abtest/shared/edge/api/classicapi"
+	"github.com/abtest/abtest/shared/edge/api/consoleapi"
 	"github.com/abtest/abtest/shared/edge/api/evaluateapi"
 	"github.com/abtest/abtest/shared/edge/api/eventsapi"
 	"github.com/abtest/abtest/shared/edge/api/exposureapi"
@@ -70,6 +71,11 @@ func Gateway(d lambdafn.Deps, session auth.SessionConfig, opts gateway.Options) 
 			built[r.Function] = h
 		}
 		gw.Handle(r, h)
+	}
+	// The web console's files, on the same domain as on AWS.
+	console := consoleapi.Wire(d)
+	for _, r := range routes.Static {
+		gw.Handle(r, console)
 	}
 	return gw, nil
 }

@@ -285,12 +285,20 @@ func (g *Gateway) originAllowed(origin string) bool {
 // such paths with a 301; the gateway is the server's handler, no mux). A
 // {param} takes exactly one non-empty segment, as decoded: an encoded slash
 // (%2F) is a separator once decoded, so it never appears in a parameter,
-// and nothing is decoded twice (%252F arrives as %2F).
+// and nothing is decoded twice (%252F arrives as %2F). The one exception is
+// a route marked TrailingSlash, which also matches its path with one slash
+// added.
 func (g *Gateway) match(method, path string) (*route, map[string]string) {
 	if !strings.HasPrefix(path, "/") {
 		return nil, nil
 	}
 	segs := strings.Split(path[1:], "/")
+	// One trailing slash is kept apart: only a route marked TrailingSlash
+	// (the console's page, /console/) matches with it.
+	slash := len(segs) > 1 && segs[len(segs)-1] == ""
+	if slash {
+		segs = segs[:len(segs)-1]
+	}
 	for _, s := range segs {
 		if s == "" || s == "." || s == ".." {
 			return nil, nil
@@ -298,7 +306,7 @@ func (g *Gateway) match(method, path string) (*route, map[string]string) {
 	}
 	for i := range g.routes {
 		rt := &g.routes[i]
-		if rt.Method != method || len(rt.segments) != len(segs) {
+		if rt.Method != method || len(rt.segments) != len(segs) || (slash && !rt.TrailingSlash) {
 			continue
 		}
 		params := map[string]string{}

@@ -18,6 +18,8 @@ const (
 	Amplitude  = "amplitude"
 	ABC        = "abc"
 	Classic    = "classic"
+	// ConsoleAssets serves the web console's static files (Static).
+	ConsoleAssets = "console"
 )
 
 // Route maps an HTTP API route key to a function.
@@ -31,6 +33,10 @@ type Route struct {
 	// Credential is how the caller presents its API key: X-Api-Key unless
 	// a vendor's drop-in route takes the vendor's form.
 	Credential Credential
+	// TrailingSlash: the path with one slash added matches too, as API
+	// Gateway matches every route; the console's page is /console/, so
+	// that its relative asset URLs resolve under /console/.
+	TrailingSlash bool
 }
 
 // Credential is a way of presenting an API key.
@@ -234,6 +240,18 @@ const (
 func classicRoute(method, path string) Route {
 	return Route{Method: method, Path: path, Function: Classic, Credential: CredentialAdminToken}
 }
+
+// The web console: its page and its static files, public (they hold no
+// secret: the page signs in with an admin credential it sends to the admin
+// API). They are no operation of the API, so they are not in All nor in
+// docs/openapi.yaml, but the stack and the local gateway serve them as
+// routes of the same HTTP API (same domain: the page's CSP needs no other
+// origin, and the API needs no CORS for it).
+var (
+	ConsolePage = Route{Method: "GET", Path: "/console", Function: ConsoleAssets, Public: true, TrailingSlash: true}
+	ConsoleFile = Route{Method: "GET", Path: "/console/{file}", Function: ConsoleAssets, Public: true}
+	Static      = []Route{ConsolePage, ConsoleFile}
+)
 
 // Functions that serve no route: the authorizer in front of every route,
 // the aggregator fed by the table's change stream, and the scheduled

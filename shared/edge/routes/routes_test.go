@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func TestRouteShape(t *testing.T) {
 	if len(routes.All) == 0 {
 		t.Fatal("no routes")
 	}
-	for _, r := range routes.All {
+	for _, r := range slices.Concat(routes.All, routes.Static) {
 		if got, want := r.Key(), r.Method+" "+r.Path; got != want {
 			t.Errorf("Key() = %q, want %q", got, want)
 		}
@@ -51,7 +52,7 @@ func TestKey(t *testing.T) {
 
 func TestNoDuplicateKeys(t *testing.T) {
 	seen := map[string]bool{}
-	for _, r := range routes.All {
+	for _, r := range slices.Concat(routes.All, routes.Static) {
 		if seen[r.Key()] {
 			t.Errorf("duplicate route %q", r.Key())
 		}
@@ -66,7 +67,7 @@ func TestFunctionsHaveFolders(t *testing.T) {
 			t.Errorf("function %q: %v", name, err)
 		}
 	}
-	for _, r := range routes.All {
+	for _, r := range slices.Concat(routes.All, routes.Static) {
 		if strings.ContainsAny(r.Function, `/\.`) {
 			t.Errorf("%s: function name %q is not a plain folder name", r.Key(), r.Function)
 		}
@@ -104,6 +105,9 @@ func TestEveryFunctionFolderIsKnown(t *testing.T) {
 	for _, f := range routes.Functions() {
 		listed[f] = true
 	}
+	for _, r := range routes.Static {
+		listed[r.Function] = true
+	}
 	for _, e := range entries {
 		if e.IsDir() && !listed[e.Name()] {
 			t.Errorf("functions/%s has no route", e.Name())
@@ -135,5 +139,26 @@ func TestAuthorizers(t *testing.T) {
 	}
 	if routes.AdminList.AuthorizerName() == routes.MCP.AuthorizerName() {
 		t.Error("the MCP route (key only) shares the admin routes' uncached authorizer")
+	}
+}
+
+// TestStatic: the console's routes are public, GET only, outside All (no
+// API operation), and only its page takes a trailing slash.
+func TestStatic(t *testing.T) {
+	for _, r := range routes.Static {
+		if !r.Public || r.Method != "GET" || r.Function != routes.ConsoleAssets || len(r.IdentitySources()) != 0 {
+			t.Errorf("%s: not a public GET of the console function", r.Key())
+		}
+		if slices.ContainsFunc(routes.All, func(a routes.Route) bool { return a.Key() == r.Key() }) {
+			t.Errorf("%s is in All", r.Key())
+		}
+		if r.TrailingSlash != (r == routes.ConsolePage) {
+			t.Errorf("%s: TrailingSlash %v", r.Key(), r.TrailingSlash)
+		}
+	}
+	for _, r := range routes.All {
+		if r.TrailingSlash {
+			t.Errorf("%s: an API route takes a trailing slash", r.Key())
+		}
 	}
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/abtest/abtest/shared/dynamolocal/dltest"
+	"github.com/abtest/abtest/shared/edge/auth"
+)
+
+// TestDemoTraffic: a fresh run enrols the demo users through the server
+// API, exactly demoConversion percent of each variant's users purchase, and
+// the results the console draws count them all.
+func TestDemoTraffic(t *testing.T) {
+	const users = 60
+	l := startWith(t, settings{
+		Addr: "127.0.0.1:0", Table: "local-demo-traffic", Endpoint: dltest.Endpoint(),
+		Credentials: filepath.Join(t.TempDir(), "credentials.env"),
+		Session:     auth.SessionConfig{HS256Secret: testSecret}, DemoUsers: users,
+	})
+	if !strings.Contains(l.out.String(), "/console/") {
+		t.Errorf("the console's address is not printed:\n%s", l.out.String())
+	}
+	l.drain(t)
+	status, res := send(t, l.base, Example{Method: http.MethodGet, Path: "/v1/admin/experiments/" + DemoExperiment + "/results?event=purchase",
+		Headers: [][2]string{{"X-Api-Key", l.creds.AdminKey}}})
+	if status != http.StatusOK {
+		t.Fatalf("results: %d %v", status, res)
+	}
+	exposed := 0
+	for _, r := range res["variants"].([]any) {
+		row := r.(map[string]any)
+		n := int(row["exposed_count"].(float64))
+		exposed += n
+		if want := n * demoConversion[row["variant"].(string)] / 100; int(row["converted_count"].(float64)) != want {
+			t.Errorf("%s: %v of %d converted, want %d", row["variant"], row["converted_count"], n, want)
+		}
+	}
+	if exposed != users {
+		t.Errorf("%d exposed, want %d", exposed, users)
+	}
+}
+
+func TestDemoUsersSetting(t *testing.T) {
+	for _, k := range []string{"SESSION_HS256_SECRET", "SESSION_JWKS_URL", "SESSION_JWKS_JSON"} {
+		t.Setenv(k, "")
+	}
+	for _, tc := range []struct {
+		env  string
+		want int
+		ok   bool
+	}{{"", 300, true}, {"0", 0, true}, {"25", 25, true}, {"-1", 0, false}, {"many", 0, false}} {
+		t.Setenv("LOCAL_DEMO_USERS", tc.env)
+		s, err := settingsFromEnv()
+		if (err == nil) != tc.ok || (tc.ok && s.DemoUsers != tc.want) {
+			t.Errorf("LOCAL_DEMO_USERS=%q: %d %v", tc.env, s.DemoUsers, err)
+		}
+	}
+}
