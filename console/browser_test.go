@@ -71,7 +71,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.CommandContext(t.Context(), "node", filepath.Join("e2e", "console.mjs"))
-	cmd.Env = append(os.Environ(), "CONSOLE_URL="+st.URL, "ADMIN_KEY="+st.AdminKey, "SCREENSHOT="+shot, "CHROMIUM="+chromium())
+	cmd.Env = append(os.Environ(), "CONSOLE_URL="+st.URL, "ADMIN_KEY="+st.AdminKey, "ADMIN_TOKEN="+st.AdminToken("console-admin"), "SCREENSHOT="+shot, "CHROMIUM="+chromium())
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

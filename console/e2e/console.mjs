@@ -3,7 +3,7 @@
 // playwright-core (never a downloaded browser) and fails on any console
 // error, page error, failed request or unexpected error status in the page.
 //
-// Environment: CONSOLE_URL (the gateway's base URL), ADMIN_KEY, SCREENSHOT
+// Environment: CONSOLE_URL (the gateway's base URL), ADMIN_KEY, ADMIN_TOKEN (an admin JWT), SCREENSHOT
 // (where the results page's picture goes), CHROMIUM (the browser binary).
 // Halfway it prints "TRAFFIC <experiment>" and waits for a line on stdin:
 // the Go test sends client traffic and counts the table's stream meanwhile.
@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 
 const base = process.env.CONSOLE_URL;
 const adminKey = process.env.ADMIN_KEY;
+const adminToken = process.env.ADMIN_TOKEN;
 const screenshot = process.env.SCREENSHOT;
 const KEY = 'console_e2e';
 const SRM = 'console_srm';
@@ -317,6 +318,17 @@ try {
   await page.click('#signout');
   await page.waitForSelector('#signin-form');
   check(await page.evaluate(() => sessionStorage.length === 0), 'sign-out clears the session storage');
+
+  step('sign in with an admin token (bearer JWT) instead of a key');
+  await page.selectOption('#kind', 'bearer');
+  await page.fill('#secret', adminToken);
+  await page.click('#signin-form button[type=submit]');
+  await page.waitForSelector('h1:text("Experiments")');
+  await page.waitForSelector('#experiments a:text("e2e_page_19")');
+  check(!(await page.url()).includes(adminToken), 'the token is not in the URL');
+  await page.click('#signout');
+  await page.waitForSelector('#signin-form');
+  check(await page.evaluate(() => sessionStorage.length === 0), 'sign-out clears the token too');
   await context.close();
 } catch (err) {
   failed = true;
