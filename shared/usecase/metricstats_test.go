@@ -196,6 +196,52 @@ func TestMetricSumsAgainstBruteForce(t *testing.T) {
 		}
 		compareSums(t, "dry recount "+key, again, want, all)
 	}
+
+	// Results read every metric from those sums, at a constant cost: the
+	// definition, the metric definitions, the counters.
+	counting := storetest.NewCounting(db)
+	cst := store.New(counting, table)
+	read := results.New(snapshot.New(cst, 0), cst, time.Now)
+	prev, err := st.GetExperiment(ctx, "exp-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := *prev
+	next.Version++
+	for _, m := range all {
+		next.Metrics.Secondary = append(next.Metrics.Secondary, m.Key)
+	}
+	if err := st.SaveExperiment(ctx, &next, prev, store.Change{Version: next.Version, Action: "update", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	want := bruteForce(t, raw, "exp-a", all, func(metric.Metric, *experiment.Event) bool { return true })
+	for _, m := range all {
+		counting.Reset()
+		rep, err := read.Read(ctx, "exp-a", results.Query{Metric: m.Key})
+		if err != nil {
+			t.Fatalf("results of %s: %v", m.Key, err)
+		}
+		calls := 0
+		for _, n := range counting.Calls() {
+			calls += n
+		}
+		if calls != 3 {
+			t.Errorf("results of %s cost %v", m.Key, counting.Calls())
+		}
+		for _, row := range rep.Variants {
+			x, n := want.Sums[row.Variant][m.Key], want.Exposed[row.Variant]
+			mean := x.X / float64(n)
+			if m.Type == metric.Ratio {
+				mean = x.X / x.Y
+			}
+			if row.N != n || row.Mean == nil || !near(*row.Mean, mean) {
+				t.Errorf("results of %s: row %+v, brute force n %d mean %v", m.Key, row, n, mean)
+			}
+			if !row.IsControl && row.Absolute == nil {
+				t.Errorf("results of %s: no comparison in %+v", m.Key, row)
+			}
+		}
+	}
 }
 
 // simulateUnit sends one unit's life through the use cases: events before
