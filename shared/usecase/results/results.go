@@ -374,11 +374,33 @@ type Progress struct {
 	StartedAt    string `json:"started_at"`
 }
 
-// Counts are counters without the zero ones.
+// Counts are counters without the zero ones, and the metrics' sums.
 type Counts struct {
-	Assigned  map[string]int64            `json:"assigned"`
-	Exposed   map[string]int64            `json:"exposed"`
-	Converted map[string]map[string]int64 `json:"converted"`
+	Assigned  map[string]int64                      `json:"assigned"`
+	Exposed   map[string]int64                      `json:"exposed"`
+	Converted map[string]map[string]int64           `json:"converted"`
+	Sums      map[string]map[string]experiment.Sums `json:"sums,omitempty"`
+}
+
+// matches reports whether b and a are the same counts, with sums equal to
+// 1e-9 relative: the live sums add float64 deltas in another order than
+// the recount.
+func matches(b, a Counts) bool {
+	if !reflect.DeepEqual(b.Assigned, a.Assigned) || !reflect.DeepEqual(b.Exposed, a.Exposed) || !reflect.DeepEqual(b.Converted, a.Converted) {
+		return false
+	}
+	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-9*math.Max(1, math.Max(math.Abs(x), math.Abs(y))) }
+	for _, pair := range [][2]Counts{{b, a}, {a, b}} {
+		for v, m := range pair[0].Sums {
+			for k, x := range m {
+				y := pair[1].Sums[v][k]
+				if !near(x.X, y.X) || !near(x.XX, y.XX) || !near(x.Y, y.Y) || !near(x.YY, y.YY) || !near(x.XY, y.XY) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // Recount advances the rebuilding of experiment key's counters from the
@@ -418,7 +440,7 @@ func (s *Service) Recount(ctx context.Context, key string, dryRun bool) (Recount
 	}
 	b, a := counts(before), counts(p.Totals)
 	return Recounted{
-		Experiment: key, Status: "done", Progress: progress, Written: !dryRun, Matched: reflect.DeepEqual(b, a), Before: b, After: a, RetentionDays: days,
+		Experiment: key, Status: "done", Progress: progress, Written: !dryRun, Matched: matches(b, a), Before: b, After: a, RetentionDays: days,
 		Note: fmt.Sprintf("rebuilt from the stored exposures and events, which are kept %d days: counts of older ones are only in the live counters", days),
 	}, nil
 }
@@ -442,5 +464,9 @@ func recountUntil(ctx context.Context, now time.Time) time.Time {
 
 func counts(g experiment.Aggregates) Counts {
 	g = g.NonZero()
-	return Counts{Assigned: g.Assigned, Exposed: g.Exposed, Converted: g.Converted}
+	c := Counts{Assigned: g.Assigned, Exposed: g.Exposed, Converted: g.Converted}
+	if len(g.Sums) > 0 {
+		c.Sums = g.Sums
+	}
+	return c
 }
