@@ -76,8 +76,11 @@ type Experiment struct {
 	// StopOnGuardrail opts in to the circuit breaker: a results read that
 	// finds a guardrail breached pauses the experiment, audited.
 	StopOnGuardrail bool
-	Version         int64
-	CreatedAt       time.Time
+	// Analysis are its statistics settings (sequential tuning, Bayesian
+	// prior); the zero value reads with the defaults.
+	Analysis  Analysis
+	Version   int64
+	CreatedAt time.Time
 	// StartedAt is when the experiment first became active (zero: never,
 	// or before this was recorded); planning measures traffic from it.
 	StartedAt time.Time

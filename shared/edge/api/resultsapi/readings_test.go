@@ -487,3 +487,56 @@ func TestResultsOfMetric(t *testing.T) {
 		t.Fatalf("a paused experiment was stopped again: %+v", again)
 	}
 }
+
+// TestReadingsUseTheExperimentsSettings: the sequential interval follows the
+// experiment's tuning parameter and the Bayesian reading its prior, both
+// recomputed here from the documented formulas (docs/statistics.md).
+func TestReadingsUseTheExperimentsSettings(t *testing.T) {
+	e, g := threeArms()
+	pa, pb := 1000.0/10000, 2400.0/20100
+	na, nb := 10000.0, 20100.0
+	va, vb := pa*(1-pa), pb*(1-pb)
+	se := math.Sqrt(va/na + vb/nb)
+	half := func(tau float64) float64 {
+		const alpha = 0.05
+		rho2 := (-2*math.Log(alpha) + math.Log(-2*math.Log(alpha)+1)) / tau
+		nr := (na + nb) * rho2
+		return se * math.Sqrt(2*(nr+1)/nr*math.Log(math.Sqrt(nr+1)/alpha))
+	}
+	for _, tau := range []float64{0, 200000} {
+		tuned := *e
+		tuned.Analysis.SequentialTuning = tau
+		r, err := results.ComputeQuery(&tuned, g, results.Query{Event: "purchase", Method: "sequential"}, generatedAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := half(5000)
+		if tau > 0 {
+			want = half(tau)
+		}
+		ci := r.Variants[1].Absolute.CI
+		if got := (ci[1] - ci[0]) / 2; !near(got, want, 1e-9) {
+			t.Errorf("tuning %v: half-width %v, want %v", tau, got, want)
+		}
+	}
+
+	// A tight prior at 0 pulls the chance to beat control toward 1/2.
+	lift := (pb - pa) / pa
+	seL := math.Sqrt(vb/(nb*pa*pa) + va*pb*pb/(na*math.Pow(pa, 4)))
+	for _, prior := range []experiment.Prior{{}, {Mean: 0, StdDev: 0.01}} {
+		set := *e
+		set.Analysis.Prior = prior
+		r, err := results.ComputeQuery(&set, g, results.Query{Event: "purchase", Method: "bayesian"}, generatedAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mean, sd := lift, seL
+		if prior.Proper() {
+			precision := 1/(seL*seL) + 1/(prior.StdDev*prior.StdDev)
+			mean, sd = (lift/(seL*seL)+prior.Mean/(prior.StdDev*prior.StdDev))/precision, 1/math.Sqrt(precision)
+		}
+		if got, want := *r.Variants[1].ChanceToBeatControl, normalCDF(mean/sd); !near(got, want, 1e-9) {
+			t.Errorf("prior %+v: chance to beat control %v, want %v", prior, got, want)
+		}
+	}
+}
