@@ -995,14 +995,14 @@ func TestPermissionTableIsExact(t *testing.T) {
 		routes.Events:     {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Admin: {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 			Indexes: []string{store.GSI1, store.GSI2}},
-		routes.Results:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.Results:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Health:     {Actions: []string{"dynamodb:GetItem"}},
 		routes.Evaluate:   {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.MCPServer:  {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 		routes.Amplitude:  {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.ABC:        {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
-		routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
+		routes.Aggregator: {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}},
 	}
 	if len(permissions) != len(want) {
 		t.Fatalf("%d functions in the permission table, want %d", len(permissions), len(want))
