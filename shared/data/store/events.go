@@ -89,7 +89,7 @@ type Convertible struct {
 // none twice; and which were exposed when it arrived (Exposed), the fact a
 // conversion window decides on.
 func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Convertible) (stored bool, err error) {
-	ev.Evaluated, ev.Exposed, ev.Applied = ev.Evaluated[:0], ev.Exposed[:0], nil
+	ev.Evaluated, ev.Exposed, ev.Applied = ev.Evaluated[:0], nil, nil
 	for _, a := range c.Assignments {
 		ev.Evaluated = append(ev.Evaluated, a.Experiment)
 		if a.Exposed() {

@@ -309,7 +309,7 @@ func (s *Store) foldItem(job *recountJob, seg *recountSegment, it item) {
 	case sk == assignmentSK(job.Key):
 		a := decodeAssignment(it)
 		u.Assigned, u.Variant, u.AssignedAt, u.Marks, u.FirstExposedAt = true, a.Variant, a.AssignedAt, a.Conversions, a.FirstExposedAt
-		u.Values = a.Values
+		u.Values, u.Stored = a.Values, storedValues(it)
 	case strings.HasPrefix(sk, exposurePrefix(job.Key)):
 		// Exposure ids are UUID v7, so the first in sort order is the
 		// earliest.
@@ -353,6 +353,9 @@ func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
 	after := *before
 	var repair pendingMarks
 	after.Values, repair.Values, repair.Old = recountedValues(job.Metrics, u.Values, u.Recounted)
+	if len(repair.Values) > 0 {
+		repair.Stored = u.Stored
+	}
 	if after.FirstExposedAt.IsZero() && u.Exposed {
 		after.FirstExposedAt, repair.ExposedAt = u.ExposedAt, u.ExposedAt
 	}
@@ -435,6 +438,9 @@ func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) 
 			} else {
 				cond += " AND " + name + " = " + prev
 				values[prev] = avDecimal(side.prev)
+				if raw, ok := m.Stored[side.attr]; ok {
+					values[prev] = &types.AttributeValueMemberN{Value: raw}
+				}
 			}
 		}
 	}

@@ -251,6 +251,9 @@ type pendingMarks struct {
 	// Old (absent: none): each set on condition that it still holds Old.
 	Values map[string]experiment.Value `json:"values,omitempty"`
 	Old    map[string]experiment.Value `json:"old,omitempty"`
+	// Stored are the item's value attributes as stored (exact decimals,
+	// which a float may not spell back), for the condition.
+	Stored map[string]string `json:"stored,omitempty"`
 }
 
 // unitTally is what a recount knows of the unit it is reading.
@@ -268,6 +271,7 @@ type unitTally struct {
 	// events give the job's metrics.
 	Values    map[string]experiment.Value `json:"values,omitempty"`
 	Recounted map[string]experiment.Value `json:"recounted,omitempty"`
+	Stored    map[string]string           `json:"stored,omitempty"` // the value attributes as stored
 }
 
 // tally is counts in a form that survives JSON.

@@ -42,6 +42,22 @@ func decodeValues(it item) map[string]experiment.Value {
 	return out
 }
 
+// storedValues are an assignment item's value attributes as stored.
+func storedValues(it item) map[string]string {
+	var out map[string]string
+	for name, av := range it {
+		n, ok := av.(*types.AttributeValueMemberN)
+		if !ok || !(strings.HasPrefix(name, "mx:") || strings.HasPrefix(name, "my:")) {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = n.Value
+	}
+	return out
+}
+
 // minDecimal is below the smallest magnitude DynamoDB stores (1E-130):
 // such a number is stored as 0.
 const minDecimal = 1e-129
