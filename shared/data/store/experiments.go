@@ -142,12 +142,6 @@ func encodeExperiment(e *experiment.Experiment) (item, error) {
 	if e.StopOnGuardrail {
 		it["stop_on_guardrail"] = &types.AttributeValueMemberBOOL{Value: true}
 	}
-	if e.Analysis.SequentialTuning > 0 {
-		it["sequential_tuning"] = avF(e.Analysis.SequentialTuning)
-	}
-	if e.Analysis.Prior.Proper() {
-		it["prior_mean"], it["prior_stddev"] = avF(e.Analysis.Prior.Mean), avF(e.Analysis.Prior.StdDev)
-	}
 	if e.Metrics.Primary != "" {
 		it["primary_metric"] = avS(e.Metrics.Primary)
 	}
@@ -183,8 +177,6 @@ func decodeExperiment(it item) (*experiment.Experiment, error) {
 		}(),
 		Metrics: experiment.MetricRefs{Primary: getS(it, "primary_metric"),
 			Secondary: getList(it, "secondary_metrics"), Guardrails: getList(it, "guardrail_metrics")},
-		Analysis: experiment.Analysis{SequentialTuning: getF(it, "sequential_tuning"),
-			Prior: experiment.Prior{Mean: getF(it, "prior_mean"), StdDev: getF(it, "prior_stddev")}},
 		UpdatedAt: getT(it, "updated_at"),
 		CreatedBy: getS(it, "created_by"),
 		UpdatedBy: getS(it, "updated_by"),

@@ -152,7 +152,6 @@ func CheckNew(e *Experiment) Problems {
 	CheckVariants(p, "variants", e.Variants)
 	CheckEvents(p, "events", e.Events)
 	CheckMetrics(p, e.Metrics)
-	CheckAnalysis(p, e.Analysis)
 	CheckTargeting(p, e)
 	if e.Status != Draft && e.Status != Active {
 		p["status"] = "must be draft or active"

@@ -76,11 +76,8 @@ type Experiment struct {
 	// StopOnGuardrail opts in to the circuit breaker: a results read that
 	// finds a guardrail breached pauses the experiment, audited.
 	StopOnGuardrail bool
-	// Analysis are its statistics settings (sequential tuning, Bayesian
-	// prior); the zero value reads with the defaults.
-	Analysis  Analysis
-	Version   int64
-	CreatedAt time.Time
+	Version         int64
+	CreatedAt       time.Time
 	// StartedAt is when the experiment first became active (zero: never,
 	// or before this was recorded); planning measures traffic from it.
 	StartedAt time.Time

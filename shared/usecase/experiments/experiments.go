@@ -71,15 +71,13 @@ type NewInput struct {
 	Metrics     experiment.MetricRefs // live metrics; their events are counted too
 	// StopOnGuardrail: pause when a results read finds a guardrail breached.
 	StopOnGuardrail bool
-	// Analysis are its statistics settings (zero: the defaults).
-	Analysis experiment.Analysis
 }
 
 // definition is the experiment in describes, with defaults filled in.
 func (in NewInput) definition() *experiment.Experiment {
 	e := &experiment.Experiment{
 		Key: in.Key, Name: in.Name, Description: in.Description, Variants: in.Variants, Events: in.Events,
-		Status: in.Status, Coverage: 1, Metrics: in.Metrics, StopOnGuardrail: in.StopOnGuardrail, Analysis: in.Analysis,
+		Status: in.Status, Coverage: 1, Metrics: in.Metrics, StopOnGuardrail: in.StopOnGuardrail,
 	}
 	if e.Status == "" {
 		e.Status = experiment.Draft

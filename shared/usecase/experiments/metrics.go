@@ -19,15 +19,10 @@ type MetricsPatch struct {
 	Secondary       *[]string
 	Guardrails      *[]string
 	StopOnGuardrail *bool
-	// SequentialTuning and Prior change the statistics settings (0 and
-	// the zero Prior: the defaults).
-	SequentialTuning *float64
-	Prior            *experiment.Prior
 }
 
 func (m MetricsPatch) empty() bool {
-	return m.Primary == nil && m.Secondary == nil && m.Guardrails == nil && m.StopOnGuardrail == nil &&
-		m.SequentialTuning == nil && m.Prior == nil
+	return m.Primary == nil && m.Secondary == nil && m.Guardrails == nil && m.StopOnGuardrail == nil
 }
 
 // applyTo sets the patch's metrics on e and records them in changed.
@@ -43,13 +38,6 @@ func (m MetricsPatch) applyTo(e *experiment.Experiment, changed map[string]any) 
 	}
 	if m.StopOnGuardrail != nil {
 		e.StopOnGuardrail, changed["stop_on_guardrail"] = *m.StopOnGuardrail, *m.StopOnGuardrail
-	}
-	if m.SequentialTuning != nil {
-		e.Analysis.SequentialTuning, changed["sequential_tuning"] = *m.SequentialTuning, *m.SequentialTuning
-	}
-	if m.Prior != nil {
-		e.Analysis.Prior = *m.Prior
-		changed["prior"] = map[string]float64{"mean": m.Prior.Mean, "stddev": m.Prior.StdDev}
 	}
 }
 
@@ -93,7 +81,6 @@ const GuardrailActor = "guardrail"
 func (s *Service) nameMetrics(ctx context.Context, next, prev *experiment.Experiment) error {
 	problems := experiment.Problems{}
 	experiment.CheckMetrics(problems, next.Metrics)
-	experiment.CheckAnalysis(problems, next.Analysis)
 	if len(problems) > 0 {
 		return fault.Validation(problems)
 	}

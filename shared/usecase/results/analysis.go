@@ -3,7 +3,6 @@ package results
 import (
 	"fmt"
 
-	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/stats"
 )
@@ -36,26 +35,6 @@ type reading struct {
 	mde        float64
 	// lowerIsBetter orients the Bayesian reading (the metric's direction).
 	lowerIsBetter bool
-	// tuning and prior are the experiment's own settings (see of).
-	tuning float64
-	prior  stats.Prior
-}
-
-// of returns r with experiment exp's statistics settings: its sequential
-// tuning parameter and Bayesian prior (zero: the defaults).
-func (r reading) of(exp *experiment.Experiment) reading {
-	r.tuning = exp.Analysis.SequentialTuning
-	r.prior = stats.Prior{}
-	if p := exp.Analysis.Prior; p.Proper() {
-		r.prior = stats.Prior{Proper: true, Mean: p.Mean, Variance: p.StdDev * p.StdDev}
-	}
-	return r
-}
-
-// options are the stats engine's options for a metric of kind read as r.
-func (r reading) options(kind stats.Kind, lowerIsBetter bool) stats.Options {
-	return stats.Options{Kind: kind, Method: r.method, Alpha: r.alpha, LowerIsBetter: lowerIsBetter,
-		SequentialTuning: r.tuning, Prior: r.prior}
 }
 
 // Codes of a results query.
@@ -136,7 +115,7 @@ func effectOf(e stats.Effect) *Effect {
 // and the significance. Rows keep the pooled z-test fields already set.
 func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
 	out := make([]stats.Result, len(sums))
-	stats.Analyze(sums, 0, r.options(kind, r.lowerIsBetter), out)
+	stats.Analyze(sums, 0, stats.Options{Kind: kind, Method: r.method, Alpha: r.alpha, LowerIsBetter: r.lowerIsBetter}, out)
 	for i := range rows {
 		row := &rows[i]
 		row.N = sums[i].N

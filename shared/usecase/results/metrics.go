@@ -114,7 +114,7 @@ func checkGuardrails(rep *Report, exp *experiment.Experiment, agg experiment.Agg
 		}
 		rep.Guardrails = append(rep.Guardrails, key)
 		sums, kind := summaries(exp, agg, "", m)
-		stats.Analyze(sums, 0, r.of(exp).options(kind, m.LowerIsBetter()), out)
+		stats.Analyze(sums, 0, stats.Options{Kind: kind, Method: r.method, Alpha: r.alpha, LowerIsBetter: m.LowerIsBetter()}, out)
 		for i := 1; i < len(out); i++ {
 			if out[i].Compared {
 				tests = append(tests, test{row: i, c: out[i].Comparison, lower: m.LowerIsBetter()})

@@ -266,7 +266,6 @@ func compute(exp *experiment.Experiment, agg experiment.Aggregates, event string
 // first event is event), from one set of counters: pure.
 func computeFor(exp *experiment.Experiment, agg experiment.Aggregates, event string, m *metric.Metric, r reading, now time.Time) Report {
 	sums, kind := summaries(exp, agg, event, m)
-	r = r.of(exp)
 	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano),
 		Method: r.method.String(), Correction: r.correction.String(), Alpha: r.alpha, Variants: []Variant{}}
 	if !agg.AsOf.IsZero() {

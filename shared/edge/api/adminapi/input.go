@@ -194,7 +194,6 @@ func parseCreate(body []byte) (experiments.NewInput, error) {
 	in.Metrics.Primary = deref(m.Primary)
 	in.Metrics.Secondary, in.Metrics.Guardrails = derefList(m.Secondary), derefList(m.Guardrails)
 	in.StopOnGuardrail = deref(m.StopOnGuardrail)
-	in.Analysis.SequentialTuning, in.Analysis.Prior = deref(m.SequentialTuning), deref(m.Prior)
 	return in, problems(errs, experiments.CheckNew(in))
 }
 

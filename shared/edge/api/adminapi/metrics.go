@@ -189,7 +189,7 @@ func parseMetricPatch(body []byte) (metrics.Patch, error) {
 }
 
 // metricFields are the experiment fields naming metrics.
-var metricFields = []string{"primary_metric", "secondary_metrics", "guardrail_metrics", "stop_on_guardrail", "sequential_tuning", "prior"}
+var metricFields = []string{"primary_metric", "secondary_metrics", "guardrail_metrics", "stop_on_guardrail"}
 
 // metrics reads the metric fields of an experiment's create or patch:
 // primary_metric (null or "" for none) and the two lists of metric keys.
@@ -208,28 +208,6 @@ func (f *form) metrics() experiments.MetricsPatch {
 			f.fail("stop_on_guardrail", "must be true or false")
 		}
 		m.StopOnGuardrail = &b
-	}
-	if raw, ok := f.fields["sequential_tuning"]; ok {
-		var n float64
-		if !isNull(raw) && json.Unmarshal(raw, &n) != nil {
-			f.fail("sequential_tuning", "must be a number of units (null: the default, 5,000)")
-		}
-		m.SequentialTuning = &n
-	}
-	if raw, ok := f.fields["prior"]; ok {
-		var p struct {
-			Mean   *float64 `json:"mean"`
-			StdDev *float64 `json:"stddev"`
-		}
-		var prior experiment.Prior
-		switch {
-		case isNull(raw):
-		case strictJSON(raw, &p) != nil || p.StdDev == nil:
-			f.fail("prior", `must be {"mean": lift, "stddev": > 0} (null: the flat prior)`)
-		default:
-			prior = experiment.Prior{Mean: deref(p.Mean), StdDev: *p.StdDev}
-		}
-		m.Prior = &prior
 	}
 	for name, dst := range map[string]**[]string{"secondary_metrics": &m.Secondary, "guardrail_metrics": &m.Guardrails} {
 		raw, ok := f.fields[name]
@@ -258,10 +236,3 @@ func deref[T any](p *T) T {
 }
 
 func derefList(p *[]string) []string { return deref(p) }
-
-// strictJSON decodes raw into v, refusing unknown fields.
-func strictJSON(raw json.RawMessage, v any) error {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
-}

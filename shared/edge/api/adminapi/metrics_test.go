@@ -239,38 +239,4 @@ func TestExperimentMetrics(t *testing.T) {
 	if fieldsOf(t, eb)["stop_on_guardrail"] == nil {
 		t.Fatalf("details %v", eb.Error.Details)
 	}
-
-	// The statistics settings: the defaults (null) until set, on create
-	// and by PATCH, and back to the defaults with null.
-	if p.SequentialTuning != nil || p.Prior != nil {
-		t.Fatalf("default settings %+v %+v", p.SequentialTuning, p.Prior)
-	}
-	set := e.create("exp4", `"sequential_tuning":20000,"prior":{"mean":0.02,"stddev":0.1}`)
-	if set.SequentialTuning == nil || *set.SequentialTuning != 20000 || set.Prior == nil || *set.Prior != (adminapi.PriorView{Mean: 0.02, StdDev: 0.1}) {
-		t.Fatalf("created settings %+v %+v", set.SequentialTuning, set.Prior)
-	}
-	if got := e.get("exp4"); *got.SequentialTuning != 20000 || got.Prior.StdDev != 0.1 {
-		t.Fatalf("stored settings %+v %+v", got.SequentialTuning, got.Prior)
-	}
-	e.expect(e.call(routes.AdminUpdate, "exp", `{"version":4,"sequential_tuning":1000,"prior":{"stddev":0.3}}`, nil), http.StatusOK, &p)
-	if *p.SequentialTuning != 1000 || *p.Prior != (adminapi.PriorView{StdDev: 0.3}) || p.Version != 5 {
-		t.Fatalf("patched settings %+v %+v", p.SequentialTuning, p.Prior)
-	}
-	e.expect(e.call(routes.AdminUpdate, "exp", `{"version":5,"sequential_tuning":null,"prior":null}`, nil), http.StatusOK, &p)
-	if p.SequentialTuning != nil || p.Prior != nil {
-		t.Fatalf("reset settings %+v %+v", p.SequentialTuning, p.Prior)
-	}
-	for _, tc := range []struct{ body, field string }{
-		{`{"version":6,"sequential_tuning":0.5}`, "sequential_tuning"},
-		{`{"version":6,"sequential_tuning":-3}`, "sequential_tuning"},
-		{`{"version":6,"sequential_tuning":"big"}`, "sequential_tuning"},
-		{`{"version":6,"prior":{"mean":0.1}}`, "prior"},
-		{`{"version":6,"prior":{"stddev":-1}}`, "prior.stddev"},
-		{`{"version":6,"prior":{"stddev":1,"shape":2}}`, "prior"},
-	} {
-		eb := httpapitest.ExpectError(t, e.call(routes.AdminUpdate, "exp", tc.body, nil), http.StatusBadRequest, fault.CodeValidationFailed)
-		if fieldsOf(t, eb)[tc.field] == nil {
-			t.Errorf("%s: details %v lack %s", tc.body, eb.Error.Details, tc.field)
-		}
-	}
 }

@@ -28,23 +28,13 @@ type ExperimentView struct {
 	GuardrailMetrics []string `json:"guardrail_metrics"`
 	// StopOnGuardrail: a results read that finds a guardrail breached
 	// pauses the experiment.
-	StopOnGuardrail bool `json:"stop_on_guardrail"`
-	// SequentialTuning (null: the default, 5,000) and Prior (null: flat)
-	// are the experiment's statistics settings.
-	SequentialTuning *float64   `json:"sequential_tuning"`
-	Prior            *PriorView `json:"prior"`
-	Version          int64      `json:"version"`
-	CreatedAt        string     `json:"created_at"`
-	CreatedBy        string     `json:"created_by"`
-	StartedAt        *string    `json:"started_at"` // null: not started
-	UpdatedAt        string     `json:"updated_at"`
-	UpdatedBy        string     `json:"updated_by"`
-}
-
-// PriorView is a Gaussian prior on the relative lift.
-type PriorView struct {
-	Mean   float64 `json:"mean"`
-	StdDev float64 `json:"stddev"`
+	StopOnGuardrail bool    `json:"stop_on_guardrail"`
+	Version         int64   `json:"version"`
+	CreatedAt       string  `json:"created_at"`
+	CreatedBy       string  `json:"created_by"`
+	StartedAt       *string `json:"started_at"` // null: not started
+	UpdatedAt       string  `json:"updated_at"`
+	UpdatedBy       string  `json:"updated_by"`
 }
 
 // VariantView is one variant; AssignedCount is shown on single reads.
@@ -79,12 +69,6 @@ func viewOf(e *experiment.Experiment, agg *experiment.Aggregates) ExperimentView
 	v.SecondaryMetrics = append([]string{}, e.Metrics.Secondary...)
 	v.GuardrailMetrics = append([]string{}, e.Metrics.Guardrails...)
 	v.StopOnGuardrail = e.StopOnGuardrail
-	if t := e.Analysis.SequentialTuning; t > 0 {
-		v.SequentialTuning = &t
-	}
-	if p := e.Analysis.Prior; p.Proper() {
-		v.Prior = &PriorView{Mean: p.Mean, StdDev: p.StdDev}
-	}
 	v.Condition = json.RawMessage("null")
 	if e.Condition != nil {
 		if b, err := e.Condition.MarshalJSON(); err == nil {
