@@ -192,9 +192,9 @@ var permissions = map[string]permission{
 	// RecordExposure(For): PutItem and a transaction of Put and Updates (the
 	// unit's items: exposure, assignment, holdout memberships).
 	routes.Exposure: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
-	// Definitions and holdouts as above. UserAssignments, UnitMemberships:
-	// Query on the table. RecordEvent(For): PutItem, or a transaction of Put
-	// and Updates (the unit's items).
+	// Definitions and holdouts as above; the live metrics (Query on gsi1).
+	// UserAssignments, UnitMemberships: Query on the table. RecordEvent(For):
+	// PutItem, or a transaction of Put and Updates (the unit's items).
 	routes.Events: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, Indexes: []string{store.GSI1}},
 	// Create/SaveExperiment: transactions of Put and Update. GetExperiment,
 	// StatusCounts: GetItem. ReadAggregates: BatchGetItem. ListExperiments:
@@ -212,12 +212,14 @@ var permissions = map[string]permission{
 	// gsi1; FlagHistory: Query on the table; the experiments an experiment
 	// rule names: GetExperiment (GetItem).
 	routes.Admin: {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}, Indexes: []string{store.GSI1, store.GSI2}},
-	// GetExperiment: GetItem. ReadAggregates: BatchGetItem. Recount: Query on
-	// gsi1 (an experiment's assignments) and on the table (a user's exposures
-	// and events), UpdateItem (conversion marks it backfills), then a
-	// transaction of Puts replacing the counter shards. Holdout results:
-	// GetHoldout (GetItem), ReadHoldoutCounts (BatchGetItem).
-	routes.Results: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+	// GetExperiment: GetItem. ReadAggregates, GetMetrics: BatchGetItem.
+	// Recount: its job (PutItem, UpdateItem, Query on the table, and
+	// BatchWriteItem deleting it), a parallel Scan of the table, LiveMetrics
+	// (Query on gsi1), UpdateItem (the marks and metric values it
+	// backfills), then a transaction of Puts replacing the counter shards.
+	// Holdout results: GetHoldout (GetItem), ReadHoldoutCounts
+	// (BatchGetItem).
+	routes.Results: {Actions: []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PutItem", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 	// One-call evaluation: definitions, holdouts and flags as above (Query
 	// on gsi1, GetItem), saved groups (GetItem, Query); UnitAssignments:
 	// Query on the table; new enrolments as the assignment function
@@ -251,9 +253,11 @@ var permissions = map[string]permission{
 	// The authorizer: GetAPIKey (GetItem), TouchAPIKey (UpdateItem).
 	routes.Authorizer: {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
 	// The aggregator: ApplyDeltas, a transaction of Updates (the stream
-	// shard's checkpoint and experiments' and holdouts' counter shards). Reading the stream is granted
-	// by the event source mapping below.
-	routes.Aggregator: {Actions: []string{"dynamodb:UpdateItem"}},
+	// shard's checkpoint and experiments' and holdouts' counter shards);
+	// GetMetrics (BatchGetItem), the shapes of the metrics units hold
+	// values of. Reading the stream is granted by the event source mapping
+	// below.
+	routes.Aggregator: {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}},
 	// The snapshots job: LiveExperiments (Query on gsi1), ReadAggregates
 	// and GetMetrics (BatchGetItem), PutSnapshot (PutItem); the guardrail
 	// breaker's pause as the admin function's (GetItem, a transaction of

@@ -1020,7 +1020,7 @@ func TestPermissionTableIsExact(t *testing.T) {
 		routes.Events:     {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Admin: {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 			Indexes: []string{store.GSI1, store.GSI2}},
-		routes.Results:       {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
+		routes.Results:       {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Health:        {Actions: []string{"dynamodb:GetItem"}},
 		routes.ConsoleAssets: {},
 		routes.Evaluate:      {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
@@ -1029,7 +1029,7 @@ func TestPermissionTableIsExact(t *testing.T) {
 		routes.ABC:           {Actions: []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 		routes.Classic:       {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1, store.GSI2}},
 		routes.Authorizer:    {Actions: []string{"dynamodb:GetItem", "dynamodb:UpdateItem"}},
-		routes.Aggregator:    {Actions: []string{"dynamodb:UpdateItem"}},
+		routes.Aggregator:    {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:UpdateItem"}},
 		routes.Snapshots:     {Actions: []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"}, Indexes: []string{store.GSI1}},
 	}
 	if len(permissions) != len(want) {

@@ -13,6 +13,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -20,6 +23,7 @@ import (
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/holdout"
+	"github.com/abtest/abtest/shared/domain/metric"
 )
 
 // MaxBatch is the most records one Apply takes: every record may touch
@@ -40,16 +44,24 @@ type Batch struct {
 	Records []Record
 }
 
-// Store applies counted changes.
+// Store applies counted changes, and reads the metric definitions whose
+// shapes turn units' values into sums.
 type Store interface {
 	ApplyDeltas(ctx context.Context, streamShard, first, last string, asOf time.Time, deltas map[string]experiment.Aggregates) (applied bool, checkpoint string, err error)
+	GetMetrics(ctx context.Context, keys []string) (map[string]*metric.Metric, error)
 }
 
 // Aggregator applies batches of changes to the counters.
-type Aggregator struct{ store Store }
+type Aggregator struct {
+	store Store
+	// shapes are the metric shapes read so far: fixed at a metric's
+	// creation, so kept for the life of the process.
+	mu     sync.Mutex
+	shapes experiment.Shapes
+}
 
 // New returns an aggregator writing to st.
-func New(st Store) *Aggregator { return &Aggregator{store: st} }
+func New(st Store) *Aggregator { return &Aggregator{store: st, shapes: experiment.Shapes{}} }
 
 // Result says what an Apply did.
 type Result struct {
@@ -66,8 +78,12 @@ func (a *Aggregator) Apply(ctx context.Context, b Batch) (Result, error) {
 		return Result{}, fmt.Errorf("aggregate: %d records in one batch, at most %d", len(b.Records), MaxBatch)
 	}
 	records := b.Records
+	shapes, err := a.shapesOf(ctx, records)
+	if err != nil {
+		return Result{}, err
+	}
 	for attempt := 0; len(records) > 0 && attempt < 2; attempt++ {
-		deltas, asOf, changes := sum(records)
+		deltas, asOf, changes := sum(records, shapes)
 		if len(deltas) == 0 {
 			// Nothing to count; the checkpoint need not move, since a
 			// redelivery of such records counts nothing either.
@@ -91,10 +107,10 @@ func (a *Aggregator) Apply(ctx context.Context, b Batch) (Result, error) {
 
 // sum adds up the counted changes of records by the counters they move
 // (an experiment's, or a holdout's: store.HoldoutCounters).
-func sum(records []Record) (deltas map[string]experiment.Aggregates, asOf time.Time, changes int) {
+func sum(records []Record, shapes experiment.Shapes) (deltas map[string]experiment.Aggregates, asOf time.Time, changes int) {
 	deltas = map[string]experiment.Aggregates{}
 	for _, r := range records {
-		key, d, ok := delta(r)
+		key, d, ok := delta(r, shapes)
 		if !ok || d.IsZero() {
 			continue
 		}
@@ -126,10 +142,10 @@ func after(records []Record, checkpoint string) []Record {
 // assignment moves its experiment's (experiment.Delta), a change of a
 // holdout membership its holdout's (holdout.Delta). Other items count
 // through these (exposures and events mark them) or not at all.
-func delta(r Record) (key string, d experiment.Aggregates, ok bool) {
+func delta(r Record, shapes experiment.Shapes) (key string, d experiment.Aggregates, ok bool) {
 	if before, after, ok := images(r, store.DecodeAssignment); ok {
 		key := cmp.Or(after, before).Experiment
-		return key, experiment.Delta(before, after), true
+		return key, experiment.DeltaOf(before, after, shapes), true
 	}
 	if before, after, ok := images(r, store.DecodeMembership); ok {
 		key := cmp.Or(after, before).Holdout
@@ -150,4 +166,35 @@ func images[T any](r Record, decode func(map[string]types.AttributeValue) (*T, b
 		after = nil
 	}
 	return before, after, okOld || okNew
+}
+
+// shapesOf returns the shapes of every metric the records' assignments hold
+// values of, reading the definitions of those not read before (one
+// BatchGetItem). A metric whose definition is gone (never, short of a
+// hand-deleted item) adds nothing to the sums.
+func (a *Aggregator) shapesOf(ctx context.Context, records []Record) (experiment.Shapes, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var missing []string
+	for _, r := range records {
+		for _, img := range []map[string]types.AttributeValue{r.Old, r.New} {
+			if asg, ok := store.DecodeAssignment(img); ok {
+				for k := range asg.Values {
+					if _, known := a.shapes[k]; !known && !slices.Contains(missing, k) {
+						missing = append(missing, k)
+					}
+				}
+			}
+		}
+	}
+	if len(missing) > 0 {
+		defs, err := a.store.GetMetrics(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("aggregate: metric shapes: %w", err)
+		}
+		for k, m := range defs {
+			a.shapes[k] = m.Shape()
+		}
+	}
+	return maps.Clone(a.shapes), nil
 }

@@ -83,11 +83,15 @@ func addShard(g *experiment.Aggregates, it item) {
 		if !ok {
 			continue
 		}
+		kind, rest, _ := strings.Cut(name, ":")
+		if kind == "s" {
+			addSumAttr(g, rest, n.Value)
+			continue
+		}
 		v, err := strconv.ParseInt(n.Value, 10, 64)
 		if err != nil {
 			continue
 		}
-		kind, rest, _ := strings.Cut(name, ":")
 		switch kind {
 		case "a":
 			g.Assigned[rest] += v
@@ -135,8 +139,11 @@ func (s *Store) ApplyDeltas(ctx context.Context, streamShard, first, last string
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}}}
 	shard := shardOfStream(streamShard)
-	for key, d := range deltas {
-		items = append(items, s.counterUpdate(key, shard, d, asOf))
+	for _, key := range sortedKeys(deltas) {
+		items = append(items, s.counterUpdates(key, shard, deltas[key], asOf)...)
+	}
+	if len(items) > maxTransactItems {
+		return false, "", fmt.Errorf("apply deltas: %d counter items in one batch, at most %d", len(items)-1, maxApplied)
 	}
 	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
@@ -152,40 +159,115 @@ func (s *Store) ApplyDeltas(ctx context.Context, streamShard, first, last string
 // SeqAfter reports whether stream sequence number a comes after b.
 func SeqAfter(a, b string) bool { return seqKey(a) > seqKey(b) }
 
-// counterUpdate adds d to one counter shard of counters key and bumps the
-// shard's version, which a recount's swap checks.
-func (s *Store) counterUpdate(key string, shard int, d experiment.Aggregates, asOf time.Time) types.TransactWriteItem {
-	names := map[string]string{"#ver": shardVersion, "#at": attrAsOf}
-	values := map[string]types.AttributeValue{":one": avN(1), ":at": avT(asOf)}
-	expr := "SET #at = :at ADD #ver :one"
-	i := 0
-	add := func(attr string, n int64) {
-		name, value := fmt.Sprintf("#c%d", i), fmt.Sprintf(":c%d", i)
-		names[name], values[value] = attr, avN(n)
-		expr += ", " + name + " " + value
-		i++
+// counterUpdates adds d to counter shard shard of counters key and bumps
+// the shard's version, which a recount's swap checks. A delta with more
+// counters than one update expression holds (many metrics at once) goes
+// to the next shards too: the counters are the sum of every shard.
+func (s *Store) counterUpdates(key string, shard int, d experiment.Aggregates, asOf time.Time) []types.TransactWriteItem {
+	var out []types.TransactWriteItem
+	for j, chunk := range chunkCounters(counterAttrs(d), maxCountersPerUpdate) {
+		names := map[string]string{"#ver": shardVersion, "#at": attrAsOf}
+		values := map[string]types.AttributeValue{":one": avN(1), ":at": avT(asOf)}
+		expr := "SET #at = :at ADD #ver :one"
+		for i, c := range chunk {
+			name, value := fmt.Sprintf("#c%d", i), fmt.Sprintf(":c%d", i)
+			names[name], values[value] = c.attr, c.value
+			expr += ", " + name + " " + value
+		}
+		out = append(out, types.TransactWriteItem{Update: &types.Update{
+			TableName:                 aws.String(s.table),
+			Key:                       keyOf(countersPK(key, (shard+j)%AggregateShards), skAggregate),
+			UpdateExpression:          aws.String(expr),
+			ExpressionAttributeNames:  names,
+			ExpressionAttributeValues: values,
+		}})
 	}
+	return out
+}
+
+// maxCountersPerUpdate keeps one update expression well under DynamoDB's
+// 4 KB for expressions (", #c123 :c123" is 13 bytes).
+const maxCountersPerUpdate = 200
+
+// counter is one counter attribute of a shard and its number.
+type counter struct {
+	attr  string
+	value types.AttributeValue
+}
+
+// counterAttrs lists d's counters as shard attributes (at least one list,
+// maybe empty, so the shard's version moves).
+func counterAttrs(d experiment.Aggregates) []counter {
+	var out []counter
 	for v, n := range d.Assigned {
-		add(assignedAttr(v), n)
+		out = append(out, counter{assignedAttr(v), avN(n)})
 	}
 	for v, n := range d.Exposed {
-		add(exposedAttr(v), n)
+		out = append(out, counter{exposedAttr(v), avN(n)})
 	}
 	for v, m := range d.Converted {
 		for e, n := range m {
-			add(convertedAttr(v, e), n)
+			out = append(out, counter{convertedAttr(v, e), avN(n)})
 		}
 	}
 	for e, n := range d.Marked {
-		add(markedAttr(e), n)
+		out = append(out, counter{markedAttr(e), avN(n)})
 	}
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName:                 aws.String(s.table),
-		Key:                       keyOf(countersPK(key, shard), skAggregate),
-		UpdateExpression:          aws.String(expr),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
-	}}
+	for v, m := range d.Sums {
+		for k, x := range m {
+			for _, f := range []struct {
+				field string
+				n     float64
+			}{{"x", x.X}, {"xx", x.XX}, {"y", x.Y}, {"yy", x.YY}, {"xy", x.XY}} {
+				if f.n != 0 {
+					out = append(out, counter{sumAttr(v, k, f.field), avDecimal(f.n)})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func chunkCounters(cs []counter, size int) [][]counter {
+	if len(cs) == 0 {
+		return [][]counter{nil}
+	}
+	var out [][]counter
+	for len(cs) > 0 {
+		n := min(size, len(cs))
+		out = append(out, cs[:n])
+		cs = cs[n:]
+	}
+	return out
+}
+
+// sumAttr names a metric's sum in a counter shard: s:<variant>:<metric>:<field>
+// with field x, xx, y, yy or xy (experiment.Sums).
+func sumAttr(variant, metric, field string) string {
+	return "s:" + variant + ":" + metric + ":" + field
+}
+
+// addSumAttr adds a shard's sum attribute (named without its "s:") to g.
+func addSumAttr(g *experiment.Aggregates, rest, number string) {
+	f, err := strconv.ParseFloat(number, 64)
+	parts := strings.Split(rest, ":")
+	if err != nil || len(parts) != 3 {
+		return
+	}
+	var x experiment.Sums
+	switch parts[2] {
+	case "x":
+		x.X = f
+	case "xx":
+		x.XX = f
+	case "y":
+		x.Y = f
+	case "yy":
+		x.YY = f
+	case "xy":
+		x.XY = f
+	}
+	g.AddSums(parts[0], parts[1], x)
 }
 
 // seqKey makes stream sequence numbers (decimal strings of up to 40 digits)

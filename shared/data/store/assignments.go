@@ -71,5 +71,6 @@ func decodeAssignment(it item) *experiment.Assignment {
 		AssignedAt:     getT(it, "assigned_at"),
 		FirstExposedAt: getT(it, "first_exposed_at"),
 		Conversions:    getSS(it, "conversions"),
+		Values:         decodeValues(it),
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/holdout"
+	"github.com/abtest/abtest/shared/domain/metric"
 )
 
 // UnitAssignments returns every assignment of a unit, in one Query.
@@ -66,6 +69,12 @@ func (s *Store) RecordEvent(ctx context.Context, ev *experiment.Event, assignmen
 type Convertible struct {
 	Assignments []*experiment.Assignment
 	Counted     func(experiment string) bool
+	// Metrics are the live metrics the event may feed, and Measured says
+	// which experiments keep metric values (those not archived): each such
+	// assignment takes what the event adds to its metric values
+	// (metric.AddsAll), once.
+	Metrics  []*metric.Metric
+	Measured func(experiment string) bool
 	// Memberships are the unit's holdout memberships; a membership is
 	// marked by holdout.Converts, when HoldoutCounted(its holdout).
 	Memberships    []*holdout.Membership
@@ -73,12 +82,19 @@ type Convertible struct {
 }
 
 // RecordEventFor is RecordEvent over the unit's assignments and holdout
-// memberships alike: the marks go in the event's transaction, on items of
-// this unit only, and the aggregator counts them.
+// memberships alike: the marks and metric values go in the event's
+// transaction, on items of this unit only, and the aggregator counts them.
+// The event records which experiments' assignments took its values
+// (Applied), in the same transaction, so a retry or a continuation adds
+// none twice; and which were exposed when it arrived (Exposed), the fact a
+// conversion window decides on.
 func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Convertible) (stored bool, err error) {
-	ev.Evaluated = ev.Evaluated[:0]
+	ev.Evaluated, ev.Exposed, ev.Applied = ev.Evaluated[:0], nil, nil
 	for _, a := range c.Assignments {
 		ev.Evaluated = append(ev.Evaluated, a.Experiment)
+		if a.Exposed() {
+			ev.Exposed = append(ev.Exposed, a.Experiment)
+		}
 	}
 	put := &types.Put{
 		TableName:                           aws.String(s.table),
@@ -93,7 +109,7 @@ func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Conv
 	withPut := true
 	for attempt := 0; attempt < stateAttempts; attempt++ {
 		pending := c.pending(ev)
-		items, used, updateAt := s.conversionItems(ev, pending, withPut)
+		items, used, updateAt := s.conversionItems(ev, pending)
 		if withPut && len(items) == 0 {
 			// Nothing to count: a plain conditional put, at half a
 			// transaction's cost.
@@ -107,29 +123,44 @@ func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Conv
 			ev, withPut = decodeEvent(old), false
 			continue
 		}
-		if withPut {
-			items = append([]types.TransactWriteItem{{Put: put}}, items...)
-		}
 		if len(items) == 0 {
 			return stored, nil
+		}
+		applied := appliedBy(used)
+		head := s.appliedItem(ev, applied)
+		if withPut {
+			delete(put.Item, attrApplied)
+			if len(applied) > 0 {
+				put.Item[attrApplied] = &types.AttributeValueMemberSS{Value: applied}
+			}
+			head = &types.TransactWriteItem{Put: put}
+		}
+		if head != nil {
+			items = append([]types.TransactWriteItem{*head}, items...)
+			for j := range updateAt {
+				updateAt[j]++
+			}
 		}
 		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			stored = stored || withPut
+			withPut = false
 			for _, m := range used {
-				m.add(ev.Name)
+				m.commit(ev.Name)
 			}
+			ev.Applied = append(ev.Applied, applied...)
 			if len(used) == len(pending) {
 				return stored, nil
 			}
-			// More conversions than one transaction holds: the event is
-			// stored; the rest follow in further transactions.
-			withPut, attempt = false, -1
+			// More than one transaction holds: the event is stored; the
+			// rest follow in further transactions.
+			attempt = -1
 			continue
 		}
-		if withPut {
+		if head != nil {
 			if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed && r.Item != nil {
-				// A retry: carry on with the event as it was stored.
+				// A retry (the event is stored), or its values moved on
+				// meanwhile: carry on with the event as it is stored.
 				ev, withPut, attempt = decodeEvent(r.Item), false, -1
 				continue
 			}
@@ -139,6 +170,47 @@ func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Conv
 		}
 	}
 	return fail(errStateChanged)
+}
+
+// attrApplied is the event attribute naming the experiments whose
+// assignment took the event's metric values.
+const attrApplied = "applied"
+
+// appliedBy are the experiments of the assignments in used that take
+// metric values.
+func appliedBy(used []mark) []string {
+	var out []string
+	for _, m := range used {
+		if m.a != nil && len(m.values) > 0 {
+			out = append(out, m.a.Experiment)
+		}
+	}
+	return out
+}
+
+// appliedItem is the update of a stored event that records more applied
+// experiments, on condition that its record is the one read (the set only
+// grows, so its size identifies it); nil when there are none.
+func (s *Store) appliedItem(ev *experiment.Event, applied []string) *types.TransactWriteItem {
+	if len(applied) == 0 {
+		return nil
+	}
+	names := map[string]string{"#pk": AttrPK, "#ap": attrApplied}
+	values := map[string]types.AttributeValue{":ap": &types.AttributeValueMemberSS{Value: applied}}
+	cond := "attribute_exists(#pk) AND attribute_not_exists(#ap)"
+	if len(ev.Applied) > 0 {
+		cond = "attribute_exists(#pk) AND size(#ap) = :n"
+		values[":n"] = avN(int64(len(ev.Applied)))
+	}
+	return &types.TransactWriteItem{Update: &types.Update{
+		TableName:                           aws.String(s.table),
+		Key:                                 keyOf(unitPK(ev.Unit), eventSK(ev.ID)),
+		UpdateExpression:                    aws.String("ADD #ap :ap"),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}}
 }
 
 // putIfAbsent sends a conditional Put on its own; when the item exists it
@@ -159,24 +231,33 @@ func (s *Store) putIfAbsent(ctx context.Context, p *types.Put) (item, error) {
 	return nil, err
 }
 
-// mark is one item an event can mark converted: an assignment or a
-// holdout membership of the unit (one of the two is set).
+// mark is one item an event changes: an assignment or a holdout membership
+// of the unit (one of the two is set), marked converted on the event's name
+// (name), and, for an assignment, taking metric values.
 type mark struct {
-	a *experiment.Assignment
-	m *holdout.Membership
+	a      *experiment.Assignment
+	m      *holdout.Membership
+	name   bool
+	values map[string]experiment.Value
 }
 
-// pending are the items ev converts that are not marked with its name yet.
+// pending are the items ev changes: those it converts that are not marked
+// with its name yet, and the assignments whose metric values it feeds and
+// that have not taken them yet.
 func (c Convertible) pending(ev *experiment.Event) []mark {
 	var out []mark
 	for _, a := range c.Assignments {
-		if experiment.Converts(a, ev) && c.Counted(a.Experiment) && !a.Converted(ev.Name) {
-			out = append(out, mark{a: a})
+		k := mark{a: a, name: experiment.Converts(a, ev) && c.Counted(a.Experiment) && !a.Converted(ev.Name)}
+		if c.Measured != nil && c.Measured(a.Experiment) && !slices.Contains(ev.Applied, a.Experiment) {
+			k.values = metric.AddsAll(c.Metrics, a, ev)
+		}
+		if k.name || len(k.values) > 0 {
+			out = append(out, k)
 		}
 	}
 	for _, m := range c.Memberships {
 		if c.HoldoutCounted != nil && holdout.Converts(m, ev) && c.HoldoutCounted(m.Holdout) && !m.Converted(ev.Name) {
-			out = append(out, mark{m: m})
+			out = append(out, mark{m: m, name: true})
 		}
 	}
 	return out
@@ -189,11 +270,20 @@ func (k mark) key() item {
 	return keyOf(unitPK(k.m.Unit), membershipSK(k.m.Holdout))
 }
 
-// add records a committed mark in memory.
-func (k mark) add(name string) {
-	if k.a != nil {
-		k.a.Conversions = append(k.a.Conversions, name)
-	} else {
+// commit records a committed change in memory.
+func (k mark) commit(name string) {
+	switch {
+	case k.a != nil:
+		if k.name {
+			k.a.Conversions = append(k.a.Conversions, name)
+		}
+		for key, v := range k.values {
+			if k.a.Values == nil {
+				k.a.Values = map[string]experiment.Value{}
+			}
+			k.a.Values[key] = k.a.Values[key].Plus(v)
+		}
+	case k.name:
 		k.m.Conversions = append(k.m.Conversions, name)
 	}
 }
@@ -208,26 +298,54 @@ func (k mark) refresh(it item) {
 }
 
 // conversionItems builds, for as many pending items as fit next to the
-// event, the conditional update that marks the conversion (the aggregator
-// counts it: for an assignment, once the unit is exposed).
-// Item indexes in updateAt count the event's put when withPut.
-func (s *Store) conversionItems(ev *experiment.Event, pending []mark, withPut bool) (items []types.TransactWriteItem, used []mark, updateAt []int) {
-	room, offset := maxTransactItems, 0
-	if withPut {
-		room, offset = room-1, 1
-	}
+// event's own item, the update of each: the conversion mark, conditional
+// on its absence (the aggregator counts it: for an assignment, once the
+// unit is exposed), and the metric values, added (an update with values
+// is conditional only on the item existing: a mark already there is
+// simply added again). updateAt[j] is the index of used[j]'s update.
+func (s *Store) conversionItems(ev *experiment.Event, pending []mark) (items []types.TransactWriteItem, used []mark, updateAt []int) {
+	room := maxTransactItems - 1 // the event's put, or its applied record
 	for _, k := range pending {
 		if len(items)+1 > room {
 			break
 		}
-		updateAt = append(updateAt, offset+len(items))
+		updateAt = append(updateAt, len(items))
+		names := map[string]string{"#pk": AttrPK}
+		values := map[string]types.AttributeValue{}
+		var adds []string
+		cond := "attribute_exists(#pk)"
+		if k.name {
+			names["#conv"] = "conversions"
+			values[":names"] = &types.AttributeValueMemberSS{Value: []string{ev.Name}}
+			adds = append(adds, "#conv :names")
+			if len(k.values) == 0 {
+				cond = "attribute_exists(#pk) AND NOT contains(#conv, :name)"
+				values[":name"] = avS(ev.Name)
+			}
+		}
+		i := 0
+		for _, key := range sortedKeys(k.values) {
+			v := k.values[key]
+			for _, side := range []struct {
+				attr string
+				n    float64
+			}{{valueAttr(key), v.X}, {denominatorAttr(key), v.Y}} {
+				if side.n == 0 {
+					continue
+				}
+				name, value := fmt.Sprintf("#v%d", i), fmt.Sprintf(":v%d", i)
+				names[name], values[value] = side.attr, avDecimal(side.n)
+				adds = append(adds, name+" "+value)
+				i++
+			}
+		}
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
 			TableName:                           aws.String(s.table),
 			Key:                                 k.key(),
-			UpdateExpression:                    aws.String("ADD #conv :names"),
-			ConditionExpression:                 aws.String("attribute_exists(#pk) AND NOT contains(#conv, :name)"),
-			ExpressionAttributeNames:            map[string]string{"#pk": AttrPK, "#conv": "conversions"},
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":names": &types.AttributeValueMemberSS{Value: []string{ev.Name}}, ":name": avS(ev.Name)},
+			UpdateExpression:                    aws.String("ADD " + strings.Join(adds, ", ")),
+			ConditionExpression:                 aws.String(cond),
+			ExpressionAttributeNames:            names,
+			ExpressionAttributeValues:           values,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}})
 		used = append(used, k)
@@ -267,6 +385,9 @@ func (s *Store) encodeEvent(ev *experiment.Event) item {
 	if len(ev.Evaluated) > 0 {
 		it["evaluated"] = &types.AttributeValueMemberSS{Value: ev.Evaluated}
 	}
+	if len(ev.Exposed) > 0 {
+		it["exposed"] = &types.AttributeValueMemberSS{Value: ev.Exposed}
+	}
 	return it
 }
 
@@ -279,5 +400,7 @@ func decodeEvent(it item) *experiment.Event {
 		ev.Properties = json.RawMessage(p)
 	}
 	ev.Evaluated = getSS(it, "evaluated")
+	ev.Exposed = getSS(it, "exposed")
+	ev.Applied = getSS(it, attrApplied)
 	return ev
 }

@@ -219,3 +219,36 @@ func (s *Store) GetMetrics(ctx context.Context, keys []string) (map[string]*metr
 	}
 	return out, nil
 }
+
+// LiveMetrics returns every live metric with Queries of gsi1 (an
+// eventually consistent index: a metric made or archived a moment ago may
+// lag).
+func (s *Store) LiveMetrics(ctx context.Context) ([]*metric.Metric, error) {
+	in := &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		IndexName:                 aws.String(GSI1),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsiMetrics)},
+	}
+	var out []*metric.Metric
+	for {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("live metrics: %w", err)
+		}
+		for _, it := range page.Items {
+			m, err := decodeMetric(it)
+			if err != nil {
+				return nil, err
+			}
+			if m.Status != metric.Archived { // the index may lag an archive
+				out = append(out, m)
+			}
+		}
+		if page.LastEvaluatedKey == nil {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+}

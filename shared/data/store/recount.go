@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/metric"
 )
 
 // RecountSegments is how many parallel scan segments a recount runs.
@@ -27,6 +28,10 @@ const recountAttempts = 3
 // ErrRecountConflict: counters kept changing while a recount ran, so it
 // wrote nothing. Pausing the experiment first makes a recount settle.
 var ErrRecountConflict = errors.New("counters changed during the recount")
+
+// errValueMoved: a unit's metric value changed while the recount decided
+// to set it; the job starts again (ErrRecountConflict once attempts run out).
+var errValueMoved = fmt.Errorf("a metric value moved during the recount: %w", ErrRecountConflict)
 
 // ErrRecountBusy: another call is running the same recount right now.
 var ErrRecountBusy = errors.New("another call is running this recount")
@@ -132,6 +137,12 @@ func (s *Store) recountStep(ctx context.Context, key string, events []string, wr
 		}()
 	}
 	wg.Wait()
+	if errors.Is(firstErr, errValueMoved) {
+		// Start over: the values decided on are stale.
+		if derr := s.deleteRecount(ctx, job); derr != nil {
+			return RecountProgress{}, errors.Join(firstErr, derr)
+		}
+	}
 	if firstErr != nil {
 		return RecountProgress{}, fmt.Errorf("recount %q: %w", key, firstErr)
 	}
@@ -206,18 +217,15 @@ func cmpErr(first, err error) error {
 // would fail if DynamoDB Local did otherwise.)
 func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSegment, until time.Time) error {
 	in := &dynamodb.ScanInput{
-		TableName:        aws.String(s.table),
-		Segment:          aws.Int32(int32(seg.Index)),
-		TotalSegments:    aws.Int32(int32(job.Segments)),
-		ConsistentRead:   aws.Bool(true),
-		FilterExpression: aws.String("(begins_with(#pk, :user) OR begins_with(#pk, :device)) AND (#sk = :asg OR begins_with(#sk, :expo) OR begins_with(#sk, :evt))"),
-		ExpressionAttributeNames: map[string]string{
-			"#pk": AttrPK, "#sk": AttrSK, "#name": "name", "#ts": "timestamp",
-		},
+		TableName:                aws.String(s.table),
+		Segment:                  aws.Int32(int32(seg.Index)),
+		TotalSegments:            aws.Int32(int32(job.Segments)),
+		ConsistentRead:           aws.Bool(true),
+		FilterExpression:         aws.String("(begins_with(#pk, :user) OR begins_with(#pk, :device)) AND (#sk = :asg OR begins_with(#sk, :expo) OR begins_with(#sk, :evt))"),
+		ExpressionAttributeNames: map[string]string{"#pk": AttrPK, "#sk": AttrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":user": avS(userPrefix), ":device": avS(devicePrefix), ":asg": avS(assignmentSK(job.Key)), ":expo": avS(exposurePrefix(job.Key)), ":evt": avS(eventSK("")),
 		},
-		ProjectionExpression: aws.String("#pk, #sk, experiment, variant, assigned_at, first_exposed_at, conversions, exposed_at, #name, #ts, received_at, evaluated"),
 	}
 	in.Limit = aws.Int32(recountPageItems)
 	if err := s.writeMarks(ctx, job, seg); err != nil { // a call that stopped after its checkpoint
@@ -240,6 +248,12 @@ func (s *Store) scanSegment(ctx context.Context, job *recountJob, seg *recountSe
 		if err != nil {
 			return fmt.Errorf("scan segment %d: %w", seg.Index, err)
 		}
+		if missing := job.shapes.missing(page.Items); len(missing) > 0 {
+			if _, err := job.shapes.fill(ctx, s, missing); err != nil {
+				return fmt.Errorf("scan segment %d: %w", seg.Index, err)
+			}
+		}
+		seg.shapes = job.shapes.snapshot()
 		for _, it := range page.Items {
 			s.foldItem(job, seg, it)
 		}
@@ -295,6 +309,7 @@ func (s *Store) foldItem(job *recountJob, seg *recountSegment, it item) {
 	case sk == assignmentSK(job.Key):
 		a := decodeAssignment(it)
 		u.Assigned, u.Variant, u.AssignedAt, u.Marks, u.FirstExposedAt = true, a.Variant, a.AssignedAt, a.Conversions, a.FirstExposedAt
+		u.Values, u.Stored = a.Values, storedValues(it)
 	case strings.HasPrefix(sk, exposurePrefix(job.Key)):
 		// Exposure ids are UUID v7, so the first in sort order is the
 		// earliest.
@@ -306,9 +321,15 @@ func (s *Store) foldItem(job *recountJob, seg *recountSegment, it item) {
 			return
 		}
 		ev := decodeEvent(it)
-		a := &experiment.Assignment{Experiment: job.Key, AssignedAt: u.AssignedAt}
+		a := &experiment.Assignment{Experiment: job.Key, AssignedAt: u.AssignedAt, FirstExposedAt: u.FirstExposedAt}
 		if slices.Contains(job.Events, ev.Name) && !slices.Contains(u.Converted, ev.Name) && experiment.Converts(a, ev) {
 			u.Converted = append(u.Converted, ev.Name)
+		}
+		for k, v := range metric.AddsAll(job.metrics, a, ev) {
+			if u.Recounted == nil {
+				u.Recounted = map[string]experiment.Value{}
+			}
+			u.Recounted[k] = u.Recounted[k].Plus(v)
 		}
 	}
 }
@@ -328,9 +349,13 @@ func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
 	}
 	unit, _ := unitOfPK(u.PK)
 	shard := shardOf(unit.ID)
-	before := &experiment.Assignment{Experiment: job.Key, Unit: unit, Variant: u.Variant, FirstExposedAt: u.FirstExposedAt, Conversions: u.Marks}
+	before := &experiment.Assignment{Experiment: job.Key, Unit: unit, Variant: u.Variant, FirstExposedAt: u.FirstExposedAt, Conversions: u.Marks, Values: u.Values}
 	after := *before
 	var repair pendingMarks
+	after.Values, repair.Values, repair.Old = recountedValues(job.Metrics, u.Values, u.Recounted)
+	if len(repair.Values) > 0 {
+		repair.Stored = u.Stored
+	}
 	if after.FirstExposedAt.IsZero() && u.Exposed {
 		after.FirstExposedAt, repair.ExposedAt = u.ExposedAt, u.ExposedAt
 	}
@@ -341,15 +366,43 @@ func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
 			repair.Names = append(repair.Names, name)
 		}
 	}
-	seg.Totals[shard].add(experiment.Contribution(&after))
+	seg.Totals[shard].add(experiment.ContributionOf(&after, seg.shapes))
 	seg.Units++
-	if !job.Write || (len(repair.Names) == 0 && repair.ExposedAt.IsZero()) {
+	if !job.Write || (len(repair.Names) == 0 && repair.ExposedAt.IsZero() && len(repair.Values) == 0) {
 		return
 	}
 	repair.PK = u.PK
 	seg.Pending = append(seg.Pending, repair)
 	// The aggregator counts this when the stream delivers the marks.
-	seg.Marked[shard].add(experiment.Delta(before, &after))
+	seg.Marked[shard].add(experiment.DeltaOf(before, &after, seg.shapes))
+}
+
+// recountedValues are a unit's metric values as the recount finds them:
+// each of the job's metrics (the live ones) takes what the unit's stored
+// events give (recounted), and other metrics keep the item's values.
+// changed and old are the values to set where they differ from the item's
+// (zero: remove), and the item's values there.
+func recountedValues(metrics []string, item, recounted map[string]experiment.Value) (after, changed, old map[string]experiment.Value) {
+	after = map[string]experiment.Value{}
+	for k, v := range item {
+		after[k] = v
+	}
+	for _, k := range metrics {
+		v := recounted[k]
+		if v == item[k] {
+			continue
+		}
+		if changed == nil {
+			changed, old = map[string]experiment.Value{}, map[string]experiment.Value{}
+		}
+		changed[k], old[k] = v, item[k]
+		if v == (experiment.Value{}) {
+			delete(after, k)
+		} else {
+			after[k] = v
+		}
+	}
+	return after, changed, old
 }
 
 // markAssignment writes on an assignment the marks a recount found missing:
@@ -357,9 +410,40 @@ func (s *Store) finishUnit(job *recountJob, seg *recountSegment) {
 // exposure of a unit whose exposure item has no mark. A unit erased
 // meanwhile is left alone.
 func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) error {
-	var set, add []string
+	var set, add, remove []string
 	names := map[string]string{"#pk": AttrPK}
 	values := map[string]types.AttributeValue{}
+	cond := "attribute_exists(#pk)"
+	i := 0
+	for _, k := range sortedKeys(m.Values) {
+		v, o := m.Values[k], m.Old[k]
+		for _, side := range []struct {
+			attr      string
+			now, prev float64
+		}{{valueAttr(k), v.X, o.X}, {denominatorAttr(k), v.Y, o.Y}} {
+			if side.now == side.prev {
+				continue
+			}
+			name, value, prev := fmt.Sprintf("#v%d", i), fmt.Sprintf(":v%d", i), fmt.Sprintf(":o%d", i)
+			i++
+			names[name] = side.attr
+			if side.now == 0 {
+				remove = append(remove, name)
+			} else {
+				set = append(set, name+" = "+value)
+				values[value] = avDecimal(side.now)
+			}
+			if side.prev == 0 {
+				cond += " AND attribute_not_exists(" + name + ")"
+			} else {
+				cond += " AND " + name + " = " + prev
+				values[prev] = avDecimal(side.prev)
+				if raw, ok := m.Stored[side.attr]; ok {
+					values[prev] = &types.AttributeValueMemberN{Value: raw}
+				}
+			}
+		}
+	}
 	if !m.ExposedAt.IsZero() {
 		set = append(set, "#fx = if_not_exists(#fx, :fx)")
 		names["#fx"], values[":fx"] = "first_exposed_at", avT(m.ExposedAt)
@@ -375,16 +459,29 @@ func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) 
 	if len(add) > 0 {
 		expr = strings.TrimSpace(expr + " ADD " + strings.Join(add, ", "))
 	}
+	if len(remove) > 0 {
+		expr = strings.TrimSpace(expr + " REMOVE " + strings.Join(remove, ", "))
+	}
+	if len(values) == 0 {
+		values = nil
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       keyOf(m.PK, assignmentSK(key)),
-		UpdateExpression:          aws.String(expr),
-		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		TableName:                           aws.String(s.table),
+		Key:                                 keyOf(m.PK, assignmentSK(key)),
+		UpdateExpression:                    aws.String(expr),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
-		return nil // erased meanwhile: nothing to mark
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if ccf.Item == nil {
+			return nil // erased meanwhile: nothing to mark
+		}
+		// An event moved a value since the recount read it: what the
+		// recount found is stale, so it starts again.
+		return fmt.Errorf("mark assignment of %q: %w", m.PK, errValueMoved)
 	}
 	if err != nil {
 		return fmt.Errorf("mark assignment of %q: %w", m.PK, err)
@@ -399,19 +496,8 @@ func (s *Store) replaceShards(ctx context.Context, key string, shards []experime
 	for i, g := range shards {
 		pk := aggregatePK(key, i)
 		it := keyOf(pk, skAggregate)
-		for v, n := range g.Assigned {
-			it[assignedAttr(v)] = avN(n)
-		}
-		for v, n := range g.Exposed {
-			it[exposedAttr(v)] = avN(n)
-		}
-		for v, m := range g.Converted {
-			for e, n := range m {
-				it[convertedAttr(v, e)] = avN(n)
-			}
-		}
-		for e, n := range g.Marked {
-			it[markedAttr(e)] = avN(n)
+		for _, c := range counterAttrs(g) {
+			it[c.attr] = c.value
 		}
 		put := &types.Put{TableName: aws.String(s.table), Item: it, ExpressionAttributeNames: map[string]string{}}
 		if old, ok := before[pk]; ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/metric"
 )
 
 // A recount job lives in the experiment's recount partition: one job item
@@ -32,11 +33,18 @@ const recountLease = 30 * time.Second
 
 // recountJob is a job item.
 type recountJob struct {
-	Key       string
-	Mode      string
-	ID        string
-	Write     bool
-	Events    []string
+	Key    string
+	Mode   string
+	ID     string
+	Write  bool
+	Events []string
+	// Metrics are the live metrics when the job started, whose unit values
+	// the recount rebuilds from stored events; metrics and shapes are their
+	// definitions and the shapes of every metric found on items (read by
+	// each call: definitions.go).
+	Metrics   []string
+	metrics   []*metric.Metric
+	shapes    *shapeCache
 	Segments  int
 	StartedAt time.Time
 	// Before holds each counter shard's version and as_of when the job
@@ -67,6 +75,33 @@ func (j *recountJob) before() map[string]item {
 // leaseRecount takes the experiment's job of this mode (creating it when
 // there is none) for a call running until until.
 func (s *Store) leaseRecount(ctx context.Context, key string, events []string, write bool, until time.Time) (*recountJob, error) {
+	job, err := s.takeRecount(ctx, key, events, write, until)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.loadMetrics(ctx, job); err != nil {
+		return nil, errors.Join(err, s.releaseRecount(ctx, job))
+	}
+	return job, nil
+}
+
+// loadMetrics reads the definitions of the job's metrics.
+func (s *Store) loadMetrics(ctx context.Context, job *recountJob) error {
+	job.shapes = newShapeCache()
+	defs, err := job.shapes.fill(ctx, s, job.Metrics)
+	if err != nil {
+		return fmt.Errorf("recount %q: %w", job.Key, err)
+	}
+	job.metrics = nil
+	for _, k := range job.Metrics {
+		if m := defs[k]; m != nil {
+			job.metrics = append(job.metrics, m)
+		}
+	}
+	return nil
+}
+
+func (s *Store) takeRecount(ctx context.Context, key string, events []string, write bool, until time.Time) (*recountJob, error) {
 	mode := recountMode(write)
 	now := s.now()
 	expires := until
@@ -103,7 +138,15 @@ func (s *Store) leaseRecount(ctx context.Context, key string, events []string, w
 	if err != nil {
 		return nil, err
 	}
-	job := &recountJob{Key: key, Mode: mode, ID: id, Write: write, Events: events, Segments: RecountSegments, StartedAt: now, Before: map[string]shardMark{}}
+	live, err := s.LiveMetrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	metrics := []string{}
+	for _, m := range live {
+		metrics = append(metrics, m.Key)
+	}
+	job := &recountJob{Key: key, Mode: mode, ID: id, Write: write, Events: events, Metrics: metrics, Segments: RecountSegments, StartedAt: now, Before: map[string]shardMark{}}
 	for pk, it := range shards {
 		m := shardMark{AsOf: getS(it, attrAsOf)}
 		if _, ok := it[shardVersion]; ok {
@@ -112,10 +155,7 @@ func (s *Store) leaseRecount(ctx context.Context, key string, events []string, w
 		}
 		job.Before[pk] = m
 	}
-	state, _ := json.Marshal(struct {
-		Events []string             `json:"events"`
-		Before map[string]shardMark `json:"before"`
-	}{events, job.Before})
+	state, _ := json.Marshal(jobState{events, metrics, job.Before})
 	it := keyOf(recountPK(key), "JOB#"+mode)
 	it["job"] = avS(id)
 	it["segments"] = avN(int64(job.Segments))
@@ -136,17 +176,21 @@ func (s *Store) leaseRecount(ctx context.Context, key string, events []string, w
 	return job, nil
 }
 
+// jobState is what a job item keeps of its job, as JSON.
+type jobState struct {
+	Events  []string             `json:"events"`
+	Metrics []string             `json:"metrics"`
+	Before  map[string]shardMark `json:"before"`
+}
+
 func decodeJob(key string, it item) (*recountJob, error) {
-	var state struct {
-		Events []string             `json:"events"`
-		Before map[string]shardMark `json:"before"`
-	}
+	var state jobState
 	if err := json.Unmarshal([]byte(getS(it, "state")), &state); err != nil {
 		return nil, fmt.Errorf("recount job %q: %w", key, err)
 	}
 	mode := getS(it, AttrSK)[len("JOB#"):]
 	return &recountJob{
-		Key: key, Mode: mode, ID: getS(it, "job"), Write: mode == "write", Events: state.Events,
+		Key: key, Mode: mode, ID: getS(it, "job"), Write: mode == "write", Events: state.Events, Metrics: state.Metrics,
 		Segments: int(getN(it, "segments")), StartedAt: getT(it, "started_at"), Before: state.Before,
 	}, nil
 }
@@ -195,12 +239,21 @@ type recountSegment struct {
 	// Pending are marks decided on the last page, written right after its
 	// checkpoint (and by the next call if this one stops in between).
 	Pending []pendingMarks `json:"pending,omitempty"`
+	// shapes are the metrics' shapes known when the page was read.
+	shapes experiment.Shapes
 }
 
 type pendingMarks struct {
 	PK        string    `json:"pk"` // the unit's partition
 	Names     []string  `json:"names,omitempty"`
 	ExposedAt time.Time `json:"exposed_at,omitzero"` // set: the first-exposure mark is missing
+	// Values are the metric values the recount found, where the item holds
+	// Old (absent: none): each set on condition that it still holds Old.
+	Values map[string]experiment.Value `json:"values,omitempty"`
+	Old    map[string]experiment.Value `json:"old,omitempty"`
+	// Stored are the item's value attributes as stored (exact decimals,
+	// which a float may not spell back), for the condition.
+	Stored map[string]string `json:"stored,omitempty"`
 }
 
 // unitTally is what a recount knows of the unit it is reading.
@@ -214,6 +267,11 @@ type unitTally struct {
 	Exposed        bool      `json:"exposed,omitempty"` // an exposure item was seen
 	ExposedAt      time.Time `json:"exposed_at,omitzero"`
 	Converted      []string  `json:"converted,omitempty"`
+	// Values are the item's metric values; Recounted those its stored
+	// events give the job's metrics.
+	Values    map[string]experiment.Value `json:"values,omitempty"`
+	Recounted map[string]experiment.Value `json:"recounted,omitempty"`
+	Stored    map[string]string           `json:"stored,omitempty"` // the value attributes as stored
 }
 
 // tally is counts in a form that survives JSON.
@@ -222,6 +280,8 @@ type tally struct {
 	X map[string]int64            `json:"x,omitempty"`
 	C map[string]map[string]int64 `json:"c,omitempty"`
 	M map[string]int64            `json:"m,omitempty"`
+	// S are the metrics' sums by variant and metric key.
+	S map[string]map[string]experiment.Sums `json:"s,omitempty"`
 }
 
 // add adds g's counts.
@@ -255,6 +315,17 @@ func (t *tally) add(g experiment.Aggregates) {
 		}
 		t.M[e] += n
 	}
+	for v, m := range g.Sums {
+		for k, x := range m {
+			if t.S == nil {
+				t.S = map[string]map[string]experiment.Sums{}
+			}
+			if t.S[v] == nil {
+				t.S[v] = map[string]experiment.Sums{}
+			}
+			t.S[v][k] = t.S[v][k].Plus(x)
+		}
+	}
 }
 
 func (t tally) aggregates() experiment.Aggregates {
@@ -272,6 +343,11 @@ func (t tally) aggregates() experiment.Aggregates {
 	}
 	for e, n := range t.M {
 		g.Marked[e] = n
+	}
+	for v, m := range t.S {
+		for k, x := range m {
+			g.AddSums(v, k, x)
+		}
 	}
 	return g
 }

@@ -17,6 +17,10 @@ type Assignment struct {
 	AssignedAt     time.Time
 	FirstExposedAt time.Time // zero until the first exposure
 	Conversions    []string  // event names emitted at or after AssignedAt
+	// Values are the unit's raw (uncapped) running values per metric key,
+	// kept by the events that feed each metric (see metric.Metric.Adds);
+	// a metric the unit has no value of is absent.
+	Values map[string]Value
 }
 
 // Exposed reports whether the user has been exposed at least once.
@@ -46,6 +50,12 @@ type Event struct {
 	// Evaluated are the experiments the user was assigned to when the event
 	// was recorded: the only ones it can convert for.
 	Evaluated []string
+	// Exposed are those of Evaluated whose assignment was already exposed
+	// when the event was recorded: a conversion window counts only those.
+	Exposed []string
+	// Applied are the experiments whose assignment took the event's metric
+	// values: the store's record, so a retried event adds none twice.
+	Applied []string
 }
 
 // Converts reports whether an event is a conversion for an assignment: the
@@ -68,6 +78,9 @@ type Aggregates struct {
 	// assignment is marked converted on it: how results know that an event
 	// was ever received from the experiment's units without reading events.
 	Marked map[string]int64
+	// Sums are the metrics' sufficient statistics per variant and metric
+	// key, over exposed units (their n is Exposed[variant]).
+	Sums map[string]map[string]Sums
 	// AsOf is when the newest change the counts include was made (zero:
 	// unknown). Counts are kept from the change stream, a moment behind.
 	AsOf time.Time
@@ -75,7 +88,7 @@ type Aggregates struct {
 
 // NewAggregates returns empty counts.
 func NewAggregates() Aggregates {
-	return Aggregates{Assigned: map[string]int64{}, Exposed: map[string]int64{}, Converted: map[string]map[string]int64{}, Marked: map[string]int64{}}
+	return Aggregates{Assigned: map[string]int64{}, Exposed: map[string]int64{}, Converted: map[string]map[string]int64{}, Marked: map[string]int64{}, Sums: map[string]map[string]Sums{}}
 }
 
 // AddConverted adds n converted users of variant on event.
@@ -103,6 +116,11 @@ func (g Aggregates) Add(o Aggregates) {
 	}
 	for e, n := range o.Marked {
 		g.Marked[e] += n
+	}
+	for v, m := range o.Sums {
+		for k, x := range m {
+			g.AddSums(v, k, x)
+		}
 	}
 }
 
@@ -132,6 +150,13 @@ func (g Aggregates) NonZero() Aggregates {
 			out.Marked[e] = n
 		}
 	}
+	for v, m := range g.Sums {
+		for k, x := range m {
+			if x != (Sums{}) {
+				out.AddSums(v, k, x)
+			}
+		}
+	}
 	return out
 }
 
@@ -140,7 +165,13 @@ func (g Aggregates) NonZero() Aggregates {
 // exposed, one exposed unit and one converted unit per such event. The counts of an experiment are the sum of its
 // assignments' contributions, which is what makes them a pure function of
 // stored facts (a recount computes the same sum from the items).
-func Contribution(a *Assignment) Aggregates {
+func Contribution(a *Assignment) Aggregates { return ContributionOf(a, nil) }
+
+// ContributionOf is Contribution with the metrics' sums: once exposed, the
+// unit adds its value of each metric whose shape is known (capped, see
+// Shape.Of) to its variant's sums. A metric without a shape (unknown to the
+// caller) adds nothing.
+func ContributionOf(a *Assignment, shapes Shapes) Aggregates {
 	g := NewAggregates()
 	if a == nil {
 		return g
@@ -154,6 +185,11 @@ func Contribution(a *Assignment) Aggregates {
 		for _, e := range a.Conversions {
 			g.AddConverted(a.Variant, e, 1)
 		}
+		for k, v := range a.Values {
+			if sh, ok := shapes[k]; ok {
+				g.AddSums(a.Variant, k, sh.Of(v))
+			}
+		}
 	}
 	return g
 }
@@ -162,8 +198,11 @@ func Contribution(a *Assignment) Aggregates {
 // after minus its contribution before (nil before: created; nil after:
 // erased). Replaying the same change twice would count it twice: whoever
 // applies deltas must apply each change once.
-func Delta(before, after *Assignment) Aggregates {
-	return Contribution(after).Minus(Contribution(before))
+func Delta(before, after *Assignment) Aggregates { return DeltaOf(before, after, nil) }
+
+// DeltaOf is Delta with the metrics' sums (ContributionOf).
+func DeltaOf(before, after *Assignment, shapes Shapes) Aggregates {
+	return ContributionOf(after, shapes).Minus(ContributionOf(before, shapes))
 }
 
 // Minus returns g's counts less o's, without the zero ones (AsOf is not
@@ -185,11 +224,16 @@ func (g Aggregates) Minus(o Aggregates) Aggregates {
 	for e, n := range o.Marked {
 		d.Marked[e] -= n
 	}
+	for v, m := range o.Sums {
+		for k, x := range m {
+			d.AddSums(v, k, x.Neg())
+		}
+	}
 	return d.NonZero()
 }
 
 // IsZero reports whether g counts nothing.
 func (g Aggregates) IsZero() bool {
 	n := g.NonZero()
-	return len(n.Assigned) == 0 && len(n.Exposed) == 0 && len(n.Converted) == 0 && len(n.Marked) == 0
+	return len(n.Assigned) == 0 && len(n.Exposed) == 0 && len(n.Converted) == 0 && len(n.Marked) == 0 && len(n.Sums) == 0
 }

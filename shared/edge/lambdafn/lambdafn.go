@@ -31,7 +31,10 @@ type Deps struct {
 	// Flags are the live feature flags in memory (the same maximum age),
 	// read only by the functions that ask for them.
 	Flags *snapshot.Flags
-	Now   func() time.Time
+	// Metrics are the live metrics in memory (the same maximum age): which
+	// metrics an event feeds.
+	Metrics *snapshot.Metrics
+	Now     func() time.Time
 }
 
 // New builds Deps on a DynamoDB client.
@@ -39,7 +42,7 @@ func New(logger *slog.Logger, db store.DynamoDB, cfg config.Config) Deps {
 	st := store.New(db, cfg.Table).WithRetention(cfg.RetentionDays)
 	return Deps{Logger: logger, Store: st, Definitions: snapshot.New(st, cfg.DefinitionsMaxAge),
 		Groups: snapshot.NewGroups(st, cfg.DefinitionsMaxAge), Holdouts: snapshot.NewHoldouts(st, cfg.DefinitionsMaxAge),
-		Flags: snapshot.NewFlags(st, cfg.DefinitionsMaxAge), Now: time.Now}
+		Flags: snapshot.NewFlags(st, cfg.DefinitionsMaxAge), Metrics: snapshot.NewMetrics(st, cfg.DefinitionsMaxAge), Now: time.Now}
 }
 
 // FromEnv builds Deps from the function's environment.

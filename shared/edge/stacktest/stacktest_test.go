@@ -306,8 +306,9 @@ func metricsAndReadings(c call, admin http.Header) {
 	version, _ := exp["version"].(float64)
 	c.do(admin, "PATCH", "/v1/admin/experiments/button", fmt.Sprintf(`{"version":%d,"secondary_metrics":["per-order"]}`, int(version)), 400)
 	named := c.do(admin, "PATCH", "/v1/admin/experiments/button", fmt.Sprintf(`{"version":%d,"primary_metric":"buyers",
-		"secondary_metrics":["revenue"],"guardrail_metrics":["refunds"],"stop_on_guardrail":true}`, int(version)), 200)
-	if named["primary_metric"] != "buyers" || named["stop_on_guardrail"] != true {
+		"secondary_metrics":["revenue"],"guardrail_metrics":["refunds"],"stop_on_guardrail":true,
+		"sequential_tuning":20000,"bayesian_prior":{"mean":0,"stddev":0.2}}`, int(version)), 200)
+	if named["primary_metric"] != "buyers" || named["stop_on_guardrail"] != true || named["sequential_tuning"] != 20000.0 {
 		c.t.Errorf("naming metrics: %v", named)
 	}
 	c.do(admin, "POST", "/v1/admin/experiments", `{"key":"unmeasured","name":"Unmeasured","primary_metric":"nope",
@@ -319,7 +320,9 @@ func metricsAndReadings(c call, admin http.Header) {
 		c.t.Errorf("results on a metric: %v", read)
 	}
 	c.do(admin, "GET", results+"?event=purchase&method=sequential&correction=bh&alpha=0.1&mde=0.2", "", 200)
-	c.do(admin, "GET", results+"?metric=revenue", "", 400)
+	if rev := c.do(admin, "GET", results+"?metric=revenue", "", 200); rev["metric"] != "revenue" {
+		c.t.Errorf("results on a sum metric: %v", rev)
+	}
 	c.do(admin, "GET", results+"?metric=refund-rate", "", 400)
 	c.do(admin, "GET", results+"?event=purchase&metric=buyers", "", 400)
 	c.do(admin, "GET", results+"?event=purchase&method=magic", "", 400)

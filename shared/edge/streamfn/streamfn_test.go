@@ -11,6 +11,7 @@ import (
 
 	"github.com/abtest/abtest/shared/data/aggregator"
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/edge/streamfn"
 )
 
@@ -19,6 +20,11 @@ type fakeStore struct {
 	fail  error
 	calls []string // shard/first/last
 	got   map[string]experiment.Aggregates
+}
+
+// GetMetrics knows no metric: these records carry no metric values.
+func (f *fakeStore) GetMetrics(context.Context, []string) (map[string]*metric.Metric, error) {
+	return map[string]*metric.Metric{}, nil
 }
 
 func (f *fakeStore) ApplyDeltas(_ context.Context, shard, first, last string, _ time.Time, deltas map[string]experiment.Aggregates) (bool, string, error) {

@@ -17,6 +17,7 @@ import (
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/holdout"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/usecase/batch"
 )
 
@@ -61,6 +62,18 @@ type HoldoutStore interface {
 	RecordEventFor(ctx context.Context, ev *experiment.Event, c store.Convertible) (bool, error)
 }
 
+// Metrics serves the live metrics an event name feeds, from memory (see
+// shared/data/snapshot.Metrics).
+type Metrics interface {
+	Feeding(ctx context.Context, name string) ([]*metric.Metric, error)
+}
+
+// Recorder records an event with everything it changes on the unit's
+// items: conversion marks, holdout marks and metric values.
+type Recorder interface {
+	RecordEventFor(ctx context.Context, ev *experiment.Event, c store.Convertible) (bool, error)
+}
+
 // Service records events.
 type Service struct {
 	defs     Definitions
@@ -68,6 +81,8 @@ type Service struct {
 	now      func() time.Time
 	holdouts Holdouts
 	hstore   HoldoutStore
+	metrics  Metrics
+	recorder Recorder
 }
 
 // New returns the use case; now is the clock (time.Now in production).
@@ -81,6 +96,17 @@ func New(defs Definitions, st Store, now func() time.Time) *Service {
 func (s *Service) WithHoldouts(h Holdouts, st HoldoutStore) *Service {
 	c := *s
 	c.holdouts, c.hstore = h, st
+	return &c
+}
+
+// WithMetrics returns a copy of s that also adds each event to its unit's
+// values of the live metrics it feeds (every live metric whose event is the
+// event's name, whatever the experiments name), on every assignment of an
+// experiment that is not archived, in the same transaction as the event
+// (the aggregator turns the values into sums, see metric.Metric.Adds).
+func (s *Service) WithMetrics(m Metrics, st Recorder) *Service {
+	c := *s
+	c.metrics, c.recorder = m, st
 	return &c
 }
 
@@ -206,17 +232,34 @@ func (s *Service) ledgerOf(ctx context.Context, unit experiment.UnitRef, parsed 
 	return l, nil
 }
 
-// record stores ev in its unit's partition, marking what it converts.
+// record stores ev in its unit's partition, marking what it converts and
+// adding it to the metric values it feeds.
 func (s *Service) record(ctx context.Context, l *ledger, ev *experiment.Event) (bool, error) {
 	name := ev.Name
 	counted := func(exp string) bool { e := l.declared[exp]; return e != nil && e.CountsEvent(name) }
-	if len(l.memberships) == 0 {
+	var fed []*metric.Metric
+	if s.metrics != nil && len(l.assignments) > 0 {
+		var err error
+		if fed, err = s.metrics.Feeding(ctx, name); err != nil {
+			return false, err
+		}
+	}
+	if len(l.memberships) == 0 && len(fed) == 0 {
 		return s.store.RecordEvent(ctx, ev, l.assignments, counted)
 	}
-	return s.hstore.RecordEventFor(ctx, ev, store.Convertible{
-		Assignments: l.assignments, Counted: counted, Memberships: l.memberships,
-		HoldoutCounted: func(key string) bool { h := l.live[key]; return h != nil && h.CountsEvent(name) },
-	})
+	c := store.Convertible{Assignments: l.assignments, Counted: counted}
+	if len(fed) > 0 {
+		c.Metrics = fed
+		c.Measured = func(exp string) bool { return l.declared[exp] != nil }
+	}
+	if len(l.memberships) > 0 {
+		c.Memberships = l.memberships
+		c.HoldoutCounted = func(key string) bool { h := l.live[key]; return h != nil && h.CountsEvent(name) }
+	}
+	if s.recorder != nil {
+		return s.recorder.RecordEventFor(ctx, ev, c)
+	}
+	return s.hstore.RecordEventFor(ctx, ev, c)
 }
 
 // memberships returns the live holdouts by key and the unit's memberships,

@@ -155,8 +155,15 @@ func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
 		row.Absolute = effectOf(c.Absolute)
 		if c.RelativeDefined {
 			row.Relative = effectOf(c.Relative)
+			if kind != stats.Binomial {
+				row.Lift = ptr(c.Relative.Estimate)
+			}
 		}
 		switch r.method {
+		case stats.Frequentist:
+			if kind != stats.Binomial { // Welch's t (binomial metrics keep the pooled z-test)
+				row.PValue = ptr(c.PValue)
+			}
 		case stats.Sequential:
 			row.PValue = ptr(c.PValue)
 		case stats.Bayesian:

@@ -17,9 +17,6 @@ const (
 	CodeEventOrMetric = "EVENT_OR_METRIC"
 	// CodeMetricNotNamed: the metric is not one the experiment names.
 	CodeMetricNotNamed = "METRIC_NOT_NAMED"
-	// CodeMetricNotCounted: the metric needs per-unit statistics the
-	// service does not keep yet (count, sum and ratio metrics, windows).
-	CodeMetricNotCounted = "METRIC_NOT_COUNTED"
 )
 
 // checkTarget checks that q names an event or a metric, well formed.
@@ -48,7 +45,7 @@ func (s *Service) metricsOf(ctx context.Context, exp *experiment.Experiment, ask
 }
 
 // askedMetric is the metric a results call reads: one the experiment
-// names (archived since or not), which the counters can read.
+// names (archived since or not).
 func askedMetric(exp *experiment.Experiment, defs map[string]*metric.Metric, key string) (*metric.Metric, error) {
 	if !exp.Metrics.Names(key) {
 		return nil, fault.New(fault.Invalid, CodeMetricNotNamed,
@@ -59,20 +56,40 @@ func askedMetric(exp *experiment.Experiment, defs map[string]*metric.Metric, key
 	if m == nil {
 		return nil, metric.ErrNotFound()
 	}
-	if !countable(m) {
-		return nil, fault.New(fault.Invalid, CodeMetricNotCounted,
-			"results read binomial metrics without a window so far: count, sum and ratio metrics and conversion windows need per-unit statistics the service does not keep yet").
-			With(map[string]any{"metric": key, "type": m.Type})
-	}
 	return m, nil
 }
 
-// countable reports whether the live counters hold a metric exactly: a
-// binomial metric without a window is the experiment's converted count
-// on its event (distinct exposed units that emitted it at or after
-// assignment).
-func countable(m *metric.Metric) bool {
-	return m.Type == metric.Binomial && m.WindowHours == 0
+// fromCounters reports whether a metric is read from the experiment's
+// conversion counters rather than from its own sums: a binomial metric
+// without a window on an event the experiment counts is exactly the
+// converted count on that event (distinct exposed units that emitted it at
+// or after assignment), which the counters have held since the experiment
+// started and a recount backfills from the marks. Every other metric is
+// read from its sums (experiment.Aggregates.Sums), kept per metric.
+func fromCounters(exp *experiment.Experiment, m *metric.Metric) bool {
+	return m.Type == metric.Binomial && m.WindowHours == 0 && exp.CountsEvent(m.Event)
+}
+
+// summaries are the variants' sufficient statistics of what a report reads
+// (in the experiment's variant order) and how the statistics read them:
+// the counters of an event (or a metric they hold, fromCounters) as a
+// binomial metric, or the metric's sums.
+func summaries(exp *experiment.Experiment, agg experiment.Aggregates, event string, m *metric.Metric) ([]stats.Summary, stats.Kind) {
+	out := make([]stats.Summary, len(exp.Variants))
+	if m == nil || fromCounters(exp, m) {
+		if m != nil {
+			event = m.Event
+		}
+		for i, v := range exp.Variants {
+			out[i] = stats.Summary{N: agg.Exposed[v.Key], Sum: float64(agg.Converted[v.Key][event])}
+		}
+		return out, stats.Binomial
+	}
+	for i, v := range exp.Variants {
+		x := agg.Sums[v.Key][m.Key]
+		out[i] = stats.Summary{N: agg.Exposed[v.Key], Sum: x.X, SumSq: x.XX, DenSum: x.Y, DenSumSq: x.YY, SumXY: x.XY}
+	}
+	return out, m.Kind()
 }
 
 // checkGuardrails sets guardrail_breached on every non-control row from
@@ -89,19 +106,16 @@ func checkGuardrails(rep *Report, exp *experiment.Experiment, agg experiment.Agg
 		lower bool
 	}
 	var tests []test
-	sums := make([]stats.Summary, len(exp.Variants))
 	out := make([]stats.Result, len(exp.Variants))
 	for _, key := range exp.Metrics.Guardrails {
 		m := defs[key]
-		if m == nil || !countable(m) || !exp.CountsEvent(m.Event) || len(sums) < 2 {
+		if m == nil || len(exp.Variants) < 2 {
 			rep.GuardrailsUnchecked = append(rep.GuardrailsUnchecked, key)
 			continue
 		}
 		rep.Guardrails = append(rep.Guardrails, key)
-		for i, v := range exp.Variants {
-			sums[i] = stats.Summary{N: agg.Exposed[v.Key], Sum: float64(agg.Converted[v.Key][m.Event])}
-		}
-		stats.Analyze(sums, 0, r.options(stats.Binomial, m.LowerIsBetter()), out)
+		sums, kind := summaries(exp, agg, "", m)
+		stats.Analyze(sums, 0, r.options(kind, m.LowerIsBetter()), out)
 		for i := 1; i < len(out); i++ {
 			if out[i].Compared {
 				tests = append(tests, test{row: i, c: out[i].Comparison, lower: m.LowerIsBetter()})

@@ -7,6 +7,7 @@ import (
 
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/domain/stats"
 )
 
@@ -96,25 +97,25 @@ func (s *Service) Plan(ctx context.Context, key string, q PlanQuery) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
+	var m *metric.Metric
 	if q.Metric != "" {
 		defs, err := s.store.GetMetrics(ctx, []string{q.Metric})
 		if err != nil {
 			return Plan{}, err
 		}
-		m, err := askedMetric(exp, defs, q.Metric)
-		if err != nil {
+		if m, err = askedMetric(exp, defs, q.Metric); err != nil {
 			return Plan{}, err
 		}
-		q.Event = m.Event
-	}
-	if err := declared(exp, q.Event); err != nil {
+		q.Event = m.Events()[0]
+	} else if err := declared(exp, q.Event); err != nil {
 		return Plan{}, err
 	}
 	agg, err := s.store.ReadAggregates(ctx, key)
 	if err != nil {
 		return Plan{}, err
 	}
-	p := planOf(exp, agg, q.Event, mde, r.alpha, s.now())
+	sums, kind := summaries(exp, agg, q.Event, m)
+	p := planOf(exp, agg, q.Event, sums[0], kind, mde, r.alpha, s.now())
 	p.Metric = q.Metric
 	return p, nil
 }
@@ -129,18 +130,20 @@ func resolveMDE(mde float64) (float64, error) {
 	return mde, nil
 }
 
-// planOf is the plan of one event from the counters: pure.
-func planOf(exp *experiment.Experiment, agg experiment.Aggregates, event string, mde, alpha float64, now time.Time) Plan {
+// planOf is the plan of one event or metric from the counters, whose
+// control's sufficient statistics are control (read as kind): pure.
+func planOf(exp *experiment.Experiment, agg experiment.Aggregates, event string, control stats.Summary, kind stats.Kind, mde, alpha float64, now time.Time) Plan {
 	p := Plan{Experiment: exp.Key, Event: event, MDE: mde, Alpha: alpha, Power: stats.DefaultPower,
 		GeneratedAt: now.UTC().Format(time.RFC3339Nano), Variants: []PlanVariant{}}
-	control := exp.Control()
-	if n := agg.Exposed[control]; n > 0 {
-		mean := float64(agg.Converted[control][event]) / float64(n)
+	if control.N > 0 {
+		mean := control.Mean(kind)
 		p.BaselineMean = &mean
-		if size, ok := stats.SampleSizePerVariant(stats.Binomial, mean, 0, mde, alpha, stats.DefaultPower); ok {
+		if size, ok := stats.SampleSizePerVariant(kind, mean, control.Variance(kind), mde, alpha, stats.DefaultPower); ok {
 			p.SampleSizePerVariant = &size
-		} else {
+		} else if kind == stats.Binomial {
 			p.Warning = "the control's rate so far cannot be planned from (0 or 1, or moved past 1 by mde)"
+		} else {
+			p.Warning = "the control's values so far cannot be planned from (a mean of 0, or no variance)"
 		}
 	} else {
 		p.Warning = "no exposed control units yet: the baseline rate is unknown"

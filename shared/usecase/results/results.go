@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/abtest/abtest/shared/data/store"
@@ -77,8 +79,9 @@ type Variant struct {
 	// ZScore is the pooled two-proportion z-test of the variant against
 	// the control, whatever the method.
 	ZScore *float64 `json:"z_score"`
-	// PValue is the method's p-value: the pooled z-test's (frequentist),
-	// the always-valid one (sequential); null for bayesian.
+	// PValue is the method's p-value: the pooled z-test's (frequentist,
+	// binomial readings), Welch's t (frequentist, count, sum and ratio
+	// metrics), the always-valid one (sequential); null for bayesian.
 	PValue *float64 `json:"p_value"`
 	Lift   *float64 `json:"lift"`
 
@@ -114,7 +117,7 @@ type Report struct {
 	Experiment  string            `json:"experiment"`
 	Status      experiment.Status `json:"status"`
 	Event       string            `json:"event"`
-	Metric      string            `json:"metric,omitempty"` // ?metric=: the metric read (its event is Event)
+	Metric      string            `json:"metric,omitempty"` // ?metric=: the metric read (its first event is Event)
 	GeneratedAt string            `json:"generated_at"`
 	// AsOf is when the newest change the counts include was made: counts
 	// follow the table's change stream a moment behind (null: none yet).
@@ -134,8 +137,7 @@ type Report struct {
 	// event never received from the experiment's units.
 	Warning string `json:"warning,omitempty"`
 	// Guardrails are the guardrail metrics checked for guardrail_breached;
-	// GuardrailsUnchecked those the counters cannot read yet (see
-	// countable).
+	// GuardrailsUnchecked those whose definition could not be read.
 	Guardrails          []string `json:"guardrails,omitempty"`
 	GuardrailsUnchecked []string `json:"guardrails_unchecked,omitempty"`
 	// StoppedByGuardrail: this read paused the experiment (stop_on_guardrail).
@@ -172,6 +174,7 @@ type asked struct {
 	defs   map[string]*metric.Metric
 	metric string
 	event  string
+	m      *metric.Metric // the metric asked, if any
 	r      reading
 }
 
@@ -196,23 +199,22 @@ func (s *Service) ask(ctx context.Context, key string, q Query) (asked, error) {
 		return asked{}, err
 	}
 	event := q.Event
+	var m *metric.Metric
 	if q.Metric != "" {
-		m, err := askedMetric(exp, defs, q.Metric)
-		if err != nil {
+		if m, err = askedMetric(exp, defs, q.Metric); err != nil {
 			return asked{}, err
 		}
-		event, r.lowerIsBetter = m.Event, m.LowerIsBetter()
-	}
-	if err := declared(exp, event); err != nil {
+		event, r.lowerIsBetter = m.Events()[0], m.LowerIsBetter()
+	} else if err := declared(exp, event); err != nil {
 		return asked{}, err
 	}
-	return asked{exp: exp, defs: defs, metric: q.Metric, event: event, r: r}, nil
+	return asked{exp: exp, defs: defs, metric: q.Metric, event: event, m: m, r: r}, nil
 }
 
 // report computes the asked figures from one set of counters (the live
 // ones, or a day's snapshot of them).
 func (a asked) report(agg experiment.Aggregates, now time.Time) Report {
-	rep := compute(a.exp, agg, a.event, a.r, now)
+	rep := computeFor(a.exp, agg, a.event, a.m, a.r, now)
 	rep.Metric = a.metric
 	checkGuardrails(&rep, a.exp, agg, a.defs, a.r)
 	return rep
@@ -258,43 +260,47 @@ func ComputeQuery(exp *experiment.Experiment, agg experiment.Aggregates, q Query
 }
 
 func compute(exp *experiment.Experiment, agg experiment.Aggregates, event string, r reading, now time.Time) Report {
-	r = r.of(exp)
+	return computeFor(exp, agg, event, nil, r, now)
+}
+
+// computeFor builds the results of event, or of metric m when given (its
+// first event is event), from one set of counters: pure.
+func computeFor(exp *experiment.Experiment, agg experiment.Aggregates, event string, m *metric.Metric, r reading, now time.Time) Report {
+	sums, kind := summaries(exp, agg, event, m)
 	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano),
 		Method: r.method.String(), Correction: r.correction.String(), Alpha: r.alpha, Variants: []Variant{}}
 	if !agg.AsOf.IsZero() {
 		at := agg.AsOf.UTC().Format(time.RFC3339Nano)
 		resp.AsOf = &at
 	}
+	exposed := make([]int64, len(exp.Variants))
 	for i, v := range exp.Variants {
 		row := Variant{
-			Variant:        v.Key,
-			IsControl:      i == 0,
-			Weight:         v.Weight,
-			AssignedCount:  agg.Assigned[v.Key],
-			ExposedCount:   agg.Exposed[v.Key],
-			ConvertedCount: agg.Converted[v.Key][event],
+			Variant:       v.Key,
+			IsControl:     i == 0,
+			Weight:        v.Weight,
+			AssignedCount: agg.Assigned[v.Key],
+			ExposedCount:  agg.Exposed[v.Key],
 		}
-		if r, ok := stats.Rate(row.ConvertedCount, row.ExposedCount); ok {
-			row.ConversionRate = &r
+		if kind == stats.Binomial {
+			// Converted units: the counters' count on the event, or the
+			// metric's Σx (a unit counts 1 once converted).
+			row.ConvertedCount = int64(math.Round(sums[i].Sum))
+			if r, ok := stats.Rate(row.ConvertedCount, row.ExposedCount); ok {
+				row.ConversionRate = &r
+			}
 		}
-		resp.Variants = append(resp.Variants, row)
-	}
-	exposed := make([]int64, len(exp.Variants))
-	sums := make([]stats.Summary, len(exp.Variants))
-	for i, row := range resp.Variants {
 		exposed[i] = row.ExposedCount
-		sums[i] = stats.Summary{N: row.ExposedCount, Sum: float64(row.ConvertedCount)}
+		resp.Variants = append(resp.Variants, row)
 	}
 	srm := stats.SRM(exposed, exp.Weights())
 	resp.SRM = SRM{PValue: srm.PValue, Warning: srm.Warning}
-	if agg.Marked[event] == 0 && convertedOn(agg, event) == 0 {
-		resp.Warning = fmt.Sprintf("no events named %s were ever received from this experiment's units (at or after their assignment)", event)
-	}
+	resp.Warning = emptyWarning(agg, event, m, sums)
 	if len(resp.Variants) == 0 {
 		return resp
 	}
 	control := resp.Variants[0]
-	for i := 1; i < len(resp.Variants); i++ {
+	for i := 1; i < len(resp.Variants) && kind == stats.Binomial; i++ {
 		row := &resp.Variants[i]
 		if z, ok := stats.TwoProportionZTest(control.ConvertedCount, control.ExposedCount, row.ConvertedCount, row.ExposedCount); ok {
 			row.ZScore, row.PValue = ptr(z.Z), ptr(z.PValue)
@@ -305,13 +311,32 @@ func compute(exp *experiment.Experiment, agg experiment.Aggregates, event string
 			}
 		}
 	}
-	analyze(resp.Variants, sums, stats.Binomial, r)
-	plan := planOf(exp, agg, event, r.mde, r.alpha, now)
+	analyze(resp.Variants, sums, kind, r)
+	plan := planOf(exp, agg, event, sums[0], kind, r.mde, r.alpha, now)
 	resp.MDE, resp.SampleSizePerVariant, resp.SampleSizeReached = r.mde, plan.SampleSizePerVariant, plan.SampleSizeReached
 	return resp
 }
 
 func ptr(f float64) *float64 { return &f }
+
+// emptyWarning says when what a report reads was never received: an event
+// no unit of the experiment emitted (at or after its assignment), or a
+// metric whose sums are all zero.
+func emptyWarning(agg experiment.Aggregates, event string, m *metric.Metric, sums []stats.Summary) string {
+	if m == nil {
+		if agg.Marked[event] == 0 && convertedOn(agg, event) == 0 {
+			return fmt.Sprintf("no events named %s were ever received from this experiment's units (at or after their assignment)", event)
+		}
+		return ""
+	}
+	for _, s := range sums {
+		if s.Sum != 0 || s.DenSum != 0 {
+			return ""
+		}
+	}
+	return fmt.Sprintf("metric %s has no value yet from this experiment's exposed units: no events named %s were counted for it",
+		m.Key, strings.Join(m.Events(), " or "))
+}
 
 // convertedOn is the number of exposed units converted on event, over every
 // variant: counters kept before Marked existed still show the event.
@@ -350,11 +375,33 @@ type Progress struct {
 	StartedAt    string `json:"started_at"`
 }
 
-// Counts are counters without the zero ones.
+// Counts are counters without the zero ones, and the metrics' sums.
 type Counts struct {
-	Assigned  map[string]int64            `json:"assigned"`
-	Exposed   map[string]int64            `json:"exposed"`
-	Converted map[string]map[string]int64 `json:"converted"`
+	Assigned  map[string]int64                      `json:"assigned"`
+	Exposed   map[string]int64                      `json:"exposed"`
+	Converted map[string]map[string]int64           `json:"converted"`
+	Sums      map[string]map[string]experiment.Sums `json:"sums,omitempty"`
+}
+
+// matches reports whether b and a are the same counts, with sums equal to
+// 1e-9 relative: the live sums add float64 deltas in another order than
+// the recount.
+func matches(b, a Counts) bool {
+	if !reflect.DeepEqual(b.Assigned, a.Assigned) || !reflect.DeepEqual(b.Exposed, a.Exposed) || !reflect.DeepEqual(b.Converted, a.Converted) {
+		return false
+	}
+	near := func(x, y float64) bool { return math.Abs(x-y) <= 1e-9*math.Max(1, math.Max(math.Abs(x), math.Abs(y))) }
+	for _, pair := range [][2]Counts{{b, a}, {a, b}} {
+		for v, m := range pair[0].Sums {
+			for k, x := range m {
+				y := pair[1].Sums[v][k]
+				if !near(x.X, y.X) || !near(x.XX, y.XX) || !near(x.Y, y.Y) || !near(x.YY, y.YY) || !near(x.XY, y.XY) {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // Recount advances the rebuilding of experiment key's counters from the
@@ -394,7 +441,7 @@ func (s *Service) Recount(ctx context.Context, key string, dryRun bool) (Recount
 	}
 	b, a := counts(before), counts(p.Totals)
 	return Recounted{
-		Experiment: key, Status: "done", Progress: progress, Written: !dryRun, Matched: reflect.DeepEqual(b, a), Before: b, After: a, RetentionDays: days,
+		Experiment: key, Status: "done", Progress: progress, Written: !dryRun, Matched: matches(b, a), Before: b, After: a, RetentionDays: days,
 		Note: fmt.Sprintf("rebuilt from the stored exposures and events, which are kept %d days: counts of older ones are only in the live counters", days),
 	}, nil
 }
@@ -418,5 +465,9 @@ func recountUntil(ctx context.Context, now time.Time) time.Time {
 
 func counts(g experiment.Aggregates) Counts {
 	g = g.NonZero()
-	return Counts{Assigned: g.Assigned, Exposed: g.Exposed, Converted: g.Converted}
+	c := Counts{Assigned: g.Assigned, Exposed: g.Exposed, Converted: g.Converted}
+	if len(g.Sums) > 0 {
+		c.Sums = g.Sums
+	}
+	return c
 }

@@ -110,5 +110,5 @@ func decodeEvent(raw json.RawMessage, server bool) events.Input {
 
 // Wire builds the handler of the events function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, events.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Holdouts, d.Store))
+	return New(d.Logger, events.New(d.Definitions, d.Store, d.Now).WithHoldouts(d.Holdouts, d.Store).WithMetrics(d.Metrics, d.Store))
 }
