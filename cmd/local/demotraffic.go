@@ -16,6 +16,10 @@ import (
 // has a lift to draw from the first run.
 var demoConversion = map[string]int{"control": 10, "treatment": 15}
 
+// demoAmount is demo user i's purchase amount: spread from 20 to 80, the
+// same in both variants, so the revenue metric's lift is the conversion's.
+func demoAmount(i int) int { return 20 + i*37%61 }
+
 // sendDemoTraffic enrols n demo users in the demo experiment through the
 // server API (POST /v1/server/evaluate with tracking, which records the
 // exposure) and sends the purchases of a fixed share of each variant's users
@@ -26,9 +30,10 @@ func sendDemoTraffic(ctx context.Context, gw http.Handler, serverKey string, n i
 		return nil
 	}
 	type buy struct {
-		UserID string `json:"user_id"`
-		Name   string `json:"name"`
-		ID     string `json:"id"`
+		UserID     string          `json:"user_id"`
+		Name       string          `json:"name"`
+		ID         string          `json:"id"`
+		Properties json.RawMessage `json:"properties"`
 	}
 	var (
 		mu    sync.Mutex
@@ -59,7 +64,8 @@ func sendDemoTraffic(ctx context.Context, gw http.Handler, serverKey string, n i
 					k, rate := seen[e.Variant], demoConversion[e.Variant]
 					seen[e.Variant]++
 					if (k+1)*rate/100 > k*rate/100 {
-						buys = append(buys, buy{UserID: user, Name: "purchase", ID: "demo-order-" + user})
+						buys = append(buys, buy{UserID: user, Name: "purchase", ID: "demo-order-" + user,
+							Properties: json.RawMessage(fmt.Sprintf(`{"amount":%d}`, demoAmount(i)))})
 					}
 				}
 				mu.Unlock()

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"math"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -40,6 +43,52 @@ func TestDemoTraffic(t *testing.T) {
 	}
 	if exposed != users {
 		t.Errorf("%d exposed, want %d", exposed, users)
+	}
+
+	// The revenue metric: the variants' n·mean add up to the amounts of the
+	// users the export says converted, read three ways.
+	req, err := http.NewRequest(http.MethodGet, l.base+"/v1/admin/experiments/"+DemoExperiment+"/export?limit=1000", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Api-Key", l.creds.AdminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var spent float64
+	for dec := json.NewDecoder(resp.Body); dec.More(); {
+		var row struct {
+			Unit      string          `json:"unit"`
+			Converted map[string]bool `json:"converted"`
+		}
+		if err := dec.Decode(&row); err != nil {
+			t.Fatal(err)
+		}
+		var i int
+		if _, err := fmt.Sscanf(row.Unit, "demo-user-%d", &i); err == nil && row.Converted["purchase"] {
+			spent += float64(demoAmount(i))
+		}
+	}
+	if spent == 0 {
+		t.Fatal("no demo user spent anything")
+	}
+	for _, method := range []string{"frequentist", "sequential", "bayesian"} {
+		status, rev := send(t, l.base, Example{Method: http.MethodGet, Path: "/v1/admin/experiments/" + DemoExperiment + "/results?metric=" + DemoRevenueMetric + "&method=" + method,
+			Headers: [][2]string{{"X-Api-Key", l.creds.AdminKey}}})
+		if status != http.StatusOK || rev["metric"] != DemoRevenueMetric || rev["method"] != method {
+			t.Fatalf("revenue %s: %d %v", method, status, rev)
+		}
+		var total float64
+		for _, r := range rev["variants"].([]any) {
+			row := r.(map[string]any)
+			n, mean := row["n"].(float64), row["mean"].(float64)
+			total += n * mean
+		}
+		if math.Abs(total-spent) > 1e-6 {
+			t.Errorf("revenue %s: Σ n·mean %v, want the buyers' amounts %v", method, total, spent)
+		}
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 var walkthroughWants = []string{`"status":"active"`, `"variant":`, `"accepted":1`, `"z_score"`, `"srm":{"p_value":`, `"sample_size_per_variant":`, `"action":"pause"`,
 	"unit,variant,assigned_at,first_exposed_at,converted:purchase", `"erased":{"assignments":`, `"dynamodb":"ok"`,
 	`"in_experiment":false,"reason":"not_targeted"`, `"unit":{"user_id":"alice","device_id":"browser-`, `"reason":"no_unit_id"`, `"in_experiment":false,"reason":"not_in_layer"`, `"free":[]`, `"held_out":`,
-	`"hash_attribute":"id"`, `"enabled":false`}
+	`"hash_attribute":"id"`, `"enabled":false`, `"metric":"revenue"`, `"method":"bayesian"`}
 
 // TestREADMEWalkthrough runs the README's walkthrough block with bash and
 // curl against a local server, as a reader pastes it into bash: with no

@@ -23,6 +23,7 @@ import (
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/dynamolocal"
 	"github.com/abtest/abtest/shared/edge/allroutes"
 	"github.com/abtest/abtest/shared/edge/api/resultsapi"
@@ -254,15 +255,29 @@ func listen(addr string) (net.Listener, error) {
 	return nil, fmt.Errorf("LOCAL_ADDR %s is in use: set LOCAL_ADDR=%s (a free port now), or stop what listens there", addr, suggestion)
 }
 
-// seedDemo creates the demo experiment unless it exists already, and
-// reports whether it did.
+// DemoRevenueMetric is the demo experiment's secondary metric: the sum of
+// each user's purchase amounts, capped at 500.
+const DemoRevenueMetric = "revenue"
+
+// seedDemo creates the demo experiment (and its revenue metric) unless it
+// exists already, and reports whether it did. The metric comes first: a
+// metric counts the events that arrive once it exists.
 func seedDemo(ctx context.Context, st *store.Store) (bool, error) {
 	now := time.Now().UTC()
+	revenue := &metric.Metric{
+		Key: DemoRevenueMetric, Name: "Revenue", Description: "Demo: the sum of a user's purchase amounts, capped at 500",
+		Type: metric.Sum, Event: "purchase", Property: "amount", Cap: 500, Direction: metric.Increase, Status: metric.Live,
+		Version: 1, CreatedAt: now, UpdatedAt: now, CreatedBy: "local-demo", UpdatedBy: "local-demo",
+	}
+	if err := st.CreateMetric(ctx, revenue); err != nil && !errors.Is(err, store.ErrExists) {
+		return false, fmt.Errorf("seed demo metric: %w", err)
+	}
 	exp := &experiment.Experiment{
 		Key:         DemoExperiment,
 		Name:        "Checkout button v2",
 		Description: "Demo: does a green checkout button convert better?",
 		Events:      []string{"purchase"},
+		Metrics:     experiment.MetricRefs{Secondary: []string{DemoRevenueMetric}},
 		Status:      experiment.Active,
 		Coverage:    1,
 		Version:     1,

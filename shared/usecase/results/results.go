@@ -266,6 +266,7 @@ func compute(exp *experiment.Experiment, agg experiment.Aggregates, event string
 // computeFor builds the results of event, or of metric m when given (its
 // first event is event), from one set of counters: pure.
 func computeFor(exp *experiment.Experiment, agg experiment.Aggregates, event string, m *metric.Metric, r reading, now time.Time) Report {
+	r = r.of(exp)
 	sums, kind := summaries(exp, agg, event, m)
 	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano),
 		Method: r.method.String(), Correction: r.correction.String(), Alpha: r.alpha, Variants: []Variant{}}
