@@ -23,16 +23,7 @@ var walkthroughWants = []string{`"status":"active"`, `"variant":`, `"accepted":1
 // experiment each time), and once more with the first KEY, which must stop
 // at the 409 with the error shown and nothing run after it.
 func TestREADMEWalkthrough(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(readme), "<!-- walkthrough")
-	if !ok {
-		t.Fatal("README has no walkthrough block")
-	}
-	_, block, _ := strings.Cut(after, "```sh\n")
-	block, _, _ = strings.Cut(block, "```")
+	block := readmeBlock(t, "<!-- walkthrough")
 	if !strings.HasPrefix(block, "set -eu\n") || !strings.Contains(block, "source .local/credentials.env") {
 		t.Fatalf("walkthrough does not start with set -eu and the credentials file:\n%s", block)
 	}
@@ -46,14 +37,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 		t.Fatalf("walkthrough has %d curl commands:\n%s", len(curls), block)
 	}
 
-	l := startLocal(t)
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, ".local"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.creds.write(filepath.Join(dir, ".local", "credentials.env")); err != nil {
-		t.Fatal(err)
-	}
+	dir := localWithCredentials(t)
 	walk := func(key string) (string, error) {
 		cmd := exec.Command("bash", "-c", block)
 		cmd.Dir = dir
@@ -102,27 +86,11 @@ func TestREADMEWalkthrough(t *testing.T) {
 // and curl against a local server: every request must answer 2xx, and the
 // answers are the ones the section shows.
 func TestREADMEClassic(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(readme), "<!-- classic")
-	if !ok {
-		t.Fatal("README has no classic Experiments API block")
-	}
-	_, block, _ := strings.Cut(after, "```sh\n")
-	block, _, _ = strings.Cut(block, "```")
+	block := readmeBlock(t, "<!-- classic")
 	if !strings.HasPrefix(block, "set -eu\n") || strings.Count(block, "curl -fsS") < 10 {
 		t.Fatalf("the classic block does not start with set -eu or lacks its curl -fsS requests:\n%s", block)
 	}
-	l := startLocal(t)
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, ".local"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.creds.write(filepath.Join(dir, ".local", "credentials.env")); err != nil {
-		t.Fatal(err)
-	}
+	dir := localWithCredentials(t)
 	cmd := exec.Command("bash", "-c", block)
 	cmd.Dir = dir
 	out, err := cmd.CombinedOutput()
@@ -136,4 +104,35 @@ func TestREADMEClassic(t *testing.T) {
 			t.Errorf("the classic block's output lacks %s:\n%s", want, out)
 		}
 	}
+}
+
+// readmeBlock is the README's first sh block after marker.
+func readmeBlock(t *testing.T, marker string) string {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), marker)
+	if !ok {
+		t.Fatalf("README has no block after %q", marker)
+	}
+	_, block, _ := strings.Cut(after, "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	return block
+}
+
+// localWithCredentials starts the local stack and returns a folder whose
+// .local/credentials.env is its credentials file, as a reader's clone has.
+func localWithCredentials(t *testing.T) string {
+	t.Helper()
+	l := startLocal(t)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, ".local"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.creds.write(filepath.Join(dir, ".local", "credentials.env")); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
