@@ -70,3 +70,31 @@ func (b *bench) rawEventBatch(ctx context.Context, pk string, n int) error {
 	}
 	return err
 }
+
+// rawMeteredBatch writes n events of the unit at pk that each feed a sum
+// metric: per event, a transaction of the event (recording the experiment
+// that took its value) and the ADD of its amount to the unit's value on its
+// assignment, as the events path writes them.
+func (b *bench) rawMeteredBatch(ctx context.Context, pk string, n int) error {
+	for j := range n {
+		_, err := b.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(table), ConditionExpression: aws.String("attribute_not_exists(pk)"), Item: map[string]types.AttributeValue{
+				"pk": avS(pk), "sk": avS(fmt.Sprintf("EVT#%d-%d", time.Now().UnixNano(), j)),
+				"name": avS("checkout"), "timestamp": avS(now()), "received_at": avS(now()), "properties": avS(fmt.Sprintf(`{"amount":%d}`, 10+j)),
+				"applied": &types.AttributeValueMemberSS{Value: []string{"rawbench"}},
+			}}},
+			{Update: &types.Update{
+				TableName:                 aws.String(table),
+				Key:                       map[string]types.AttributeValue{"pk": avS(pk), "sk": avS("ASG#rawbench")},
+				UpdateExpression:          aws.String("ADD #v :v"),
+				ConditionExpression:       aws.String("attribute_exists(pk)"),
+				ExpressionAttributeNames:  map[string]string{"#v": "mx:bench-revenue"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(10 + j)}},
+			}},
+		}})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
