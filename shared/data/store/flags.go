@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/abtest/abtest/shared/domain/flag"
@@ -42,46 +40,19 @@ func (e *FlagConflictError) Error() string {
 
 func (e *FlagConflictError) Is(target error) bool { return target == ErrVersionConflict }
 
+// flagDefs: flags are kept as versioned definitions.
+var flagDefs = versioned[*flag.Flag]{what: "flag", pk: flagPK, gsi: gsiFlags, encode: encodeFlag, decode: decodeFlag}
+
 // CreateFlag stores a new flag and its first audit entry. ErrExists if the
 // key was ever used, archived flags included.
 func (s *Store) CreateFlag(ctx context.Context, f *flag.Flag, change Change) error {
-	it, err := encodeFlag(f)
-	if err != nil {
-		return fmt.Errorf("create flag %q: %w", f.Key, err)
-	}
-	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName:                aws.String(s.table),
-			Item:                     it,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
-		}},
-		s.historyPutAt(flagPK(f.Key), change),
-	}})
-	if reason, ok := cancellationReason(err, 0); ok && reason == conditionFailed {
-		return fmt.Errorf("create flag %q: %w", f.Key, ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("create flag %q: %w", f.Key, err)
-	}
-	return nil
+	return flagDefs.create(ctx, s, f.Key, f, change)
 }
 
 // GetFlag reads a flag (strongly consistent), archived or not; ErrNotFound
 // if the key was never used.
 func (s *Store) GetFlag(ctx context.Context, key string) (*flag.Flag, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            keyOf(flagPK(key), skDefinition),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get flag %q: %w", key, err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("get flag %q: %w", key, ErrNotFound)
-	}
-	return decodeFlag(out.Item)
+	return flagDefs.get(ctx, s, key)
 }
 
 // SaveFlag replaces a flag that is still at version prev with f (whose
@@ -92,52 +63,16 @@ func (s *Store) SaveFlag(ctx context.Context, f *flag.Flag, prev int64, change C
 	if f.Version != prev+1 || change.Version != f.Version {
 		return fmt.Errorf("save flag %q: version must advance by one from %d", f.Key, prev)
 	}
-	it, err := encodeFlag(f)
-	if err != nil {
-		return fmt.Errorf("save flag %q: %w", f.Key, err)
-	}
-	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName:                           aws.String(s.table),
-			Item:                                it,
-			ConditionExpression:                 aws.String("#version = :prev"),
-			ExpressionAttributeNames:            map[string]string{"#version": "version"},
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":prev": avN(prev)},
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-		s.historyPutAt(flagPK(f.Key), change),
-	}})
-	if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
-		var cur *flag.Flag
-		if r.Item != nil {
-			cur, _ = decodeFlag(r.Item)
-		}
+	cur, conflict, err := flagDefs.save(ctx, s, f.Key, f, prev, change)
+	if conflict {
 		return fmt.Errorf("save flag %q: %w", f.Key, &FlagConflictError{Current: cur})
 	}
-	if err != nil {
-		return fmt.Errorf("save flag %q: %w", f.Key, err)
-	}
-	return nil
+	return err
 }
 
 // ListFlags lists the flags that are not archived, newest first.
 func (s *Store) ListFlags(ctx context.Context, limit int, cursor string) (Page[*flag.Flag], error) {
-	items, next, err := s.queryPage(ctx, s.flagsQuery(), pageOf{
-		keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: gsiFlags,
-		itemPre: []string{flagPK("")}, itemSK: skDefinition,
-	}, limit, cursor)
-	if err != nil {
-		return Page[*flag.Flag]{}, fmt.Errorf("list flags: %w", err)
-	}
-	page := Page[*flag.Flag]{Next: next}
-	for _, it := range items {
-		f, err := decodeFlag(it)
-		if err != nil {
-			return Page[*flag.Flag]{}, err
-		}
-		page.Items = append(page.Items, f)
-	}
-	return page, nil
+	return flagDefs.list(ctx, s, limit, cursor)
 }
 
 // LiveFlags returns every flag that is not archived with one Query of
@@ -145,45 +80,12 @@ func (s *Store) ListFlags(ctx context.Context, limit int, cursor string) (Page[*
 // reads an eventually consistent index: a flag written a moment ago may
 // show its previous version.
 func (s *Store) LiveFlags(ctx context.Context) ([]*flag.Flag, error) {
-	in := s.flagsQuery()
-	var out []*flag.Flag
-	for {
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("live flags: %w", err)
-		}
-		for _, it := range page.Items {
-			f, err := decodeFlag(it)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, f)
-		}
-		if page.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
+	return flagDefs.live(ctx, s, func(*flag.Flag) bool { return true })
 }
 
 // FlagHistory lists a flag's audit trail, newest first.
 func (s *Store) FlagHistory(ctx context.Context, key string, limit int, cursor string) (Page[Change], error) {
-	page, err := s.historyOf(ctx, flagPK(key), limit, cursor)
-	if err != nil {
-		return Page[Change]{}, fmt.Errorf("history of flag %q: %w", key, err)
-	}
-	return page, nil
-}
-
-func (s *Store) flagsQuery() *dynamodb.QueryInput {
-	return &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(GSI1),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsiFlags)},
-		ScanIndexForward:          aws.Bool(false),
-	}
+	return flagDefs.history(ctx, s, key, limit, cursor)
 }
 
 func encodeFlag(f *flag.Flag) (item, error) {

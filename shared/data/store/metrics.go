@@ -20,69 +20,25 @@ const gsiMetrics = "METRICS"
 
 func metricPK(key string) string { return "METRIC#" + key }
 
+// metricDefs: metrics are kept as versioned definitions.
+var metricDefs = versioned[*metric.Metric]{what: "metric", pk: metricPK, gsi: gsiMetrics,
+	encode: func(m *metric.Metric) (item, error) { return encodeMetric(m), nil }, decode: decodeMetric}
+
 // CreateMetric stores a new metric with its first audit entry. ErrExists
 // if the key was ever used, archived metrics included.
 func (s *Store) CreateMetric(ctx context.Context, m *metric.Metric) error {
-	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName:                aws.String(s.table),
-			Item:                     encodeMetric(m),
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
-		}},
-		s.historyPutAt(metricPK(m.Key), Change{Version: m.Version, Action: "create", By: m.CreatedBy, At: m.CreatedAt}),
-	}})
-	if reason, ok := cancellationReason(err, 0); ok && reason == conditionFailed {
-		return fmt.Errorf("create metric %q: %w", m.Key, ErrExists)
-	}
-	if err != nil {
-		return fmt.Errorf("create metric %q: %w", m.Key, err)
-	}
-	return nil
+	return metricDefs.create(ctx, s, m.Key, m, Change{Version: m.Version, Action: "create", By: m.CreatedBy, At: m.CreatedAt})
 }
 
 // GetMetric reads a metric (strongly consistent), archived or not;
 // ErrNotFound if the key was never used.
 func (s *Store) GetMetric(ctx context.Context, key string) (*metric.Metric, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            keyOf(metricPK(key), skDefinition),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("get metric %q: %w", key, err)
-	}
-	if out.Item == nil {
-		return nil, fmt.Errorf("get metric %q: %w", key, ErrNotFound)
-	}
-	return decodeMetric(out.Item)
+	return metricDefs.get(ctx, s, key)
 }
 
 // ListMetrics lists live metrics, newest first.
 func (s *Store) ListMetrics(ctx context.Context, limit int, cursor string) (Page[*metric.Metric], error) {
-	items, next, err := s.queryPage(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(GSI1),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsiMetrics)},
-		ScanIndexForward:          aws.Bool(false),
-	}, pageOf{
-		keyAttrs: []string{AttrPK, AttrSK, AttrGSI1PK, AttrGSI1SK}, partition: AttrGSI1PK, value: gsiMetrics,
-		itemPre: []string{metricPK("")}, itemSK: skDefinition,
-	}, limit, cursor)
-	if err != nil {
-		return Page[*metric.Metric]{}, fmt.Errorf("list metrics: %w", err)
-	}
-	page := Page[*metric.Metric]{Next: next}
-	for _, it := range items {
-		m, err := decodeMetric(it)
-		if err != nil {
-			return Page[*metric.Metric]{}, err
-		}
-		page.Items = append(page.Items, m)
-	}
-	return page, nil
+	return metricDefs.list(ctx, s, limit, cursor)
 }
 
 // MetricVersionConflictError: the metric is not at the version a save
@@ -98,37 +54,16 @@ func (s *Store) SaveMetric(ctx context.Context, m *metric.Metric, change Change)
 	if change.Version != m.Version {
 		return fmt.Errorf("save metric %q: the change must carry version %d", m.Key, m.Version)
 	}
-	err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{
-			TableName:                           aws.String(s.table),
-			Item:                                encodeMetric(m),
-			ConditionExpression:                 aws.String("#version = :prev"),
-			ExpressionAttributeNames:            map[string]string{"#version": "version"},
-			ExpressionAttributeValues:           map[string]types.AttributeValue{":prev": avN(m.Version - 1)},
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}},
-		s.historyPutAt(metricPK(m.Key), change),
-	}})
-	if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
-		var cur *metric.Metric
-		if r.Item != nil {
-			cur, _ = decodeMetric(r.Item)
-		}
+	cur, conflict, err := metricDefs.save(ctx, s, m.Key, m, m.Version-1, change)
+	if conflict {
 		return fmt.Errorf("save metric %q: %w", m.Key, &MetricVersionConflictError{Current: cur})
 	}
-	if err != nil {
-		return fmt.Errorf("save metric %q: %w", m.Key, err)
-	}
-	return nil
+	return err
 }
 
 // MetricHistory lists a metric's audit trail, newest first.
 func (s *Store) MetricHistory(ctx context.Context, key string, limit int, cursor string) (Page[Change], error) {
-	page, err := s.historyOf(ctx, metricPK(key), limit, cursor)
-	if err != nil {
-		return Page[Change]{}, fmt.Errorf("history of metric %q: %w", key, err)
-	}
-	return page, nil
+	return metricDefs.history(ctx, s, key, limit, cursor)
 }
 
 // The definition's computing part is kept as JSON text: it is read whole,
@@ -224,31 +159,5 @@ func (s *Store) GetMetrics(ctx context.Context, keys []string) (map[string]*metr
 // eventually consistent index: a metric made or archived a moment ago may
 // lag).
 func (s *Store) LiveMetrics(ctx context.Context) ([]*metric.Metric, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(GSI1),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": AttrGSI1PK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(gsiMetrics)},
-	}
-	var out []*metric.Metric
-	for {
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("live metrics: %w", err)
-		}
-		for _, it := range page.Items {
-			m, err := decodeMetric(it)
-			if err != nil {
-				return nil, err
-			}
-			if m.Status != metric.Archived { // the index may lag an archive
-				out = append(out, m)
-			}
-		}
-		if page.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
+	return metricDefs.live(ctx, s, func(m *metric.Metric) bool { return m.Status != metric.Archived })
 }
