@@ -18,6 +18,7 @@ import (
 	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/data/store/storetest"
 	"github.com/abtest/abtest/shared/domain/experiment"
+	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/dynamolocal/dltest"
 )
 
@@ -181,6 +182,19 @@ func TestRequestPathTouchesOnlyTheUnit(t *testing.T) {
 	a, _ = st.GetAssignment(ctx, "exp", experiment.UserUnit("u1"), true)
 	if _, _, err := st.RecordExposure(ctx, a, "control", ""); err != nil {
 		t.Fatal(err)
+	}
+	// An event feeding a live metric adds to the unit's value on its own
+	// assignment item, in the same transaction as the event: still no
+	// other partition.
+	a, _ = st.GetAssignment(ctx, "exp", experiment.UserUnit("u1"), true)
+	rev := &metric.Metric{Key: "rev", Type: metric.Sum, Event: "purchase", Property: "amount"}
+	if _, err := st.RecordEventFor(ctx, &experiment.Event{ID: "e2", Unit: experiment.UserUnit("u1"), Name: "purchase", Timestamp: time.Now().UTC(), ReceivedAt: time.Now().UTC(),
+		Properties: json.RawMessage(`{"amount":12}`)}, store.Convertible{Assignments: []*experiment.Assignment{a}, Counted: storetest.CountAll,
+		Metrics: []*metric.Metric{rev}, Measured: func(string) bool { return true }}); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ = st.GetAssignment(ctx, "exp", experiment.UserUnit("u1"), true); a.Values["rev"].X != 12 {
+		t.Fatalf("the metric-fed event left value %v on the assignment, want 12", a.Values["rev"].X)
 	}
 	if other := seen.OtherThan("USER#u1"); len(other) > 0 {
 		t.Fatalf("the request path touched items of other partitions: %v", other)
