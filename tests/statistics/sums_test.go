@@ -62,6 +62,17 @@ func statsMetrics() []metric.Metric {
 	}
 }
 
+// lookbackB is exp-b's CUPED window (exp-a has the default, 14 days).
+const lookbackB = 5
+
+// lookbackOf is an experiment's CUPED window in the test.
+func lookbackOf(key string) int {
+	if key == "exp-b" {
+		return lookbackB
+	}
+	return experiment.DefaultLookbackDays
+}
+
 // lateMetric is created half way through: its live sums hold only what
 // arrived after, and the recount backfills the rest.
 var lateMetric = metric.Metric{Key: "late-clicks", Name: "Late clicks", Type: metric.Count, Event: "click"}
@@ -101,7 +112,8 @@ func TestMetricSumsAgainstBruteForce(t *testing.T) {
 	}
 	for _, e := range []experiments.NewInput{
 		{Key: "exp-a", Name: "A", Variants: variants(), Events: []string{"purchase"}},
-		{Key: "exp-b", Name: "B", Variants: append(variants(), experiment.Variant{Key: "third", Weight: 1})},
+		{Key: "exp-b", Name: "B", Variants: append(variants(), experiment.Variant{Key: "third", Weight: 1}),
+			Analysis: experiment.Analysis{LookbackDays: lookbackB}},
 	} {
 		if _, err := exps.Create(ctx, "admin", e); err != nil {
 			t.Fatal(err)
@@ -172,7 +184,7 @@ func TestMetricSumsAgainstBruteForce(t *testing.T) {
 		return m.Key != lateMetric.Key || unitIndex(ev.ID) >= units/2
 	}
 	for _, key := range []string{"exp-a", "exp-b"} {
-		want := bruteForce(t, raw, key, all, late)
+		want, _ := bruteForce(t, raw, key, all, late)
 		got, err := st.ReadAggregates(ctx, key)
 		if err != nil {
 			t.Fatal(err)
@@ -197,7 +209,7 @@ func TestMetricSumsAgainstBruteForce(t *testing.T) {
 	storetest.Drain(t, table)
 	raw = scanRaw(t, db, table)
 	for _, key := range []string{"exp-a", "exp-b"} {
-		want := bruteForce(t, raw, key, all, func(metric.Metric, *experiment.Event) bool { return true })
+		want, _ := bruteForce(t, raw, key, all, func(metric.Metric, *experiment.Event) bool { return true })
 		got, err := st.ReadAggregates(ctx, key)
 		if err != nil {
 			t.Fatal(err)
@@ -239,7 +251,7 @@ func TestMetricSumsAgainstBruteForce(t *testing.T) {
 	if err := st.SaveExperiment(ctx, &next, prev, store.Change{Version: next.Version, Action: "update", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	want := bruteForce(t, raw, "exp-a", all, func(metric.Metric, *experiment.Event) bool { return true })
+	want, perUnit := bruteForce(t, raw, "exp-a", all, func(metric.Metric, *experiment.Event) bool { return true })
 	for _, m := range all {
 		counting.Reset()
 		rep, err := read.Read(ctx, "exp-a", results.Query{Metric: m.Key})
@@ -264,6 +276,31 @@ func TestMetricSumsAgainstBruteForce(t *testing.T) {
 			}
 			if !row.IsControl && row.Absolute == nil {
 				t.Errorf("results of %s: no comparison in %+v", m.Key, row)
+			}
+		}
+		if m.Type == metric.Ratio {
+			continue
+		}
+		// CUPED reads the covariate's sums at the same cost.
+		counting.Reset()
+		rep, err = read.Read(ctx, "exp-a", results.Query{Metric: m.Key, CUPED: true})
+		if err != nil {
+			t.Fatalf("CUPED results of %s: %v", m.Key, err)
+		}
+		calls = 0
+		for _, n := range counting.Calls() {
+			calls += n
+		}
+		if calls != 3 {
+			t.Errorf("CUPED results of %s cost %v", m.Key, counting.Calls())
+		}
+		theta, adjusted := cupedByHand(perUnit[m.Key])
+		if rep.CUPED == nil || !near(rep.CUPED.Theta, theta) || rep.CUPED.LookbackDays != experiment.DefaultLookbackDays {
+			t.Fatalf("CUPED results of %s: %+v, theta by hand %v", m.Key, rep.CUPED, theta)
+		}
+		for _, row := range rep.Variants {
+			if row.CUPED == nil || !near(row.CUPED.AdjustedMean, adjusted[row.Variant]) {
+				t.Errorf("CUPED results of %s: row %s %+v, adjusted mean by hand %v", m.Key, row.Variant, row.CUPED, adjusted[row.Variant])
 			}
 		}
 	}
@@ -319,6 +356,11 @@ func simulateUnit(ctx context.Context, u int, clk *simClock, asg *assignment.Ser
 			return err
 		}
 	}
+	for range r.IntN(6) { // the unit's history: the covariate's, inside and beyond the windows
+		if err := randomEvent(18 * 24 * time.Hour); err != nil {
+			return err
+		}
+	}
 	clk.at(time.Hour)
 	keys := []string{"exp-a"}
 	if r.IntN(2) == 0 {
@@ -347,6 +389,11 @@ func simulateUnit(ctx context.Context, u int, clk *simClock, asg *assignment.Ser
 	for range r.IntN(6) { // after exposure, inside and beyond the windows, stamped up to 3 h early
 		clk.at(time.Duration(r.Int64N(int64(10 * time.Hour))))
 		if err := randomEvent(3 * time.Hour); err != nil {
+			return err
+		}
+	}
+	if r.IntN(4) == 0 { // history arriving late, after the exposure: not in the covariate
+		if err := randomEvent(6 * 24 * time.Hour); err != nil {
 			return err
 		}
 	}
@@ -385,9 +432,10 @@ func unitIndex(id string) int {
 // Values are capped per unit (each side of a ratio); binomial values are
 // 1 for a unit with a counted event. Only exposed units count. It also
 // checks each assignment's stored values against the same recomputation.
-func bruteForce(t *testing.T, raw rawItems, key string, ms []metric.Metric, include func(metric.Metric, *experiment.Event) bool) experiment.Aggregates {
+func bruteForce(t *testing.T, raw rawItems, key string, ms []metric.Metric, include func(metric.Metric, *experiment.Event) bool) (experiment.Aggregates, map[string][]unitValue) {
 	t.Helper()
 	g := experiment.NewAggregates()
+	units := map[string][]unitValue{}
 	for _, a := range raw.assignments[key] {
 		values := map[string]experiment.Value{}
 		for _, m := range ms {
@@ -408,34 +456,101 @@ func bruteForce(t *testing.T, raw rawItems, key string, ms []metric.Metric, incl
 					v.X += side(&metric.Component{Type: m.Type, Event: m.Event, Property: m.Property}, ev)
 				}
 			}
+			v.Pre = preOf(raw.byUnit[a.Unit.ID], a, m, lookbackOf(key), include)
 			if v != (experiment.Value{}) {
 				values[m.Key] = v
 			}
 			stored := a.Values[m.Key]
-			if !near(stored.X, v.X) || !near(stored.Y, v.Y) {
+			if !near(stored.X, v.X) || !near(stored.Y, v.Y) || !near(stored.Pre, v.Pre) {
 				t.Errorf("%s: unit %s holds %+v of %s, its events give %+v", key, a.Unit.ID, stored, m.Key, v)
 			}
 			if a.FirstExposedAt.IsZero() {
 				continue
 			}
-			x, y := v.X, v.Y
+			x, y, pre := v.X, v.Y, v.Pre
 			switch {
 			case m.Type == metric.Binomial:
-				x = 0
+				x, pre = 0, 0
 				if v.X > 0 {
 					x = 1
 				}
+				if v.Pre > 0 {
+					pre = 1
+				}
 			case m.Cap > 0:
-				x, y = math.Min(x, m.Cap), math.Min(y, m.Cap)
+				x, y, pre = math.Min(x, m.Cap), math.Min(y, m.Cap), math.Min(pre, m.Cap)
 			}
-			g.AddSums(a.Variant, m.Key, experiment.Sums{X: x, XX: x * x, Y: y, YY: y * y, XY: x * y})
+			g.AddSums(a.Variant, m.Key, experiment.Sums{X: x, XX: x * x, Y: y, YY: y * y, XY: x * y, P: pre, PP: pre * pre, XP: x * pre})
+			units[m.Key] = append(units[m.Key], unitValue{variant: a.Variant, x: x, pre: pre})
 		}
 		if !a.FirstExposedAt.IsZero() {
 			g.Exposed[a.Variant]++
 		}
 		g.Assigned[a.Variant]++
 	}
-	return g
+	return g, units
+}
+
+// unitValue is one exposed unit's statistic of a metric and its covariate.
+type unitValue struct {
+	variant string
+	x, pre  float64
+}
+
+// cupedByHand is the CUPED reading of units computed the long way (two
+// passes over the units, no sums): θ = cov(x, pre)/var(pre) pooled over
+// every variant, and each variant's adjusted mean x̄ - θ·(p̄re - p̄re_all).
+// GrowthBook and PostHog centre the covariate alike; a difference of the
+// adjusted means between variants is what the results compare.
+func cupedByHand(units []unitValue) (theta float64, adjusted map[string]float64) {
+	var mx, mp float64
+	for _, u := range units {
+		mx += u.x
+		mp += u.pre
+	}
+	n := float64(len(units))
+	mx, mp = mx/n, mp/n
+	var cov, varPre float64
+	for _, u := range units {
+		cov += (u.x - mx) * (u.pre - mp)
+		varPre += (u.pre - mp) * (u.pre - mp)
+	}
+	if varPre > 0 {
+		theta = cov / varPre
+	}
+	sumX, sumP, count := map[string]float64{}, map[string]float64{}, map[string]float64{}
+	for _, u := range units {
+		sumX[u.variant] += u.x
+		sumP[u.variant] += u.pre
+		count[u.variant]++
+	}
+	adjusted = map[string]float64{}
+	for v, c := range count {
+		adjusted[v] = sumX[v]/c - theta*(sumP[v]/c-mp)
+	}
+	return theta, adjusted
+}
+
+// preOf is a unit's CUPED covariate of metric m, by the documented rule
+// written out again: the raw value of its events stored before its first
+// exposure and stamped on one of the lookback whole UTC days before the
+// day of that exposure, whatever its assignments; none for ratio metrics
+// or a unit never exposed.
+func preOf(evs []*experiment.Event, a *experiment.Assignment, m metric.Metric, lookback int, include func(metric.Metric, *experiment.Event) bool) float64 {
+	if m.Type == metric.Ratio || a.FirstExposedAt.IsZero() {
+		return 0
+	}
+	exposedDay := a.FirstExposedAt.UTC().Truncate(24 * time.Hour)
+	first := exposedDay.AddDate(0, 0, -lookback)
+	var pre float64
+	for _, ev := range evs {
+		day := ev.Timestamp.UTC().Truncate(24 * time.Hour)
+		if !include(m, ev) || !ev.ReceivedAt.Before(a.FirstExposedAt) || day.Before(first) || !day.Before(exposedDay) {
+			continue
+		}
+		pre += side(&metric.Component{Type: m.Type, Event: m.Event, Property: m.Property}, ev)
+	}
+	return pre
 }
 
 // side is what one event adds to a count or a sum (binomial: a count).
@@ -460,14 +575,14 @@ func near(a, b float64) bool {
 // metric's sums.
 func compareSums(t *testing.T, what string, got, want experiment.Aggregates, ms []metric.Metric) {
 	t.Helper()
-	checked := 0
+	checked, covariates := 0, 0
 	for v, n := range want.Exposed {
 		if got.Exposed[v] != n {
 			t.Errorf("%s: variant %s exposed %d, brute force %d", what, v, got.Exposed[v], n)
 		}
 		for _, m := range ms {
 			g, w := got.Sums[v][m.Key], want.Sums[v][m.Key]
-			for _, f := range [][2]float64{{g.X, w.X}, {g.XX, w.XX}, {g.Y, w.Y}, {g.YY, w.YY}, {g.XY, w.XY}} {
+			for _, f := range [][2]float64{{g.X, w.X}, {g.XX, w.XX}, {g.Y, w.Y}, {g.YY, w.YY}, {g.XY, w.XY}, {g.P, w.P}, {g.PP, w.PP}, {g.XP, w.XP}} {
 				if !near(f[0], f[1]) {
 					t.Errorf("%s: variant %s metric %s sums %+v, brute force %+v", what, v, m.Key, g, w)
 					break
@@ -476,10 +591,13 @@ func compareSums(t *testing.T, what string, got, want experiment.Aggregates, ms 
 			if w.X != 0 {
 				checked++
 			}
+			if w.XP != 0 {
+				covariates++
+			}
 		}
 	}
-	if checked < len(ms) {
-		t.Errorf("%s: only %d variant × metric sums were non-zero: the test checks too little", what, checked)
+	if checked < len(ms) || covariates < len(ms)/2 {
+		t.Errorf("%s: only %d variant × metric sums (%d covariates) were non-zero: the test checks too little", what, checked, covariates)
 	}
 }
 

@@ -42,7 +42,7 @@ func holdoutWorkload(t *testing.T, st *store.Store) []string {
 			}
 			if u%3 != 0 {
 				for i := 0; i < 2; i++ {
-					if _, _, err := st.RecordExposureFor(ctx, a, a.Variant, "", []string{"h1", "h2"}); err != nil {
+					if _, _, err := st.RecordExposureFor(ctx, a, a.Variant, "", store.FirstExposure{Holdouts: []string{"h1", "h2"}}); err != nil {
 						t.Fatal(err)
 					}
 					if a, err = st.GetAssignment(ctx, "x", experiment.UserUnit(unit), true); err != nil {

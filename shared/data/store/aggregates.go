@@ -218,7 +218,7 @@ func counterAttrs(d experiment.Aggregates) []counter {
 			for _, f := range []struct {
 				field string
 				n     float64
-			}{{"x", x.X}, {"xx", x.XX}, {"y", x.Y}, {"yy", x.YY}, {"xy", x.XY}} {
+			}{{"x", x.X}, {"xx", x.XX}, {"y", x.Y}, {"yy", x.YY}, {"xy", x.XY}, {"p", x.P}, {"pp", x.PP}, {"xp", x.XP}} {
 				if f.n != 0 {
 					out = append(out, counter{sumAttr(v, k, f.field), avDecimal(f.n)})
 				}
@@ -242,7 +242,7 @@ func chunkCounters(cs []counter, size int) [][]counter {
 }
 
 // sumAttr names a metric's sum in a counter shard: s:<variant>:<metric>:<field>
-// with field x, xx, y, yy or xy (experiment.Sums).
+// with field x, xx, y, yy, xy, p, pp or xp (experiment.Sums).
 func sumAttr(variant, metric, field string) string {
 	return "s:" + variant + ":" + metric + ":" + field
 }
@@ -266,6 +266,12 @@ func addSumAttr(g *experiment.Aggregates, rest, number string) {
 		x.YY = f
 	case "xy":
 		x.XY = f
+	case "p":
+		x.P = f
+	case "pp":
+		x.PP = f
+	case "xp":
+		x.XP = f
 	}
 	g.AddSums(parts[0], parts[1], x)
 }

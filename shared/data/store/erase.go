@@ -22,10 +22,15 @@ type Erased struct {
 	Events      int `json:"events"`
 	// Holdouts are the unit's holdout memberships.
 	Holdouts int `json:"holdouts"`
+	// DailyTotals are the unit's per-day totals (the CUPED covariate's
+	// source).
+	DailyTotals int `json:"daily_totals"`
 }
 
 // Total is the number of items deleted.
-func (e Erased) Total() int { return e.Assignments + e.Exposures + e.Events + e.Holdouts }
+func (e Erased) Total() int {
+	return e.Assignments + e.Exposures + e.Events + e.Holdouts + e.DailyTotals
+}
 
 // ErrUnitBusy: the unit kept writing new items through every round of an
 // erasure. What was found is deleted; erasing again finishes the job.
@@ -36,7 +41,7 @@ var ErrUnitBusy = errors.New("the unit kept writing during the erasure")
 const eraseRounds = 5
 
 // EraseUnit deletes every item of one unit: everything in its partition,
-// USER#<id> or DEVICE#<id> (assignments, exposures, events, holdout memberships). It repeats until a consistent read finds
+// USER#<id> or DEVICE#<id> (assignments, exposures, events, holdout memberships, daily totals). It repeats until a consistent read finds
 // the partition empty, so an item the unit's concurrent traffic wrote
 // meanwhile is deleted too, and it is idempotent: erasing an erased unit
 // deletes nothing.
@@ -68,6 +73,8 @@ func (s *Store) EraseUnit(ctx context.Context, unit experiment.UnitRef) (Erased,
 				total.Exposures++
 			case strings.HasPrefix(sk, membershipPrefix):
 				total.Holdouts++
+			case strings.HasPrefix(sk, dayPrefix):
+				total.DailyTotals++
 			default:
 				total.Events++
 			}
@@ -173,6 +180,7 @@ func (s *Store) RecordErasure(ctx context.Context, a *ErasureAudit) error {
 	it["exposures"] = avN(int64(a.Erased.Exposures))
 	it["events"] = avN(int64(a.Erased.Events))
 	it["holdouts"] = avN(int64(a.Erased.Holdouts))
+	it["daily_totals"] = avN(int64(a.Erased.DailyTotals))
 	it["complete"] = &types.AttributeValueMemberBOOL{Value: a.Complete}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: it}); err != nil {
 		return fmt.Errorf("record erasure: %w", err)
@@ -197,7 +205,8 @@ func (s *Store) ListErasures(ctx context.Context, limit int, cursor string) (Pag
 		page.Items = append(page.Items, ErasureAudit{
 			ID: getS(it, "id"), By: getS(it, "by"), At: getT(it, "at"), RequestID: getS(it, "request_id"),
 			Erased: Erased{Assignments: int(getN(it, "assignments")), Exposures: int(getN(it, "exposures")),
-				Events: int(getN(it, "events")), Holdouts: int(getN(it, "holdouts"))},
+				Events: int(getN(it, "events")), Holdouts: int(getN(it, "holdouts")),
+				DailyTotals: int(getN(it, "daily_totals"))},
 			Complete: isTrue(it["complete"]),
 		})
 	}

@@ -72,7 +72,8 @@ type Convertible struct {
 	// Metrics are the live metrics the event may feed, and Measured says
 	// which experiments keep metric values (those not archived): each such
 	// assignment takes what the event adds to its metric values
-	// (metric.AddsAll), once.
+	// (metric.AddsAll), once. The event also adds to the unit's daily
+	// totals of Metrics (the CUPED covariate's source), assigned or not.
 	Metrics  []*metric.Metric
 	Measured func(experiment string) bool
 	// Memberships are the unit's holdout memberships; a membership is
@@ -107,10 +108,17 @@ func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Conv
 		return stored, fmt.Errorf("record event %q of %s: %w", ev.ID, ev.Unit, err)
 	}
 	withPut := true
+	// The unit's daily totals take the event with its put, so once
+	// whatever happens next.
+	daily := s.dailyItem(ev, c.Metrics)
 	for attempt := 0; attempt < stateAttempts; attempt++ {
 		pending := c.pending(ev)
-		items, used, updateAt := s.conversionItems(ev, pending)
-		if withPut && len(items) == 0 {
+		room := maxTransactItems - 1 // the event's put, or its applied record
+		if withPut && daily != nil {
+			room--
+		}
+		items, used, updateAt := s.conversionItems(ev, pending, room)
+		if withPut && len(items) == 0 && daily == nil {
 			// Nothing to count: a plain conditional put, at half a
 			// transaction's cost.
 			old, err := s.putIfAbsent(ctx, put)
@@ -123,7 +131,7 @@ func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Conv
 			ev, withPut = decodeEvent(old), false
 			continue
 		}
-		if len(items) == 0 {
+		if !withPut && len(items) == 0 {
 			return stored, nil
 		}
 		applied := appliedBy(used)
@@ -135,11 +143,16 @@ func (s *Store) RecordEventFor(ctx context.Context, ev *experiment.Event, c Conv
 			}
 			head = &types.TransactWriteItem{Put: put}
 		}
+		var lead []types.TransactWriteItem
 		if head != nil {
-			items = append([]types.TransactWriteItem{*head}, items...)
-			for j := range updateAt {
-				updateAt[j]++
-			}
+			lead = append(lead, *head)
+		}
+		if withPut && daily != nil {
+			lead = append(lead, *daily)
+		}
+		items = append(lead, items...)
+		for j := range updateAt {
+			updateAt[j] += len(lead)
 		}
 		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
@@ -297,14 +310,13 @@ func (k mark) refresh(it item) {
 	}
 }
 
-// conversionItems builds, for as many pending items as fit next to the
-// event's own item, the update of each: the conversion mark, conditional
+// conversionItems builds, for as many pending items as fit in room (what
+// the transaction leaves beside the event's own items), the update of each: the conversion mark, conditional
 // on its absence (the aggregator counts it: for an assignment, once the
 // unit is exposed), and the metric values, added (an update with values
 // is conditional only on the item existing: a mark already there is
 // simply added again). updateAt[j] is the index of used[j]'s update.
-func (s *Store) conversionItems(ev *experiment.Event, pending []mark) (items []types.TransactWriteItem, used []mark, updateAt []int) {
-	room := maxTransactItems - 1 // the event's put, or its applied record
+func (s *Store) conversionItems(ev *experiment.Event, pending []mark, room int) (items []types.TransactWriteItem, used []mark, updateAt []int) {
 	for _, k := range pending {
 		if len(items)+1 > room {
 			break
@@ -326,10 +338,7 @@ func (s *Store) conversionItems(ev *experiment.Event, pending []mark) (items []t
 		i := 0
 		for _, key := range sortedKeys(k.values) {
 			v := k.values[key]
-			for _, side := range []struct {
-				attr string
-				n    float64
-			}{{valueAttr(key), v.X}, {denominatorAttr(key), v.Y}} {
+			for _, side := range sidesOf(key, v) {
 				if side.n == 0 {
 					continue
 				}

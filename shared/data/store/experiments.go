@@ -231,6 +231,7 @@ const (
 	attrSequentialTuning = "sequential_tuning"
 	attrPriorMean        = "prior_mean"
 	attrPriorStdDev      = "prior_stddev"
+	attrLookbackDays     = "cuped_lookback_days"
 )
 
 func encodeAnalysis(it item, a experiment.Analysis) {
@@ -240,10 +241,13 @@ func encodeAnalysis(it item, a experiment.Analysis) {
 	if a.Prior != nil {
 		it[attrPriorMean], it[attrPriorStdDev] = avF(a.Prior.Mean), avF(a.Prior.StdDev)
 	}
+	if a.LookbackDays != 0 {
+		it[attrLookbackDays] = avN(int64(a.LookbackDays))
+	}
 }
 
 func decodeAnalysis(it item) experiment.Analysis {
-	a := experiment.Analysis{SequentialTuning: getF(it, attrSequentialTuning)}
+	a := experiment.Analysis{SequentialTuning: getF(it, attrSequentialTuning), LookbackDays: int(getN(it, attrLookbackDays))}
 	if _, ok := it[attrPriorStdDev]; ok {
 		a.Prior = &experiment.Prior{Mean: getF(it, attrPriorMean), StdDev: getF(it, attrPriorStdDev)}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -31,15 +32,32 @@ var errStateChanged = errors.New("assignment state changed concurrently too ofte
 // unit already used in this experiment is not stored again, and the stored
 // one comes back with created false.
 func (s *Store) RecordExposure(ctx context.Context, a *experiment.Assignment, shown, id string) (x *experiment.Exposure, created bool, err error) {
-	return s.RecordExposureFor(ctx, a, shown, id, nil)
+	return s.RecordExposureFor(ctx, a, shown, id, FirstExposure{})
+}
+
+// FirstExposure is what a unit's first exposure in an experiment records
+// besides the exposure.
+type FirstExposure struct {
+	// Holdouts are the keys of live holdouts covering the experiment that
+	// do not hold the unit out: it becomes an exposed member of each.
+	Holdouts []string
+	// LookbackDays is the experiment's CUPED window (0: the default).
+	LookbackDays int
 }
 
 // RecordExposureFor is RecordExposure that, on the unit's first exposure in
-// the experiment, also makes the unit an exposed member of holdouts (the
-// keys of live holdouts covering the experiment that do not hold the unit
-// out), in the same transaction: a membership exists exactly when the
-// first exposure does. A unit already a member of one stays as it was.
-func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment, shown, id string, holdouts []string) (x *experiment.Exposure, created bool, err error) {
+// the experiment, also makes the unit an exposed member of first.Holdouts,
+// in the same transaction (a membership exists exactly when the first
+// exposure does; a unit already a member of one stays as it was), and sets
+// the unit's CUPED covariate on its assignment: per metric, its daily
+// totals over the lookback window (preValues, read just before). An event
+// stored while the exposure is being recorded may land in the covariate or
+// not; either way it is what the unit did before it saw any variant.
+func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment, shown, id string, first FirstExposure) (x *experiment.Exposure, created bool, err error) {
+	lookback := first.LookbackDays
+	if lookback == 0 {
+		lookback = experiment.DefaultLookbackDays
+	}
 	if id == "" {
 		u, err := uuid.NewV7()
 		if err != nil {
@@ -76,26 +94,36 @@ func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment,
 			}
 			return x, true, nil
 		}
+		pre, err := s.preValues(ctx, a.Unit, x.ExposedAt, lookback)
+		if err != nil {
+			return nil, false, fmt.Errorf("record first exposure %q/%s: %w", a.Experiment, a.Unit, err)
+		}
 		cond, names, values := unchangedAssignment(a)
 		cond += " AND attribute_not_exists(#fx)"
 		names["#fx"] = "first_exposed_at"
 		values[":fx"] = avT(x.ExposedAt)
+		set := []string{"#fx = :fx"}
+		for i, key := range sortedKeys(pre) {
+			name, value := fmt.Sprintf("#p%d", i), fmt.Sprintf(":p%d", i)
+			names[name], values[value] = preAttr(key), avDecimal(pre[key])
+			set = append(set, name+" = "+value)
+		}
 		items := []types.TransactWriteItem{
 			{Put: put},
 			{Update: &types.Update{
 				TableName:                           aws.String(s.table),
 				Key:                                 keyOf(unitPK(a.Unit), assignmentSK(a.Experiment)),
-				UpdateExpression:                    aws.String("SET #fx = :fx"),
+				UpdateExpression:                    aws.String("SET " + strings.Join(set, ", ")),
 				ConditionExpression:                 aws.String(cond),
 				ExpressionAttributeNames:            names,
 				ExpressionAttributeValues:           values,
 				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			}},
 		}
-		for _, key := range holdouts {
+		for _, key := range first.Holdouts {
 			items = append(items, s.exposedMembership(a.Unit, key, a.Experiment, x.ExposedAt))
 		}
-		err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return x, true, nil
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -326,10 +327,17 @@ func (s *Store) foldItem(job *recountJob, seg *recountSegment, it item) {
 			u.Converted = append(u.Converted, ev.Name)
 		}
 		for k, v := range metric.AddsAll(job.metrics, a, ev) {
-			if u.Recounted == nil {
-				u.Recounted = map[string]experiment.Value{}
-			}
-			u.Recounted[k] = u.Recounted[k].Plus(v)
+			u.recount(k, v)
+		}
+		// The covariate: what the unit did in the lookback window, stored
+		// before its first exposure (the exposure read its daily totals
+		// then). A unit whose first exposure the item does not record
+		// (one the recount marks exposed) has none.
+		if u.FirstExposedAt.IsZero() || !ev.ReceivedAt.Before(u.FirstExposedAt) || !experiment.InPreWindow(ev.Timestamp, u.FirstExposedAt, job.lookback()) {
+			return
+		}
+		for k, pre := range metric.HistoryAll(job.metrics, ev) {
+			u.recount(k, experiment.Value{Pre: pre})
 		}
 	}
 }
@@ -417,27 +425,26 @@ func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) 
 	i := 0
 	for _, k := range sortedKeys(m.Values) {
 		v, o := m.Values[k], m.Old[k]
-		for _, side := range []struct {
-			attr      string
-			now, prev float64
-		}{{valueAttr(k), v.X, o.X}, {denominatorAttr(k), v.Y, o.Y}} {
-			if side.now == side.prev {
+		was := sidesOf(k, o)
+		for j, side := range sidesOf(k, v) {
+			now, before := side.n, was[j].n
+			if now == before {
 				continue
 			}
 			name, value, prev := fmt.Sprintf("#v%d", i), fmt.Sprintf(":v%d", i), fmt.Sprintf(":o%d", i)
 			i++
 			names[name] = side.attr
-			if side.now == 0 {
+			if now == 0 {
 				remove = append(remove, name)
 			} else {
 				set = append(set, name+" = "+value)
-				values[value] = avDecimal(side.now)
+				values[value] = avDecimal(now)
 			}
-			if side.prev == 0 {
+			if before == 0 {
 				cond += " AND attribute_not_exists(" + name + ")"
 			} else {
 				cond += " AND " + name + " = " + prev
-				values[prev] = avDecimal(side.prev)
+				values[prev] = avDecimal(before)
 				if raw, ok := m.Stored[side.attr]; ok {
 					values[prev] = &types.AttributeValueMemberN{Value: raw}
 				}
@@ -479,6 +486,12 @@ func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) 
 		if ccf.Item == nil {
 			return nil // erased meanwhile: nothing to mark
 		}
+		if m.holds(ccf.Item) {
+			// Written before: a call that stopped after writing a page's
+			// marks leaves them in its checkpoint, and the next call writes
+			// them again. The stream counted them once.
+			return nil
+		}
 		// An event moved a value since the recount read it: what the
 		// recount found is stale, so it starts again.
 		return fmt.Errorf("mark assignment of %q: %w", m.PK, errValueMoved)
@@ -487,6 +500,28 @@ func (s *Store) markAssignment(ctx context.Context, key string, m pendingMarks) 
 		return fmt.Errorf("mark assignment of %q: %w", m.PK, err)
 	}
 	return nil
+}
+
+// holds reports whether an assignment item already holds every metric
+// value m sets (and lacks those it removes).
+func (m pendingMarks) holds(it item) bool {
+	stored := storedValues(it)
+	for k, v := range m.Values {
+		for _, side := range sidesOf(k, v) {
+			raw, ok := stored[side.attr]
+			if side.n == 0 {
+				if ok {
+					return false
+				}
+				continue
+			}
+			f, err := strconv.ParseFloat(raw, 64)
+			if !ok || err != nil || f != side.n {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // replaceShards swaps every counter shard for its recounted value at once,

@@ -42,7 +42,10 @@ type recountJob struct {
 	// the recount rebuilds from stored events; metrics and shapes are their
 	// definitions and the shapes of every metric found on items (read by
 	// each call: definitions.go).
-	Metrics   []string
+	Metrics []string
+	// Lookback is the experiment's CUPED window when the job started: the
+	// recount rebuilds each unit's covariate over it.
+	Lookback  int
 	metrics   []*metric.Metric
 	shapes    *shapeCache
 	Segments  int
@@ -146,7 +149,14 @@ func (s *Store) takeRecount(ctx context.Context, key string, events []string, wr
 	for _, m := range live {
 		metrics = append(metrics, m.Key)
 	}
-	job := &recountJob{Key: key, Mode: mode, ID: id, Write: write, Events: events, Metrics: metrics, Segments: RecountSegments, StartedAt: now, Before: map[string]shardMark{}}
+	lookback := experiment.DefaultLookbackDays
+	switch e, err := s.GetExperiment(ctx, key); {
+	case err == nil:
+		lookback = e.Analysis.Lookback()
+	case !errors.Is(err, ErrNotFound):
+		return nil, err
+	}
+	job := &recountJob{Key: key, Mode: mode, ID: id, Write: write, Events: events, Metrics: metrics, Lookback: lookback, Segments: RecountSegments, StartedAt: now, Before: map[string]shardMark{}}
 	for pk, it := range shards {
 		m := shardMark{AsOf: getS(it, attrAsOf)}
 		if _, ok := it[shardVersion]; ok {
@@ -155,7 +165,7 @@ func (s *Store) takeRecount(ctx context.Context, key string, events []string, wr
 		}
 		job.Before[pk] = m
 	}
-	state, _ := json.Marshal(jobState{events, metrics, job.Before})
+	state, _ := json.Marshal(jobState{events, metrics, lookback, job.Before})
 	it := keyOf(recountPK(key), "JOB#"+mode)
 	it["job"] = avS(id)
 	it["segments"] = avN(int64(job.Segments))
@@ -178,9 +188,10 @@ func (s *Store) takeRecount(ctx context.Context, key string, events []string, wr
 
 // jobState is what a job item keeps of its job, as JSON.
 type jobState struct {
-	Events  []string             `json:"events"`
-	Metrics []string             `json:"metrics"`
-	Before  map[string]shardMark `json:"before"`
+	Events   []string             `json:"events"`
+	Metrics  []string             `json:"metrics"`
+	Lookback int                  `json:"lookback,omitempty"`
+	Before   map[string]shardMark `json:"before"`
 }
 
 func decodeJob(key string, it item) (*recountJob, error) {
@@ -191,7 +202,7 @@ func decodeJob(key string, it item) (*recountJob, error) {
 	mode := getS(it, AttrSK)[len("JOB#"):]
 	return &recountJob{
 		Key: key, Mode: mode, ID: getS(it, "job"), Write: mode == "write", Events: state.Events, Metrics: state.Metrics,
-		Segments: int(getN(it, "segments")), StartedAt: getT(it, "started_at"), Before: state.Before,
+		Lookback: state.Lookback, Segments: int(getN(it, "segments")), StartedAt: getT(it, "started_at"), Before: state.Before,
 	}, nil
 }
 
@@ -272,6 +283,23 @@ type unitTally struct {
 	Values    map[string]experiment.Value `json:"values,omitempty"`
 	Recounted map[string]experiment.Value `json:"recounted,omitempty"`
 	Stored    map[string]string           `json:"stored,omitempty"` // the value attributes as stored
+}
+
+// recount adds v to what the unit's stored events give metric k.
+func (u *unitTally) recount(k string, v experiment.Value) {
+	if u.Recounted == nil {
+		u.Recounted = map[string]experiment.Value{}
+	}
+	u.Recounted[k] = u.Recounted[k].Plus(v)
+}
+
+// lookback is the job's CUPED window (a job started before it was kept
+// has the default).
+func (j *recountJob) lookback() int {
+	if j.Lookback == 0 {
+		return experiment.DefaultLookbackDays
+	}
+	return j.Lookback
 }
 
 // tally is counts in a form that survives JSON.

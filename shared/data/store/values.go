@@ -15,27 +15,48 @@ import (
 // A unit's metric values live on its assignment item as one number per
 // metric side: mx:<metric> (the value, or a ratio's numerator) and
 // my:<metric> (a ratio's denominator), raw (uncapped), added to by events
-// (RecordEventFor) and set by a recount. Attributes at the top level, so
-// ADD creates them.
+// (RecordEventFor) and set by a recount; and mp:<metric>, the CUPED
+// covariate, set by the first exposure (RecordExposureFor) and a recount.
+// Attributes at the top level, so ADD creates them.
 func valueAttr(metric string) string       { return "mx:" + metric }
 func denominatorAttr(metric string) string { return "my:" + metric }
+func preAttr(metric string) string         { return "mp:" + metric }
+
+// valueSide is one stored number of a metric value.
+type valueSide struct {
+	attr string
+	n    float64
+}
+
+// sidesOf are v's stored numbers of metric key, in a fixed order.
+func sidesOf(key string, v experiment.Value) [3]valueSide {
+	return [3]valueSide{{valueAttr(key), v.X}, {denominatorAttr(key), v.Y}, {preAttr(key), v.Pre}}
+}
+
+// isValueAttr reports whether an attribute holds a metric value's side.
+func isValueAttr(name string) bool {
+	return strings.HasPrefix(name, "mx:") || strings.HasPrefix(name, "my:") || strings.HasPrefix(name, "mp:")
+}
 
 // decodeValues reads an assignment item's metric values.
 func decodeValues(it item) map[string]experiment.Value {
 	var out map[string]experiment.Value
 	for name := range it {
-		kind, key, ok := strings.Cut(name, ":")
-		if !ok || (kind != "mx" && kind != "my") {
+		if !isValueAttr(name) {
 			continue
 		}
+		kind, key, _ := strings.Cut(name, ":")
 		if out == nil {
 			out = map[string]experiment.Value{}
 		}
 		v := out[key]
-		if kind == "mx" {
+		switch kind {
+		case "mx":
 			v.X = getF(it, name)
-		} else {
+		case "my":
 			v.Y = getF(it, name)
+		default:
+			v.Pre = getF(it, name)
 		}
 		out[key] = v
 	}
@@ -47,7 +68,7 @@ func storedValues(it item) map[string]string {
 	var out map[string]string
 	for name, av := range it {
 		n, ok := av.(*types.AttributeValueMemberN)
-		if !ok || !(strings.HasPrefix(name, "mx:") || strings.HasPrefix(name, "my:")) {
+		if !ok || !isValueAttr(name) {
 			continue
 		}
 		if out == nil {

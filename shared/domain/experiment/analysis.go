@@ -15,6 +15,20 @@ type Analysis struct {
 	// Prior is the Bayesian reading's Gaussian prior on the relative lift;
 	// nil: flat (improper), so the posterior follows the data alone.
 	Prior *Prior
+	// LookbackDays is the CUPED covariate's window: the whole UTC days
+	// before the day of a unit's first exposure whose events make up its
+	// pre-exposure value (0: DefaultLookbackDays). It is read when a unit
+	// is first exposed, so a change applies to units exposed from then on
+	// (a recount applies it to every unit).
+	LookbackDays int
+}
+
+// Lookback is a's covariate window in days, the default applied.
+func (a Analysis) Lookback() int {
+	if a.LookbackDays == 0 {
+		return DefaultLookbackDays
+	}
+	return a.LookbackDays
 }
 
 // Prior is a Gaussian prior on the relative lift (0.1 = +10%).
@@ -29,12 +43,20 @@ const (
 	MaxSequentialTuning = 1e9
 	MaxPriorMean        = 10
 	MaxPriorStdDev      = 10
+	// DefaultLookbackDays is the CUPED window GrowthBook and Statsig use.
+	DefaultLookbackDays = 14
+	// MaxLookbackDays bounds the window; units' daily histories are kept
+	// this long (plus a day either side) and no longer.
+	MaxLookbackDays = 90
 )
 
 // CheckAnalysis adds to p every problem of a's settings.
 func CheckAnalysis(p Problems, a Analysis) {
 	if t := a.SequentialTuning; t != 0 && !(t >= 1 && t <= MaxSequentialTuning) {
 		p["sequential_tuning"] = fmt.Sprintf("must be a number from 1 to %g (or null for the default, 5000)", float64(MaxSequentialTuning))
+	}
+	if d := a.LookbackDays; d < 0 || d > MaxLookbackDays {
+		p["cuped_lookback_days"] = fmt.Sprintf("must be a whole number of days from 1 to %d (or null for the default, %d)", MaxLookbackDays, DefaultLookbackDays)
 	}
 	if a.Prior == nil {
 		return

@@ -23,6 +23,12 @@ func TestShapeOf(t *testing.T) {
 		{"ratio", Shape{Ratio: true}, Value{X: 30, Y: 2}, Sums{X: 30, XX: 900, Y: 2, YY: 4, XY: 60}},
 		{"ratio capped each side", Shape{Ratio: true, Cap: 10}, Value{X: 30, Y: 2}, Sums{X: 10, XX: 100, Y: 2, YY: 4, XY: 20}},
 		{"not a ratio ignores y", Shape{}, Value{X: 1, Y: 5}, Sums{X: 1, XX: 1}},
+		{"covariate", Shape{}, Value{X: 3, Pre: 2}, Sums{X: 3, XX: 9, P: 2, PP: 4, XP: 6}},
+		{"covariate without value", Shape{}, Value{Pre: 2}, Sums{P: 2, PP: 4}},
+		{"covariate capped", Shape{Cap: 5}, Value{X: 9, Pre: 7}, Sums{X: 5, XX: 25, P: 5, PP: 25, XP: 25}},
+		{"binomial covariate", Shape{Binary: true}, Value{X: 2, Pre: 4}, Sums{X: 1, XX: 1, P: 1, PP: 1, XP: 1}},
+		{"binomial covariate only", Shape{Binary: true}, Value{Pre: 4}, Sums{P: 1, PP: 1}},
+		{"ratio has no covariate", Shape{Ratio: true}, Value{X: 3, Y: 1, Pre: 2}, Sums{X: 3, XX: 9, Y: 1, YY: 1, XY: 3}},
 	} {
 		if got := tc.shape.Of(tc.v); got != tc.want {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)

@@ -55,6 +55,11 @@ func (m *Metric) Adds(a *experiment.Assignment, ev *experiment.Event) (experimen
 	if !m.Feeds(ev.Name) || !m.Counts(a, ev) {
 		return experiment.Value{}, false
 	}
+	return m.raw(ev)
+}
+
+// raw is what ev adds to a unit's raw value of m, whatever it converts.
+func (m *Metric) raw(ev *experiment.Event) (experiment.Value, bool) {
 	switch m.Type {
 	case Ratio:
 		x, okX := componentAdds(m.Numerator, ev)
@@ -103,6 +108,26 @@ func AddsAll(ms []*Metric, a *experiment.Assignment, ev *experiment.Event) map[s
 				out = map[string]experiment.Value{}
 			}
 			out[m.Key] = out[m.Key].Plus(v)
+		}
+	}
+	return out
+}
+
+// HistoryAll sums what ev adds to its unit's daily history of every metric
+// of ms that has a CUPED covariate (every type but ratio), by metric key
+// (nil when it adds nothing): the raw value, whatever the unit's
+// assignments, since the history is what the unit did before any of them.
+func HistoryAll(ms []*Metric, ev *experiment.Event) map[string]float64 {
+	var out map[string]float64
+	for _, m := range ms {
+		if m.Type == Ratio || !m.Feeds(ev.Name) {
+			continue
+		}
+		if v, ok := m.raw(ev); ok && v.X != 0 {
+			if out == nil {
+				out = map[string]float64{}
+			}
+			out[m.Key] += v.X
 		}
 	}
 	return out

@@ -100,3 +100,28 @@ func BenchmarkAdds(b *testing.B) {
 		_, _ = m.Adds(a, ev)
 	}
 }
+
+// TestHistoryAll: a unit's daily history takes every event's raw value of
+// each metric it feeds, assigned or not, windowed or not; ratios have none.
+func TestHistoryAll(t *testing.T) {
+	ev := func(name, props string) *experiment.Event {
+		return &experiment.Event{Name: name, Timestamp: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Properties: json.RawMessage(props)}
+	}
+	ms := []*Metric{
+		{Key: "c", Type: Count, Event: "buy"},
+		{Key: "c24", Type: Count, Event: "buy", WindowHours: 24},
+		{Key: "b", Type: Binomial, Event: "buy"},
+		{Key: "r", Type: Sum, Event: "buy", Property: "amount"},
+		{Key: "aov", Type: Ratio, Numerator: &Component{Type: Sum, Event: "buy", Property: "amount"}, Denominator: &Component{Type: Count, Event: "buy"}},
+		{Key: "clicks", Type: Count, Event: "click"},
+	}
+	if got, want := HistoryAll(ms, ev("buy", `{"amount":12.5}`)), map[string]float64{"c": 1, "c24": 1, "b": 1, "r": 12.5}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("history %v, want %v", got, want)
+	}
+	if got, want := HistoryAll(ms, ev("buy", `{"amount":0}`)), map[string]float64{"c": 1, "c24": 1, "b": 1}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("history of a zero amount %v, want %v", got, want)
+	}
+	if got := HistoryAll(ms, ev("view", "")); got != nil {
+		t.Fatalf("an event no metric reads has history %v", got)
+	}
+}

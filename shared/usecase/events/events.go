@@ -102,8 +102,9 @@ func (s *Service) WithHoldouts(h Holdouts, st HoldoutStore) *Service {
 // WithMetrics returns a copy of s that also adds each event to its unit's
 // values of the live metrics it feeds (every live metric whose event is the
 // event's name, whatever the experiments name), on every assignment of an
-// experiment that is not archived, in the same transaction as the event
-// (the aggregator turns the values into sums, see metric.Metric.Adds).
+// experiment that is not archived, and to the unit's daily totals (the
+// CUPED covariate's source), in the same transaction as the event (the
+// aggregator turns the values into sums, see metric.Metric.Adds).
 func (s *Service) WithMetrics(m Metrics, st Recorder) *Service {
 	c := *s
 	c.metrics, c.recorder = m, st
@@ -238,7 +239,9 @@ func (s *Service) record(ctx context.Context, l *ledger, ev *experiment.Event) (
 	name := ev.Name
 	counted := func(exp string) bool { e := l.declared[exp]; return e != nil && e.CountsEvent(name) }
 	var fed []*metric.Metric
-	if s.metrics != nil && len(l.assignments) > 0 {
+	// Even a unit without assignments: its daily totals take the event
+	// (the covariate of experiments it joins later).
+	if s.metrics != nil {
 		var err error
 		if fed, err = s.metrics.Feeding(ctx, name); err != nil {
 			return false, err

@@ -25,11 +25,14 @@ type MetricsPatch struct {
 	SequentialTuning *float64
 	Prior            *experiment.Prior
 	ClearPrior       bool
+	// LookbackDays is the CUPED window (0: the default); it applies to
+	// units first exposed from then on, and to all after a recount.
+	LookbackDays *int
 }
 
 func (m MetricsPatch) empty() bool {
 	return m.Primary == nil && m.Secondary == nil && m.Guardrails == nil && m.StopOnGuardrail == nil &&
-		m.SequentialTuning == nil && m.Prior == nil && !m.ClearPrior
+		m.SequentialTuning == nil && m.Prior == nil && !m.ClearPrior && m.LookbackDays == nil
 }
 
 // applyTo sets the patch's metrics on e and records them in changed.
@@ -48,6 +51,9 @@ func (m MetricsPatch) applyTo(e *experiment.Experiment, changed map[string]any) 
 	}
 	if m.SequentialTuning != nil {
 		e.Analysis.SequentialTuning, changed["sequential_tuning"] = *m.SequentialTuning, *m.SequentialTuning
+	}
+	if m.LookbackDays != nil {
+		e.Analysis.LookbackDays, changed["cuped_lookback_days"] = *m.LookbackDays, *m.LookbackDays
 	}
 	if m.Prior != nil || m.ClearPrior {
 		e.Analysis.Prior = nil

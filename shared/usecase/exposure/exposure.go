@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/abtest/abtest/shared/data/store"
 	"github.com/abtest/abtest/shared/domain/enrolment"
 	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
@@ -24,9 +25,10 @@ type Assignments interface {
 	Current(ctx context.Context, id experiment.Identity, key string, want func(*experiment.Experiment) bool) (*experiment.Experiment, *experiment.Assignment, error)
 }
 
-// Recorder appends exposures.
+// Recorder appends exposures; a unit's first exposure in an experiment
+// also records what first says (holdouts joined, the CUPED window).
 type Recorder interface {
-	RecordExposure(ctx context.Context, a *experiment.Assignment, shown, id string) (*experiment.Exposure, bool, error)
+	RecordExposureFor(ctx context.Context, a *experiment.Assignment, shown, id string, first store.FirstExposure) (*experiment.Exposure, bool, error)
 }
 
 // Holdouts serves the live holdouts' rules, from memory.
@@ -34,18 +36,11 @@ type Holdouts interface {
 	Rules(ctx context.Context) ([]enrolment.Holdout, error)
 }
 
-// HoldoutRecorder appends exposures and, on a unit's first exposure, makes
-// it an exposed member of holdouts.
-type HoldoutRecorder interface {
-	RecordExposureFor(ctx context.Context, a *experiment.Assignment, shown, id string, holdouts []string) (*experiment.Exposure, bool, error)
-}
-
 // Service records exposures.
 type Service struct {
 	assignments Assignments
 	recorder    Recorder
 	holdouts    Holdouts
-	joining     HoldoutRecorder
 }
 
 // New returns the use case.
@@ -57,9 +52,9 @@ func New(assignments Assignments, r Recorder) *Service {
 // experiment, makes the unit an exposed member of every live holdout that
 // covers the experiment and does not hold the unit out: the other group of
 // the holdouts' results.
-func (s *Service) WithHoldouts(h Holdouts, r HoldoutRecorder) *Service {
+func (s *Service) WithHoldouts(h Holdouts) *Service {
 	c := *s
-	c.holdouts, c.joining = h, r
+	c.holdouts = h
 	return &c
 }
 
@@ -94,21 +89,21 @@ func (s *Service) Expose(ctx context.Context, who experiment.Identity, key, show
 
 // Record stores an exposure of assignment a in exp (read by the caller),
 // shown "" meaning the assigned variant; on the unit's first exposure it
-// also joins the live holdouts covering exp that do not hold the unit out.
+// also joins the live holdouts covering exp that do not hold the unit out,
+// and fixes the unit's CUPED covariate over exp's lookback window.
 func (s *Service) Record(ctx context.Context, exp *experiment.Experiment, a *experiment.Assignment, shown, id string) (*experiment.Exposure, bool, error) {
 	if shown == "" {
 		shown = a.Variant
 	}
+	first := store.FirstExposure{LookbackDays: exp.Analysis.Lookback()}
 	if s.holdouts != nil && !a.Exposed() {
 		joins, err := s.joins(ctx, exp, a.Unit.ID)
 		if err != nil {
 			return nil, false, err
 		}
-		if len(joins) > 0 {
-			return s.joining.RecordExposureFor(ctx, a, shown, id, joins)
-		}
+		first.Holdouts = joins
 	}
-	return s.recorder.RecordExposure(ctx, a, shown, id)
+	return s.recorder.RecordExposureFor(ctx, a, shown, id, first)
 }
 
 // joins are the keys of the live holdouts covering exp that do not hold

@@ -26,6 +26,9 @@ type Query struct {
 	// MDE is the minimum detectable relative effect sample_size_reached
 	// is judged against; 0 means DefaultMDE.
 	MDE float64
+	// CUPED adjusts a metric's reading (and the guardrails') with each
+	// unit's pre-exposure value of the same metric (docs/statistics.md).
+	CUPED bool
 }
 
 // reading is a Query checked and resolved.
@@ -38,6 +41,7 @@ type reading struct {
 	lowerIsBetter bool
 	// analysis are the experiment's own settings (tuning, prior).
 	analysis experiment.Analysis
+	cuped    bool
 }
 
 // of is r with exp's analysis settings.
@@ -49,7 +53,7 @@ func (r reading) of(exp *experiment.Experiment) reading {
 // options are the engine's options for a metric of kind read as r asks.
 func (r reading) options(kind stats.Kind, lowerIsBetter bool) stats.Options {
 	o := stats.Options{Kind: kind, Method: r.method, Alpha: r.alpha, LowerIsBetter: lowerIsBetter,
-		SequentialTuning: r.analysis.SequentialTuning}
+		SequentialTuning: r.analysis.SequentialTuning, CUPED: r.cuped}
 	if p := r.analysis.Prior; p != nil {
 		o.Prior = stats.Prior{Proper: true, Mean: p.Mean, Variance: p.StdDev * p.StdDev}
 	}
@@ -67,7 +71,7 @@ var methods = []stats.Method{stats.Frequentist, stats.Sequential, stats.Bayesian
 
 // resolve checks q's options and applies the defaults.
 func (q Query) resolve() (reading, error) {
-	r := reading{method: stats.Frequentist, correction: stats.Holm, alpha: stats.DefaultAlpha}
+	r := reading{method: stats.Frequentist, correction: stats.Holm, alpha: stats.DefaultAlpha, cuped: q.CUPED}
 	if q.Method != "" {
 		found := false
 		for _, m := range methods {
@@ -135,11 +139,15 @@ func effectOf(e stats.Effect) *Effect {
 func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
 	out := make([]stats.Result, len(sums))
 	stats.Analyze(sums, 0, r.options(kind, r.lowerIsBetter), out)
+	theta, preMean := pooledCovariate(sums, kind)
 	for i := range rows {
 		row := &rows[i]
 		row.N = sums[i].N
 		if sums[i].N > 0 {
 			row.Mean, row.StdDev = ptr(out[i].Mean), ptr(out[i].StdDev)
+		}
+		if r.cuped && sums[i].N > 0 {
+			row.CUPED = &VariantCUPED{AdjustedMean: out[i].AdjustedMean + theta*preMean, AdjustedStdDev: out[i].AdjustedStdDev}
 		}
 		if i == 0 {
 			continue
@@ -152,6 +160,9 @@ func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
 			}
 			continue
 		}
+		if row.CUPED != nil {
+			row.CUPED.VarianceReduction = ptr(c.VarianceReduction)
+		}
 		row.Absolute = effectOf(c.Absolute)
 		if c.RelativeDefined {
 			row.Relative = effectOf(c.Relative)
@@ -161,7 +172,7 @@ func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
 		}
 		switch r.method {
 		case stats.Frequentist:
-			if kind != stats.Binomial { // Welch's t (binomial metrics keep the pooled z-test)
+			if kind != stats.Binomial || r.cuped { // Welch's t (unadjusted binomial metrics keep the pooled z-test)
 				row.PValue = ptr(c.PValue)
 			}
 		case stats.Sequential:

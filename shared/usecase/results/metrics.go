@@ -73,10 +73,11 @@ func fromCounters(exp *experiment.Experiment, m *metric.Metric) bool {
 // summaries are the variants' sufficient statistics of what a report reads
 // (in the experiment's variant order) and how the statistics read them:
 // the counters of an event (or a metric they hold, fromCounters) as a
-// binomial metric, or the metric's sums.
-func summaries(exp *experiment.Experiment, agg experiment.Aggregates, event string, m *metric.Metric) ([]stats.Summary, stats.Kind) {
+// binomial metric, or the metric's sums. A CUPED reading takes every
+// metric from its sums, where the covariate's sums are.
+func summaries(exp *experiment.Experiment, agg experiment.Aggregates, event string, m *metric.Metric, cuped bool) ([]stats.Summary, stats.Kind) {
 	out := make([]stats.Summary, len(exp.Variants))
-	if m == nil || fromCounters(exp, m) {
+	if m == nil || (fromCounters(exp, m) && !cuped) {
 		if m != nil {
 			event = m.Event
 		}
@@ -87,7 +88,8 @@ func summaries(exp *experiment.Experiment, agg experiment.Aggregates, event stri
 	}
 	for i, v := range exp.Variants {
 		x := agg.Sums[v.Key][m.Key]
-		out[i] = stats.Summary{N: agg.Exposed[v.Key], Sum: x.X, SumSq: x.XX, DenSum: x.Y, DenSumSq: x.YY, SumXY: x.XY}
+		out[i] = stats.Summary{N: agg.Exposed[v.Key], Sum: x.X, SumSq: x.XX, DenSum: x.Y, DenSumSq: x.YY, SumXY: x.XY,
+			PreSum: x.P, PreSumSq: x.PP, SumXPre: x.XP}
 	}
 	return out, m.Kind()
 }
@@ -114,7 +116,7 @@ func checkGuardrails(rep *Report, exp *experiment.Experiment, agg experiment.Agg
 			continue
 		}
 		rep.Guardrails = append(rep.Guardrails, key)
-		sums, kind := summaries(exp, agg, "", m)
+		sums, kind := summaries(exp, agg, "", m, r.cuped)
 		stats.Analyze(sums, 0, r.options(kind, m.LowerIsBetter()), out)
 		for i := 1; i < len(out); i++ {
 			if out[i].Compared {

@@ -114,7 +114,7 @@ func (s *Service) Plan(ctx context.Context, key string, q PlanQuery) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
-	sums, kind := summaries(exp, agg, q.Event, m)
+	sums, kind := summaries(exp, agg, q.Event, m, false)
 	p := planOf(exp, agg, q.Event, sums[0], kind, mde, r.alpha, s.now())
 	p.Metric = q.Metric
 	return p, nil

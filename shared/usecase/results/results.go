@@ -108,6 +108,9 @@ type Variant struct {
 	// significantly (after correction over the guardrails) in its bad
 	// direction; absent when no guardrail could be checked.
 	GuardrailBreached *bool `json:"guardrail_breached,omitempty"`
+	// CUPED are the adjusted figures of a cuped=true reading (the
+	// estimates, intervals and p-values above are then adjusted).
+	CUPED *VariantCUPED `json:"cuped,omitempty"`
 
 	comparison *stats.Comparison
 }
@@ -142,6 +145,8 @@ type Report struct {
 	GuardrailsUnchecked []string `json:"guardrails_unchecked,omitempty"`
 	// StoppedByGuardrail: this read paused the experiment (stop_on_guardrail).
 	StoppedByGuardrail bool `json:"stopped_by_guardrail,omitempty"`
+	// CUPED says how a cuped=true reading was adjusted.
+	CUPED *CUPED `json:"cuped,omitempty"`
 }
 
 // Results reads experiment key's results on event, read the default way.
@@ -208,6 +213,9 @@ func (s *Service) ask(ctx context.Context, key string, q Query) (asked, error) {
 	} else if err := declared(exp, event); err != nil {
 		return asked{}, err
 	}
+	if err := checkCUPED(q, m); err != nil {
+		return asked{}, err
+	}
 	return asked{exp: exp, defs: defs, metric: q.Metric, event: event, m: m, r: r}, nil
 }
 
@@ -267,7 +275,7 @@ func compute(exp *experiment.Experiment, agg experiment.Aggregates, event string
 // first event is event), from one set of counters: pure.
 func computeFor(exp *experiment.Experiment, agg experiment.Aggregates, event string, m *metric.Metric, r reading, now time.Time) Report {
 	r = r.of(exp)
-	sums, kind := summaries(exp, agg, event, m)
+	sums, kind := summaries(exp, agg, event, m, r.cuped)
 	resp := Report{Experiment: exp.Key, Status: exp.Status, Event: event, GeneratedAt: now.UTC().Format(time.RFC3339Nano),
 		Method: r.method.String(), Correction: r.correction.String(), Alpha: r.alpha, Variants: []Variant{}}
 	if !agg.AsOf.IsZero() {
@@ -313,6 +321,9 @@ func computeFor(exp *experiment.Experiment, agg experiment.Aggregates, event str
 		}
 	}
 	analyze(resp.Variants, sums, kind, r)
+	if r.cuped {
+		resp.CUPED = cupedOf(exp, sums, kind)
+	}
 	plan := planOf(exp, agg, event, sums[0], kind, r.mde, r.alpha, now)
 	resp.MDE, resp.SampleSizePerVariant, resp.SampleSizeReached = r.mde, plan.SampleSizePerVariant, plan.SampleSizeReached
 	return resp

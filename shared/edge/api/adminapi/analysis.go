@@ -8,7 +8,7 @@ import (
 )
 
 // analysisFields are the experiment fields tuning its readings.
-var analysisFields = []string{"sequential_tuning", "bayesian_prior"}
+var analysisFields = []string{"sequential_tuning", "bayesian_prior", "cuped_lookback_days"}
 
 // PriorView is an experiment's Bayesian prior on the relative lift.
 type PriorView struct {
@@ -16,10 +16,18 @@ type PriorView struct {
 	StdDev float64 `json:"stddev"`
 }
 
-// analysis reads sequential_tuning (a number, null for the default) and
+// analysis reads sequential_tuning (a number, null for the default),
+// cuped_lookback_days (a whole number of days, null for the default) and
 // bayesian_prior ({"mean","stddev"}, null for the flat prior) into m; the
 // use case checks their ranges.
 func (f *form) analysis(m *experiments.MetricsPatch) {
+	if raw, ok := f.fields["cuped_lookback_days"]; ok {
+		var d int
+		if !isNull(raw) && json.Unmarshal(raw, &d) != nil {
+			f.fail("cuped_lookback_days", "must be a whole number of days or null")
+		}
+		m.LookbackDays = &d
+	}
 	if raw, ok := f.fields["sequential_tuning"]; ok {
 		var t float64
 		if !isNull(raw) && json.Unmarshal(raw, &t) != nil {
@@ -46,7 +54,7 @@ func (f *form) analysis(m *experiments.MetricsPatch) {
 
 // analysisOf is the definition's settings a create names.
 func analysisOf(m experiments.MetricsPatch) experiment.Analysis {
-	return experiment.Analysis{SequentialTuning: deref(m.SequentialTuning), Prior: m.Prior}
+	return experiment.Analysis{SequentialTuning: deref(m.SequentialTuning), Prior: m.Prior, LookbackDays: deref(m.LookbackDays)}
 }
 
 // viewAnalysis shows e's settings: null where the default applies.
@@ -57,5 +65,9 @@ func viewAnalysis(v *ExperimentView, a experiment.Analysis) {
 	}
 	if a.Prior != nil {
 		v.BayesianPrior = &PriorView{Mean: a.Prior.Mean, StdDev: a.Prior.StdDev}
+	}
+	if a.LookbackDays != 0 {
+		d := a.LookbackDays
+		v.CUPEDLookbackDays = &d
 	}
 }

@@ -32,14 +32,15 @@ type ExperimentView struct {
 	// pauses the experiment.
 	StopOnGuardrail bool `json:"stop_on_guardrail"`
 	// The readings' settings: null where the default applies.
-	SequentialTuning *float64   `json:"sequential_tuning"`
-	BayesianPrior    *PriorView `json:"bayesian_prior"`
-	Version          int64      `json:"version"`
-	CreatedAt        string     `json:"created_at"`
-	CreatedBy        string     `json:"created_by"`
-	StartedAt        *string    `json:"started_at"` // null: not started
-	UpdatedAt        string     `json:"updated_at"`
-	UpdatedBy        string     `json:"updated_by"`
+	SequentialTuning  *float64   `json:"sequential_tuning"`
+	BayesianPrior     *PriorView `json:"bayesian_prior"`
+	CUPEDLookbackDays *int       `json:"cuped_lookback_days"`
+	Version           int64      `json:"version"`
+	CreatedAt         string     `json:"created_at"`
+	CreatedBy         string     `json:"created_by"`
+	StartedAt         *string    `json:"started_at"` // null: not started
+	UpdatedAt         string     `json:"updated_at"`
+	UpdatedBy         string     `json:"updated_by"`
 }
 
 // VariantView is one variant; AssignedCount is shown on single reads.

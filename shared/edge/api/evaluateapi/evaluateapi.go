@@ -235,7 +235,7 @@ func UseCase(d lambdafn.Deps) *evaluation.Service {
 	if d.Groups != nil {
 		assign = assign.WithGroups(d.Groups)
 	}
-	expose := exposure.New(assignment.New(d.Definitions, d.Store), d.Store).WithHoldouts(d.Holdouts, d.Store)
+	expose := exposure.New(assignment.New(d.Definitions, d.Store), d.Store).WithHoldouts(d.Holdouts)
 	var groups evaluation.Groups
 	if d.Groups != nil {
 		groups = d.Groups

@@ -140,5 +140,5 @@ func decode(req httpapi.Request) (shown, id string, err error) {
 
 // Wire builds the handler of the exposure function.
 func Wire(d lambdafn.Deps) httpapi.Handler {
-	return New(d.Logger, exposure.New(assignment.New(d.Definitions, d.Store), d.Store).WithHoldouts(d.Holdouts, d.Store))
+	return New(d.Logger, exposure.New(assignment.New(d.Definitions, d.Store), d.Store).WithHoldouts(d.Holdouts))
 }

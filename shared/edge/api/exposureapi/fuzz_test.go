@@ -84,7 +84,7 @@ func (s fzStore) CreateAssignment(_ context.Context, key string, unit experiment
 	return nil, false, errors.New("not on the exposure path")
 }
 
-func (s fzStore) RecordExposure(ctx context.Context, a *experiment.Assignment, shown, id string) (*experiment.Exposure, bool, error) {
+func (s fzStore) RecordExposureFor(ctx context.Context, a *experiment.Assignment, shown, id string, _ store.FirstExposure) (*experiment.Exposure, bool, error) {
 	if id != "" && !experiment.ValidID(id) {
 		s.t.Errorf("RecordExposure with id %q", id)
 	}

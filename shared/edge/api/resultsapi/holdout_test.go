@@ -25,7 +25,7 @@ import (
 )
 
 // service is every function on one table, as deployed, with the holdouts
-// in memory (read on every call, so the test needs no waiting).
+// and metrics in memory (read on every call, so the test needs no waiting).
 type service struct {
 	t     *testing.T
 	table string
@@ -35,7 +35,8 @@ type service struct {
 func newService(t *testing.T) *service {
 	t.Helper()
 	st, _, table := storetest.New(t)
-	d := lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Holdouts: snapshot.NewHoldouts(st, 0), Now: time.Now}
+	d := lambdafn.Deps{Logger: quiet, Store: st, Definitions: snapshot.New(st, 0), Holdouts: snapshot.NewHoldouts(st, 0),
+		Metrics: snapshot.NewMetrics(st, 0), Now: time.Now}
 	s := &service{t: t, table: table, fn: map[string]httpapi.Handler{}}
 	for _, name := range routes.Functions() {
 		h, err := allroutes.Handler(d, name)

@@ -115,7 +115,7 @@ func reading(logger *slog.Logger, read func(ctx context.Context, key string, q r
 }
 
 // query reads a results call's query string: event or metric, method,
-// correction, alpha, mde (the use case checks their values).
+// correction, alpha, mde, cuped (the use case checks their values).
 func query(qs map[string]string) (results.Query, error) {
 	q := results.Query{Event: qs["event"], Metric: qs["metric"], Method: qs["method"], Correction: qs["correction"]}
 	var err error
@@ -124,6 +124,15 @@ func query(qs map[string]string) (results.Query, error) {
 	}
 	if q.MDE, err = positive(qs, "mde", results.ErrInvalidMDE); err != nil {
 		return results.Query{}, err
+	}
+	switch qs["cuped"] {
+	case "", "false":
+	case "true":
+		q.CUPED = true
+	default:
+		const msg = "must be true or false"
+		return results.Query{}, fault.New(fault.Invalid, fault.CodeValidationFailed, "cuped "+msg).
+			With(map[string]any{"fields": map[string]string{"cuped": msg}})
 	}
 	return q, nil
 }
