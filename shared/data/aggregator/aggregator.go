@@ -4,7 +4,8 @@
 // (experiment.Delta) and every change of a holdout membership into the
 // change of its holdout's (holdout.Delta), sums a batch's changes per
 // experiment and holdout, and applies them with the stream shard's
-// checkpoint in one transaction, so a batch delivered twice is counted once. The Lambda event source mapping feeds it
+// checkpoint in transactions of consecutive records, so a batch delivered
+// twice is counted once. The Lambda event source mapping feeds it
 // on AWS (shared/edge/streamfn); a poller of DynamoDB Local's stream feeds
 // it locally and in tests (shared/edge/streampoll).
 package aggregator
@@ -26,9 +27,9 @@ import (
 	"github.com/abtest/abtest/shared/domain/metric"
 )
 
-// MaxBatch is the most records one Apply takes: every record may touch
-// another experiment, and one transaction holds 99 of them next to the
-// checkpoint. The event source mapping's batch size must not exceed it.
+// MaxBatch is the batch size of the event source mapping and of the
+// poller. Apply takes a batch of any size: it applies it in consecutive
+// ranges of records whose deltas each fit one transaction.
 const MaxBatch = 99
 
 // Record is one change of an item, as the stream reports it.
@@ -65,44 +66,113 @@ func New(st Store) *Aggregator { return &Aggregator{store: st, shapes: experimen
 
 // Result says what an Apply did.
 type Result struct {
-	Applied bool // false: the batch was applied before (a redelivery), or held no change to count
+	Applied bool // false: nothing applied by this call (a redelivery, or no change to count)
 	Changes int  // assignment and membership changes counted
 }
 
-// Apply counts a batch exactly once: all of it or, on error, none of what
-// was not counted before. A batch that overlaps one applied before (a retry
-// from a record, with more records after it) counts only its records after
-// the stream shard's checkpoint.
+// Apply counts a batch exactly once. It cuts the batch into consecutive
+// ranges of records whose deltas fit one transaction (fitting) and applies
+// each with the stream shard's checkpoint moved to its last record, so on
+// error the ranges before it stay counted and a retry from the first
+// record counts only what follows them; a batch that overlaps one applied
+// before (a retry from a record, with more records after it) counts only
+// its records after the stream shard's checkpoint. A record too big for a
+// transaction alone goes alone, and the store applies it in parts.
 func (a *Aggregator) Apply(ctx context.Context, b Batch) (Result, error) {
-	if len(b.Records) > MaxBatch {
-		return Result{}, fmt.Errorf("aggregate: %d records in one batch, at most %d", len(b.Records), MaxBatch)
-	}
 	records := b.Records
 	shapes, err := a.shapesOf(ctx, records)
 	if err != nil {
 		return Result{}, err
 	}
-	for attempt := 0; len(records) > 0 && attempt < 2; attempt++ {
-		deltas, asOf, changes := sum(records, shapes)
-		if len(deltas) == 0 {
-			// Nothing to count; the checkpoint need not move, since a
-			// redelivery of such records counts nothing either.
-			return Result{}, nil
+	var res Result
+	alone := false // the next range is its first record alone
+	for {
+		// Records that count nothing need no checkpoint, since a
+		// redelivery of them counts nothing either; so a range starts at
+		// one that counts, and a record too big alone is a range alone.
+		records = counting(records, shapes)
+		if len(records) == 0 {
+			return res, nil
 		}
-		first, last := records[0].SequenceNumber, records[len(records)-1].SequenceNumber
+		n := 1
+		if !alone {
+			n = fitting(records, shapes)
+		}
+		deltas, asOf, changes := sum(records[:n], shapes)
+		first, last := records[0].SequenceNumber, records[n-1].SequenceNumber
 		applied, checkpoint, err := a.store.ApplyDeltas(ctx, b.Shard, first, last, asOf, deltas)
 		if err != nil {
-			return Result{}, fmt.Errorf("aggregate %d changes: %w", changes, err)
+			return res, fmt.Errorf("aggregate %d changes: %w", changes, err)
 		}
 		if applied {
-			return Result{Applied: true, Changes: changes}, nil
+			res.Applied, res.Changes = true, res.Changes+changes
+			records, alone = records[n:], false
+			continue
 		}
 		if checkpoint == "" {
-			return Result{}, fmt.Errorf("aggregate: stream shard %q refused the batch without naming its checkpoint", b.Shard)
+			return res, fmt.Errorf("aggregate: stream shard %q refused records %s to %s without naming its checkpoint", b.Shard, first, last)
 		}
-		records = after(records, checkpoint)
+		rest := uncounted(records, checkpoint)
+		if len(rest) == len(records) {
+			if n == 1 {
+				return res, fmt.Errorf("aggregate: stream shard %q's checkpoint %s refuses record %s it has not counted", b.Shard, checkpoint, first)
+			}
+			// The first record is counted in part (store.Counted): it
+			// was applied alone, in parts, and goes alone again.
+			alone = true
+		}
+		records = rest
 	}
-	return Result{}, nil
+}
+
+// fitting is how many of records, from the first (one that counts), go in
+// one transaction: as many as their summed deltas fit (store.DeltaItems:
+// store.MaxDeltaItems in all, store.AggregateShards of one key), and at
+// least the first: too big alone, it is applied in parts by the store.
+func fitting(records []Record, shapes experiment.Shapes) int {
+	acc := map[string]experiment.Aggregates{}
+	sizes := map[string]int{}
+	total := 0
+	for i, r := range records {
+		key, d, ok := countable(r, shapes)
+		if !ok {
+			continue
+		}
+		n := store.DeltaItems(addTo(acc, key, d))
+		total += n - sizes[key]
+		sizes[key] = n
+		if total > store.MaxDeltaItems || n > store.AggregateShards {
+			return max(i, 1)
+		}
+	}
+	return len(records)
+}
+
+// counting returns records from the first that counts a change.
+func counting(records []Record, shapes experiment.Shapes) []Record {
+	for i, r := range records {
+		if _, _, ok := countable(r, shapes); ok {
+			return records[i:]
+		}
+	}
+	return nil
+}
+
+// countable is the change r counts, if any (delta, not zero).
+func countable(r Record, shapes experiment.Shapes) (key string, d experiment.Aggregates, ok bool) {
+	key, d, ok = delta(r, shapes)
+	return key, d, ok && !d.IsZero()
+}
+
+// addTo adds d to deltas[key] and returns the sum.
+func addTo(deltas map[string]experiment.Aggregates, key string, d experiment.Aggregates) experiment.Aggregates {
+	total, ok := deltas[key]
+	if !ok {
+		total = experiment.NewAggregates()
+		deltas[key] = total
+	}
+	total.Add(d)
+	return total
 }
 
 // sum adds up the counted changes of records by the counters they move
@@ -110,16 +180,11 @@ func (a *Aggregator) Apply(ctx context.Context, b Batch) (Result, error) {
 func sum(records []Record, shapes experiment.Shapes) (deltas map[string]experiment.Aggregates, asOf time.Time, changes int) {
 	deltas = map[string]experiment.Aggregates{}
 	for _, r := range records {
-		key, d, ok := delta(r, shapes)
-		if !ok || d.IsZero() {
+		key, d, ok := countable(r, shapes)
+		if !ok {
 			continue
 		}
-		total, ok := deltas[key]
-		if !ok {
-			total = experiment.NewAggregates()
-			deltas[key] = total
-		}
-		total.Add(d)
+		addTo(deltas, key, d)
 		changes++
 		if r.At.After(asOf) {
 			asOf = r.At
@@ -128,10 +193,11 @@ func sum(records []Record, shapes experiment.Shapes) (deltas map[string]experime
 	return deltas, asOf, changes
 }
 
-// after returns the records after sequence number checkpoint.
-func after(records []Record, checkpoint string) []Record {
+// uncounted returns the records from the first that checkpoint does not
+// count wholly (store.Counted).
+func uncounted(records []Record, checkpoint string) []Record {
 	for i, r := range records {
-		if store.SeqAfter(r.SequenceNumber, checkpoint) {
+		if !store.Counted(r.SequenceNumber, checkpoint) {
 			return records[i:]
 		}
 	}

@@ -111,8 +111,8 @@ func addShard(g *experiment.Aggregates, it item) {
 // attrAsOf is when the newest change a counter shard includes was made.
 const attrAsOf = "as_of"
 
-// maxApplied bounds the experiments one ApplyDeltas call may touch: one
-// transaction holds 100 items, one of them the checkpoint.
+// maxApplied bounds the counter items one ApplyDeltas transaction holds:
+// one transaction holds 100 items, one of them the checkpoint.
 const maxApplied = maxTransactItems - 1
 
 // ApplyDeltas adds a batch of changes from one stream shard to the
@@ -120,31 +120,33 @@ const maxApplied = maxTransactItems - 1
 // shard owns, with the stream shard's checkpoint, in one transaction. The
 // transaction applies only if the checkpoint is before first (the batch's
 // first sequence number) and moves it to last, so a batch delivered again
-// changes nothing: applied is false and checkpoint is the last sequence
-// number applied, so the caller can apply what lies after it. Many stream
-// shards share the 16 counter shards of an experiment; each batch writes one
-// item per experiment. A key of deltas is an experiment's key or a
-// holdout's HoldoutCounters(key): both kinds go in the same transaction.
+// changes nothing: applied is false and checkpoint is where the stream
+// shard's counting stands (see Counted), so the caller can apply what lies
+// after it. Many stream shards share the 16 counter shards of an
+// experiment; each batch writes one item per experiment (more for one with
+// many counters). A key of deltas is an experiment's key or a holdout's
+// HoldoutCounters(key): both kinds go in the same transaction.
+//
+// Deltas must fit one transaction (DeltaItems: at most MaxDeltaItems in
+// all, AggregateShards of one key), except those of a single record
+// (first == last), which are applied in consecutive parts, each with its
+// own step of the checkpoint (applyInParts).
 func (s *Store) ApplyDeltas(ctx context.Context, streamShard, first, last string, asOf time.Time, deltas map[string]experiment.Aggregates) (applied bool, checkpoint string, err error) {
 	if len(deltas) > maxApplied {
 		return false, "", fmt.Errorf("apply deltas: %d experiments in one batch, at most %d", len(deltas), maxApplied)
 	}
-	items := []types.TransactWriteItem{{Update: &types.Update{
-		TableName:                           aws.String(s.table),
-		Key:                                 keyOf(checkpointPK(streamShard), skCheckpoint),
-		UpdateExpression:                    aws.String("SET #seq = :last, #at = :at"),
-		ConditionExpression:                 aws.String("attribute_not_exists(#seq) OR #seq < :first"),
-		ExpressionAttributeNames:            map[string]string{"#seq": "seq", "#at": attrAsOf},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":last": avS(seqKey(last)), ":first": avS(seqKey(first)), ":at": avT(asOf)},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}}
+	var counters []types.TransactWriteItem
 	shard := shardOfStream(streamShard)
 	for _, key := range sortedKeys(deltas) {
-		items = append(items, s.counterUpdates(key, shard, deltas[key], asOf)...)
+		counters = append(counters, s.counterUpdates(key, shard, deltas[key], asOf)...)
 	}
-	if len(items) > maxTransactItems {
-		return false, "", fmt.Errorf("apply deltas: %d counter items in one batch, at most %d", len(items)-1, maxApplied)
+	if ps := parts(counters); len(ps) > 1 {
+		if first != last {
+			return false, "", fmt.Errorf("apply deltas: records %s to %s need %d counter items, more than one transaction holds (MaxDeltaItems): split them", first, last, len(counters))
+		}
+		return s.applyInParts(ctx, streamShard, first, asOf, ps)
 	}
+	items := append([]types.TransactWriteItem{s.checkpointStep(streamShard, seqBefore, seqKey(first), seqKey(last), asOf)}, counters...)
 	err = s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if r, ok := cancellation(err, 0); ok && deref(r.Code) == conditionFailed {
 		// Applied before, in part or whole: a redelivered batch.
@@ -156,16 +158,13 @@ func (s *Store) ApplyDeltas(ctx context.Context, streamShard, first, last string
 	return true, last, nil
 }
 
-// SeqAfter reports whether stream sequence number a comes after b.
-func SeqAfter(a, b string) bool { return seqKey(a) > seqKey(b) }
-
 // counterUpdates adds d to counter shard shard of counters key and bumps
 // the shard's version, which a recount's swap checks. A delta with more
 // counters than one update expression holds (many metrics at once) goes
 // to the next shards too: the counters are the sum of every shard.
 func (s *Store) counterUpdates(key string, shard int, d experiment.Aggregates, asOf time.Time) []types.TransactWriteItem {
 	var out []types.TransactWriteItem
-	for j, chunk := range chunkCounters(counterAttrs(d), maxCountersPerUpdate) {
+	for j, chunk := range chunkCounters(sortedCounters(d), maxCountersPerUpdate) {
 		names := map[string]string{"#ver": shardVersion, "#at": attrAsOf}
 		values := map[string]types.AttributeValue{":one": avN(1), ":at": avT(asOf)}
 		expr := "SET #at = :at ADD #ver :one"

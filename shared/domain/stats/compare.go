@@ -139,6 +139,11 @@ func Compare(control, treatment Summary, o Options) (c Comparison, ok bool) {
 	if reason != Defined {
 		return Comparison{Reason: reason}, false
 	}
+	return compareMoments(control, treatment, m, o, alpha, tuning)
+}
+
+// compareMoments reads the effect's moments m by the method o names.
+func compareMoments(control, treatment Summary, m moments, o Options, alpha, tuning float64) (c Comparison, ok bool) {
 	switch o.Method {
 	case Frequentist:
 		c = frequentist(m, alpha)

@@ -99,7 +99,8 @@ func summaries(exp *experiment.Experiment, agg experiment.Aggregates, event stri
 // control by the response's method, the p-values of every variant ×
 // guardrail corrected together (the response's correction), and a breach
 // is a significant move in the metric's bad direction
-// (stats.GuardrailBreached).
+// (stats.GuardrailBreached). A binomial guardrail with a group of no
+// variance is read on the pooled variance (guardrailComparison).
 func checkGuardrails(rep *Report, exp *experiment.Experiment, agg experiment.Aggregates, defs map[string]*metric.Metric, r reading) {
 	r = r.of(exp)
 	type test struct {
@@ -119,8 +120,8 @@ func checkGuardrails(rep *Report, exp *experiment.Experiment, agg experiment.Agg
 		sums, kind := summaries(exp, agg, "", m, r.cuped)
 		stats.Analyze(sums, 0, r.options(kind, m.LowerIsBetter()), out)
 		for i := 1; i < len(out); i++ {
-			if out[i].Compared {
-				tests = append(tests, test{row: i, c: out[i].Comparison, lower: m.LowerIsBetter()})
+			if c, ok := guardrailComparison(out[i], sums[0], sums[i], r.options(kind, m.LowerIsBetter())); ok {
+				tests = append(tests, test{row: i, c: c, lower: m.LowerIsBetter()})
 			}
 		}
 	}

@@ -2,17 +2,12 @@ package resultsapi_test
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/abtest/abtest/shared/data/snapshot"
 	"github.com/abtest/abtest/shared/data/store"
@@ -385,16 +380,7 @@ func TestResultsOfMetric(t *testing.T) {
 	if err := f.st.SaveExperiment(ctx, &next, prev, store.Change{Version: next.Version, Action: "update", At: generatedAt}); err != nil {
 		t.Fatal(err)
 	}
-	read := func(query map[string]string) results.Report {
-		t.Helper()
-		resp := f.call(t, routes.AdminResults, "checkout", query)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%v: %d %s", query, resp.StatusCode, resp.Body)
-		}
-		var r results.Report
-		httpapitest.Decode(t, resp, &r)
-		return r
-	}
+	read := func(query map[string]string) results.Report { t.Helper(); return f.report(t, query) }
 	byEvent, byMetric := read(map[string]string{"event": "purchase"}), read(map[string]string{"metric": "buy"})
 	if byMetric.Metric != "buy" || byMetric.Event != "purchase" || byEvent.Metric != "" {
 		t.Fatalf("headers %+v %+v", byMetric, byEvent)
@@ -435,20 +421,7 @@ func TestResultsOfMetric(t *testing.T) {
 
 	// Many more sign-ups in the treatment: a breach of a decrease-is-good
 	// guardrail, by every method.
-	for attr, n := range map[string]int{"x:control": 10000, "c:control:signup": 1000, "x:treatment": 10000, "c:treatment:signup": 1400} {
-		_, err := f.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(f.table),
-			Key: map[string]types.AttributeValue{
-				"pk": &types.AttributeValueMemberS{Value: "EXP#checkout#AGG#03"}, "sk": &types.AttributeValueMemberS{Value: "AGG"},
-			},
-			UpdateExpression:          aws.String("ADD #a :n"),
-			ExpressionAttributeNames:  map[string]string{"#a": attr},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: fmt.Sprint(n)}},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.addCounters(t, map[string]int{"x:control": 10000, "c:control:signup": 1000, "x:treatment": 10000, "c:treatment:signup": 1400})
 	for _, method := range []string{"frequentist", "sequential", "bayesian"} {
 		r := read(map[string]string{"metric": "buy", "method": method})
 		if !*r.Variants[1].GuardrailBreached || r.StoppedByGuardrail || r.Status != experiment.Active {
