@@ -73,7 +73,8 @@ func (b *bench) rawEventBatch(ctx context.Context, pk string, n int) error {
 
 // rawMeteredBatch writes n events of the unit at pk that each feed a sum
 // metric: per event, a transaction of the event (recording the experiment
-// that took its value) and the ADD of its amount to the unit's value on its
+// that took its value), the ADD of its amount to the unit's daily totals
+// (the CUPED covariate's source) and to the unit's value on its
 // assignment, as the events path writes them.
 func (b *bench) rawMeteredBatch(ctx context.Context, pk string, n int) error {
 	for j := range n {
@@ -90,6 +91,13 @@ func (b *bench) rawMeteredBatch(ctx context.Context, pk string, n int) error {
 				ConditionExpression:       aws.String("attribute_exists(pk)"),
 				ExpressionAttributeNames:  map[string]string{"#v": "mx:bench-revenue"},
 				ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(10 + j)}},
+			}},
+			{Update: &types.Update{
+				TableName:                 aws.String(table),
+				Key:                       map[string]types.AttributeValue{"pk": avS(pk), "sk": avS("DAY#" + time.Now().UTC().Format(time.DateOnly))},
+				UpdateExpression:          aws.String("SET expires_at = :ttl ADD #v :v"),
+				ExpressionAttributeNames:  map[string]string{"#v": "mx:bench-revenue"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(10 + j)}, ":ttl": &types.AttributeValueMemberN{Value: fmt.Sprint(time.Now().Add(92 * 24 * time.Hour).Unix())}},
 			}},
 		}})
 		if err != nil {

@@ -214,12 +214,9 @@ func counterAttrs(d experiment.Aggregates) []counter {
 	}
 	for v, m := range d.Sums {
 		for k, x := range m {
-			for _, f := range []struct {
-				field string
-				n     float64
-			}{{"x", x.X}, {"xx", x.XX}, {"y", x.Y}, {"yy", x.YY}, {"xy", x.XY}, {"p", x.P}, {"pp", x.PP}, {"xp", x.XP}} {
-				if f.n != 0 {
-					out = append(out, counter{sumAttr(v, k, f.field), avDecimal(f.n)})
+			for _, f := range sumFields {
+				if n := *f.of(&x); n != 0 {
+					out = append(out, counter{sumAttr(v, k, f.name), avDecimal(n)})
 				}
 			}
 		}
@@ -246,6 +243,21 @@ func sumAttr(variant, metric, field string) string {
 	return "s:" + variant + ":" + metric + ":" + field
 }
 
+// sumFields name the fields of experiment.Sums in shard attributes.
+var sumFields = []struct {
+	name string
+	of   func(*experiment.Sums) *float64
+}{
+	{"x", func(s *experiment.Sums) *float64 { return &s.X }},
+	{"xx", func(s *experiment.Sums) *float64 { return &s.XX }},
+	{"y", func(s *experiment.Sums) *float64 { return &s.Y }},
+	{"yy", func(s *experiment.Sums) *float64 { return &s.YY }},
+	{"xy", func(s *experiment.Sums) *float64 { return &s.XY }},
+	{"p", func(s *experiment.Sums) *float64 { return &s.P }},
+	{"pp", func(s *experiment.Sums) *float64 { return &s.PP }},
+	{"xp", func(s *experiment.Sums) *float64 { return &s.XP }},
+}
+
 // addSumAttr adds a shard's sum attribute (named without its "s:") to g.
 func addSumAttr(g *experiment.Aggregates, rest, number string) {
 	f, err := strconv.ParseFloat(number, 64)
@@ -254,23 +266,10 @@ func addSumAttr(g *experiment.Aggregates, rest, number string) {
 		return
 	}
 	var x experiment.Sums
-	switch parts[2] {
-	case "x":
-		x.X = f
-	case "xx":
-		x.XX = f
-	case "y":
-		x.Y = f
-	case "yy":
-		x.YY = f
-	case "xy":
-		x.XY = f
-	case "p":
-		x.P = f
-	case "pp":
-		x.PP = f
-	case "xp":
-		x.XP = f
+	for _, field := range sumFields {
+		if field.name == parts[2] {
+			*field.of(&x) = f
+		}
 	}
 	g.AddSums(parts[0], parts[1], x)
 }
