@@ -161,6 +161,7 @@ try {
   await page.waitForFunction((el) => !el.isConnected, oldNote);
   await page.waitForSelector('#results-table td[data-col="chance"]');
   await page.waitForFunction(() => document.getElementById('series-note').textContent.length > 0);
+  check(await page.isDisabled('#results-adjustment'), 'CUPED is offered for metrics only, not for an event');
 
   step('phone width');
   await page.setViewportSize({ width: 390, height: 844 });

@@ -425,16 +425,26 @@
     const method = ['frequentist', 'sequential', 'bayesian'].includes(q.get('method')) ? q.get('method') : 'frequentist';
     const correction = ['holm', 'bh', 'none'].includes(q.get('correction')) ? q.get('correction') : 'holm';
     const [kind, name] = [chosen.value.slice(0, chosen.value.indexOf(':')), chosen.value.slice(chosen.value.indexOf(':') + 1)];
+    // CUPED adjusts metrics only (an event has no covariate).
+    const cuped = kind === 'metric' && q.get('cuped') === 'true';
     const params = new URLSearchParams({ [kind]: name, method, correction });
+    if (cuped) params.set('cuped', 'true');
     const onSel = h('select', { id: 'results-on', name: 'on' }, choices.map((c) => h('option', { value: c.value, selected: c === chosen }, c.label)));
     const methodSel = h('select', { id: 'results-method', name: 'method' }, ['frequentist', 'sequential', 'bayesian'].map((m) => h('option', { value: m, selected: m === method }, m)));
     const corrSel = h('select', { id: 'results-correction', name: 'correction' }, [['holm', 'Holm'], ['bh', 'Benjamini-Hochberg'], ['none', 'none']].map(([v, l]) => h('option', { value: v, selected: v === correction }, l)));
+    const adjSel = h('select', { id: 'results-adjustment', name: 'adjustment', disabled: kind !== 'metric' },
+      [['none', 'none'], ['cuped', 'CUPED (pre-exposure history)']].map(([v, l]) => h('option', { value: v, selected: (v === 'cuped') === cuped }, l)));
     const controls = h('form', { class: 'row', onsubmit: (ev) => ev.preventDefault() },
       h('div', {}, h('label', { for: 'results-on' }, 'Metric'), onSel),
       h('div', {}, h('label', { for: 'results-method' }, 'Method'), methodSel),
-      h('div', {}, h('label', { for: 'results-correction' }, 'Correction'), corrSel));
-    for (const s of [onSel, methodSel, corrSel]) {
-      s.addEventListener('change', () => go('#/experiments/' + encodeURIComponent(key) + '/results?' + new URLSearchParams({ on: onSel.value, method: methodSel.value, correction: corrSel.value })));
+      h('div', {}, h('label', { for: 'results-correction' }, 'Correction'), corrSel),
+      h('div', {}, h('label', { for: 'results-adjustment' }, 'Adjustment'), adjSel));
+    for (const s of [onSel, methodSel, corrSel, adjSel]) {
+      s.addEventListener('change', () => {
+        const next = new URLSearchParams({ on: onSel.value, method: methodSel.value, correction: corrSel.value });
+        if (adjSel.value === 'cuped') next.set('cuped', 'true');
+        go('#/experiments/' + encodeURIComponent(key) + '/results?' + next);
+      });
     }
     let r;
     try {
@@ -461,7 +471,7 @@
 
     const bayes = method === 'bayesian';
     const head = ['Variant', 'Exposed', 'Converted', 'Rate', 'Lift (' + Math.round((1 - r.alpha) * 100) + '% interval)'].concat(
-      bayes ? ['Chance to beat control'] : ['p-value', 'Adjusted p'], ['Significant']);
+      bayes ? ['Chance to beat control'] : ['p-value', 'Adjusted p'], r.cuped ? ['Variance removed'] : [], ['Significant']);
     const rows = r.variants.map((v) => {
       const rel = v.relative;
       return h('tr', { 'data-variant': v.variant },
@@ -473,6 +483,7 @@
         bayes ? h('td', { class: 'num', 'data-col': 'chance' }, v.is_control ? '—' : pct(v.chance_to_beat_control, 1))
           : [h('td', { class: 'num', 'data-col': 'p' }, v.is_control ? '—' : pval(v.p_value)),
             h('td', { class: 'num', 'data-col': 'adjusted' }, v.is_control ? '—' : pval(v.adjusted_p_value))],
+        r.cuped ? h('td', { class: 'num', 'data-col': 'variance-removed' }, v.cuped && v.cuped.variance_reduction != null ? pct(v.cuped.variance_reduction, 0) : '—') : [],
         h('td', { 'data-col': 'significant' }, v.is_control ? '—' : v.significant ? 'yes' : 'no', v.guardrail_breached ? ' (guardrail breached)' : ''));
     });
 
@@ -481,7 +492,9 @@
     const seriesNote = h('p', { class: 'muted', id: 'series-note' });
     show(h('h1', {}, 'Results: ' + e.name, ' ', badge(r.status)), back, controls, banners,
       h('p', { class: 'muted' }, 'On ' + (r.metric ? 'metric ' + r.metric + ' (event ' + r.event + ')' : 'event ' + r.event) + ', ' + r.method +
-        ', α = ' + r.alpha + ', correction ' + r.correction + '. Counted as of ' + when(r.as_of) + '.' +
+        ', α = ' + r.alpha + ', correction ' + r.correction + '.' +
+        (r.cuped ? ' CUPED-adjusted by each unit\'s ' + r.cuped.lookback_days + ' days before its first exposure (θ = ' + r.cuped.theta.toPrecision(3) + ').' : '') +
+        ' Counted as of ' + when(r.as_of) + '.' +
         (r.sample_size_per_variant ? ' Sample size per variant for a ' + pct(r.mde, 0) + ' effect: ' + r.sample_size_per_variant + (r.sample_size_reached ? ' (reached).' : ' (not yet reached).') : '')),
       table(head, rows, { id: 'results-table' }),
       h('div', { class: 'charts' },

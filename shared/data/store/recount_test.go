@@ -226,3 +226,37 @@ func TestRecountKeepsTheSumTheStreamAssumes(t *testing.T) {
 		t.Fatalf("counters after erasing the only unit: %+v", g)
 	}
 }
+
+// TestRecountJobExpires: a recount left running (its caller gave up) keeps
+// no items forever: the job and its checkpoints carry the table's TTL
+// attribute, 30 days after the job started.
+func TestRecountJobExpires(t *testing.T) {
+	ctx := context.Background()
+	defer store.SetRecountPageItems(8)()
+	st, db, table := storetest.New(t)
+	seedUnits(t, st, "abandoned", 40)
+	started := time.Now()
+	p, err := st.RecountStep(ctx, "abandoned", []string{"purchase"}, false, time.Now())
+	if err != nil || p.Done {
+		t.Fatalf("a one-page step: %+v %v", p, err)
+	}
+	out, err := db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(table),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "EXP#abandoned#RECOUNT"}},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil || len(out.Items) < 2 {
+		t.Fatalf("the job's items: %v %v", out, err)
+	}
+	for _, it := range out.Items {
+		n, ok := it[store.AttrExpiresAt].(*types.AttributeValueMemberN)
+		var at int64
+		if ok {
+			_, _ = fmt.Sscan(n.Value, &at)
+		}
+		if want := started.Add(30 * 24 * time.Hour).Unix(); at < want-60 || at > want+60 {
+			t.Errorf("%v expires at %d, want about %d", it[store.AttrSK], at, want)
+		}
+	}
+}

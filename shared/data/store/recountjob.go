@@ -27,6 +27,15 @@ func recountMode(write bool) string {
 	return "dry"
 }
 
+// recountTTL is how long a recount job's items are kept after it started:
+// a job nobody finishes (its caller gave up) is deleted by the table's TTL
+// then, and a later recount starts afresh. Jobs take minutes to hours.
+const recountTTL = 30 * 24 * time.Hour
+
+func recountExpiry(started time.Time) types.AttributeValue {
+	return avN(started.Add(recountTTL).Unix())
+}
+
 // recountLease is how long a call holds a job beyond its own deadline; a
 // call that died frees it after that.
 const recountLease = 30 * time.Second
@@ -172,6 +181,7 @@ func (s *Store) takeRecount(ctx context.Context, key string, events []string, wr
 	it["started_at"] = avT(now)
 	it["state"] = avS(string(state))
 	it["lease_until"] = lease
+	it[AttrExpiresAt] = recountExpiry(now)
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table), Item: it,
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
@@ -433,6 +443,7 @@ func (s *Store) checkpointSegment(ctx context.Context, job *recountJob, seg *rec
 	it["job"] = avS(job.ID)
 	it["pages"] = avN(seg.Pages + 1)
 	it["state"] = avS(string(state))
+	it[AttrExpiresAt] = recountExpiry(job.StartedAt)
 	put := &dynamodb.PutItemInput{
 		TableName: aws.String(s.table), Item: it,
 		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR job <> :job OR pages = :pages"),
