@@ -110,9 +110,15 @@ func TestMetricSumsAgainstBruteForce(t *testing.T) {
 			t.Fatalf("create metric %s: %v", m.Key, err)
 		}
 	}
+	// Both experiments name every metric but the late one: they take the
+	// covariates of those.
+	named := experiment.MetricRefs{}
+	for _, m := range statsMetrics() {
+		named.Secondary = append(named.Secondary, m.Key)
+	}
 	for _, e := range []experiments.NewInput{
-		{Key: "exp-a", Name: "A", Variants: variants(), Events: []string{"purchase"}},
-		{Key: "exp-b", Name: "B", Variants: append(variants(), experiment.Variant{Key: "third", Weight: 1}),
+		{Key: "exp-a", Name: "A", Variants: variants(), Events: []string{"purchase"}, Metrics: named},
+		{Key: "exp-b", Name: "B", Variants: append(variants(), experiment.Variant{Key: "third", Weight: 1}), Metrics: named,
 			Analysis: experiment.Analysis{LookbackDays: lookbackB}},
 	} {
 		if _, err := exps.Create(ctx, "admin", e); err != nil {
@@ -245,9 +251,7 @@ func TestMetricSumsAgainstBruteForce(t *testing.T) {
 	}
 	next := *prev
 	next.Version++
-	for _, m := range all {
-		next.Metrics.Secondary = append(next.Metrics.Secondary, m.Key)
-	}
+	next.Metrics.Secondary = append(next.Metrics.Secondary, lateMetric.Key)
 	if err := st.SaveExperiment(ctx, &next, prev, store.Change{Version: next.Version, Action: "update", At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
@@ -534,11 +538,11 @@ func cupedByHand(units []unitValue) (theta float64, adjusted map[string]float64)
 // preOf is a unit's CUPED covariate of metric m, by the documented rule
 // written out again: the raw value of its events stored before its first
 // exposure and stamped on one of the lookback whole UTC days before the
-// day of that exposure, whatever its assignments; none for ratio metrics
-// or a unit never exposed.
+// day of that exposure, whatever its assignments; none for ratio metrics,
+// metrics the experiment does not name or a unit never exposed.
 func preOf(evs []*experiment.Event, a *experiment.Assignment, m metric.Metric, lookback int, include func(metric.Metric, *experiment.Event) bool) float64 {
-	if m.Type == metric.Ratio || a.FirstExposedAt.IsZero() {
-		return 0
+	if m.Type == metric.Ratio || a.FirstExposedAt.IsZero() || m.Key == lateMetric.Key {
+		return 0 // the experiments do not name the late metric
 	}
 	exposedDay := a.FirstExposedAt.UTC().Truncate(24 * time.Hour)
 	first := exposedDay.AddDate(0, 0, -lookback)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +20,8 @@ import (
 // total of that day's events (mx:<metric>, metric.HistoryAll), added to in
 // the transaction that stores each event, assigned or not. A unit's first
 // exposure in an experiment reads the days of its lookback window (one
-// Query) and sets the covariate on its assignment (mp:<metric>). The items
+// Query) and sets the covariate of each metric the experiment names on its
+// assignment (mp:<metric>). The items
 // expire MaxLookbackDays after their day, plus a margin: nothing reads
 // them later.
 const dayPrefix = "DAY#"
@@ -55,9 +57,10 @@ func (s *Store) dailyItem(ev *experiment.Event, ms []*metric.Metric) *types.Tran
 }
 
 // preValues reads a unit's covariate for a first exposure at firstExposed:
-// per metric key, the sum of its daily totals over the lookback window (days
-// whole UTC days before the exposure's day), in one consistent Query.
-func (s *Store) preValues(ctx context.Context, unit experiment.UnitRef, firstExposed time.Time, days int) (map[string]float64, error) {
+// per metric key of keys, the sum of its daily totals over the lookback
+// window (days whole UTC days before the exposure's day), in one
+// consistent Query.
+func (s *Store) preValues(ctx context.Context, unit experiment.UnitRef, firstExposed time.Time, days int, keys []string) (map[string]float64, error) {
 	from, to := experiment.PreWindow(firstExposed, days)
 	in := &dynamodb.QueryInput{
 		TableName:                aws.String(s.table),
@@ -76,7 +79,7 @@ func (s *Store) preValues(ctx context.Context, unit experiment.UnitRef, firstExp
 		}
 		for _, it := range page.Items {
 			for key, v := range decodeValues(it) {
-				if v.X == 0 {
+				if v.X == 0 || !slices.Contains(keys, key) {
 					continue
 				}
 				if out == nil {

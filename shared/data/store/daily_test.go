@@ -92,7 +92,8 @@ func TestCovariateOfFirstExposure(t *testing.T) {
 	}
 	f.buy(unit, "assigned", day(-2, 5), 0.5) // history arriving after assignment, before exposure
 	f.now = day(0, 16)
-	if _, _, err := f.st.RecordExposureFor(ctx, a, "treatment", "", store.FirstExposure{LookbackDays: 7}); err != nil {
+	named := store.FirstExposure{LookbackDays: 7, Metrics: []string{"spend", "bought", "not-live"}}
+	if _, _, err := f.st.RecordExposureFor(ctx, a, "treatment", "", named); err != nil {
 		t.Fatal(err)
 	}
 	f.now = day(0, 17)
@@ -105,7 +106,7 @@ func TestCovariateOfFirstExposure(t *testing.T) {
 		}
 	}
 	// A second exposure changes nothing; a unit without history has none.
-	if _, _, err := f.st.RecordExposureFor(ctx, got, "treatment", "", store.FirstExposure{LookbackDays: 7}); err != nil {
+	if _, _, err := f.st.RecordExposureFor(ctx, got, "treatment", "", named); err != nil {
 		t.Fatal(err)
 	}
 	if again := f.assignment("exp", unit); !reflect.DeepEqual(again.Values, got.Values) {
@@ -116,22 +117,23 @@ func TestCovariateOfFirstExposure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.st.RecordExposure(ctx, b, "control", ""); err != nil {
+	if _, _, err := f.st.RecordExposureFor(ctx, b, "control", "", named); err != nil {
 		t.Fatal(err)
 	}
 	if v := f.assignment("exp", newcomer).Values; len(v) != 0 {
 		t.Fatalf("a unit without history holds %+v", v)
 	}
-	// The default window (14 days) takes the older purchase too.
+	// The default window (14 days) takes the older purchase too; an
+	// experiment takes the covariates of the metrics it names only.
 	c, _, err := f.st.CreateAssignment(ctx, "exp-14", unit, "control")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.st.RecordExposure(ctx, c, "control", ""); err != nil {
+	if _, _, err := f.st.RecordExposureFor(ctx, c, "control", "", store.FirstExposure{Metrics: []string{"spend"}}); err != nil {
 		t.Fatal(err)
 	}
-	if pre := f.assignment("exp-14", unit).Values["spend"].Pre; pre != 113+7 {
-		t.Fatalf("14-day covariate %v, want 120 (the older purchase and the late history, stored before this exposure)", pre)
+	if v := f.assignment("exp-14", unit).Values; v["spend"].Pre != 113+7 || v["bought"].Pre != 0 {
+		t.Fatalf("14-day covariates %+v, want spend 120 (the older purchase and the late history, stored before this exposure) and no bought", v)
 	}
 	erased, err := f.st.EraseUnit(ctx, unit)
 	if err != nil || erased.DailyTotals != 6 {
@@ -140,8 +142,8 @@ func TestCovariateOfFirstExposure(t *testing.T) {
 }
 
 // TestRecountRebuildsCovariates: a metric created after a unit's history
-// has no covariate for it until a recount, which rebuilds it from the
-// stored events; the recount runs in one-page calls (each stopping after
+// has no covariate for it until a recount, which rebuilds every covariate
+// of the metrics the experiment names from the stored events; the recount runs in one-page calls (each stopping after
 // writing its page's marks, which the next call finds in the checkpoint
 // and writes again), and the counters end equal to the recount.
 func TestRecountRebuildsCovariates(t *testing.T) {
@@ -149,6 +151,11 @@ func TestRecountRebuildsCovariates(t *testing.T) {
 	defer store.SetRecountPageItems(8)()
 	f := newCovariateFixture(t)
 	f.metrics = f.metrics[:1] // "bought" is not live for the events yet
+	rc := newExperiment("rc", experiment.Active)
+	rc.Metrics = experiment.MetricRefs{Primary: "spend", Secondary: []string{"bought"}}
+	if err := f.st.CreateExperiment(ctx, rc); err != nil {
+		t.Fatal(err)
+	}
 	const units = 40
 	base := f.now
 	for i := range units {
@@ -163,7 +170,7 @@ func TestRecountRebuildsCovariates(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%5 != 0 {
-			if _, _, err := f.st.RecordExposure(ctx, a, a.Variant, ""); err != nil {
+			if _, _, err := f.st.RecordExposureFor(ctx, a, a.Variant, "", store.FirstExposure{Metrics: rc.Metrics.All()}); err != nil {
 				t.Fatal(err)
 			}
 		}

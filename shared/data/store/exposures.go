@@ -43,14 +43,20 @@ type FirstExposure struct {
 	Holdouts []string
 	// LookbackDays is the experiment's CUPED window (0: the default).
 	LookbackDays int
+	// Metrics are the metrics the experiment names: the unit takes the
+	// covariate of each (only those, so an assignment item and the
+	// counters grow with what the experiment reads, not with every live
+	// metric; a metric named later gets it from a recount).
+	Metrics []string
 }
 
 // RecordExposureFor is RecordExposure that, on the unit's first exposure in
 // the experiment, also makes the unit an exposed member of first.Holdouts,
 // in the same transaction (a membership exists exactly when the first
 // exposure does; a unit already a member of one stays as it was), and sets
-// the unit's CUPED covariate on its assignment: per metric, its daily
-// totals over the lookback window (preValues, read just before). An event
+// the unit's CUPED covariate on its assignment: per metric of
+// first.Metrics, its daily totals over the lookback window (preValues,
+// read just before; no read when the experiment names no metric). An event
 // stored while the exposure is being recorded may land in the covariate or
 // not; either way it is what the unit did before it saw any variant.
 func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment, shown, id string, first FirstExposure) (x *experiment.Exposure, created bool, err error) {
@@ -94,9 +100,11 @@ func (s *Store) RecordExposureFor(ctx context.Context, a *experiment.Assignment,
 			}
 			return x, true, nil
 		}
-		pre, err := s.preValues(ctx, a.Unit, x.ExposedAt, lookback)
-		if err != nil {
-			return nil, false, fmt.Errorf("record first exposure %q/%s: %w", a.Experiment, a.Unit, err)
+		var pre map[string]float64
+		if len(first.Metrics) > 0 {
+			if pre, err = s.preValues(ctx, a.Unit, x.ExposedAt, lookback, first.Metrics); err != nil {
+				return nil, false, fmt.Errorf("record first exposure %q/%s: %w", a.Experiment, a.Unit, err)
+			}
 		}
 		cond, names, values := unchangedAssignment(a)
 		cond += " AND attribute_not_exists(#fx)"

@@ -329,15 +329,17 @@ func (s *Store) foldItem(job *recountJob, seg *recountSegment, it item) {
 		for k, v := range metric.AddsAll(job.metrics, a, ev) {
 			u.recount(k, v)
 		}
-		// The covariate: what the unit did in the lookback window, stored
-		// before its first exposure (the exposure read its daily totals
-		// then). A unit whose first exposure the item does not record
+		// The covariate of each metric the experiment names: what the unit
+		// did in the lookback window, stored before its first exposure (the
+		// exposure read its daily totals then). A unit whose first exposure the item does not record
 		// (one the recount marks exposed) has none.
 		if u.FirstExposedAt.IsZero() || !ev.ReceivedAt.Before(u.FirstExposedAt) || !experiment.InPreWindow(ev.Timestamp, u.FirstExposedAt, job.lookback()) {
 			return
 		}
 		for k, pre := range metric.HistoryAll(job.metrics, ev) {
-			u.recount(k, experiment.Value{Pre: pre})
+			if slices.Contains(job.Covariates, k) {
+				u.recount(k, experiment.Value{Pre: pre})
+			}
 		}
 	}
 }

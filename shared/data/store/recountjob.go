@@ -52,13 +52,15 @@ type recountJob struct {
 	// definitions and the shapes of every metric found on items (read by
 	// each call: definitions.go).
 	Metrics []string
-	// Lookback is the experiment's CUPED window when the job started: the
-	// recount rebuilds each unit's covariate over it.
-	Lookback  int
-	metrics   []*metric.Metric
-	shapes    *shapeCache
-	Segments  int
-	StartedAt time.Time
+	// Lookback and Covariates are the experiment's CUPED window and the
+	// metrics it names when the job started: the recount rebuilds each
+	// unit's covariate of those metrics over that window.
+	Lookback   int
+	Covariates []string
+	metrics    []*metric.Metric
+	shapes     *shapeCache
+	Segments   int
+	StartedAt  time.Time
 	// Before holds each counter shard's version and as_of when the job
 	// started: the swap is conditioned on them.
 	Before map[string]shardMark
@@ -158,14 +160,15 @@ func (s *Store) takeRecount(ctx context.Context, key string, events []string, wr
 	for _, m := range live {
 		metrics = append(metrics, m.Key)
 	}
-	lookback := experiment.DefaultLookbackDays
+	lookback, covariates := experiment.DefaultLookbackDays, []string{}
 	switch e, err := s.GetExperiment(ctx, key); {
 	case err == nil:
-		lookback = e.Analysis.Lookback()
+		lookback, covariates = e.Analysis.Lookback(), e.Metrics.All()
 	case !errors.Is(err, ErrNotFound):
 		return nil, err
 	}
-	job := &recountJob{Key: key, Mode: mode, ID: id, Write: write, Events: events, Metrics: metrics, Lookback: lookback, Segments: RecountSegments, StartedAt: now, Before: map[string]shardMark{}}
+	job := &recountJob{Key: key, Mode: mode, ID: id, Write: write, Events: events, Metrics: metrics, Lookback: lookback, Covariates: covariates,
+		Segments: RecountSegments, StartedAt: now, Before: map[string]shardMark{}}
 	for pk, it := range shards {
 		m := shardMark{AsOf: getS(it, attrAsOf)}
 		if _, ok := it[shardVersion]; ok {
@@ -174,7 +177,7 @@ func (s *Store) takeRecount(ctx context.Context, key string, events []string, wr
 		}
 		job.Before[pk] = m
 	}
-	state, _ := json.Marshal(jobState{events, metrics, lookback, job.Before})
+	state, _ := json.Marshal(jobState{events, metrics, lookback, covariates, job.Before})
 	it := keyOf(recountPK(key), "JOB#"+mode)
 	it["job"] = avS(id)
 	it["segments"] = avN(int64(job.Segments))
@@ -198,10 +201,11 @@ func (s *Store) takeRecount(ctx context.Context, key string, events []string, wr
 
 // jobState is what a job item keeps of its job, as JSON.
 type jobState struct {
-	Events   []string             `json:"events"`
-	Metrics  []string             `json:"metrics"`
-	Lookback int                  `json:"lookback,omitempty"`
-	Before   map[string]shardMark `json:"before"`
+	Events     []string             `json:"events"`
+	Metrics    []string             `json:"metrics"`
+	Lookback   int                  `json:"lookback,omitempty"`
+	Covariates []string             `json:"covariates,omitempty"`
+	Before     map[string]shardMark `json:"before"`
 }
 
 func decodeJob(key string, it item) (*recountJob, error) {
@@ -212,7 +216,7 @@ func decodeJob(key string, it item) (*recountJob, error) {
 	mode := getS(it, AttrSK)[len("JOB#"):]
 	return &recountJob{
 		Key: key, Mode: mode, ID: getS(it, "job"), Write: mode == "write", Events: state.Events, Metrics: state.Metrics,
-		Lookback: state.Lookback, Segments: int(getN(it, "segments")), StartedAt: getT(it, "started_at"), Before: state.Before,
+		Lookback: state.Lookback, Covariates: state.Covariates, Segments: int(getN(it, "segments")), StartedAt: getT(it, "started_at"), Before: state.Before,
 	}, nil
 }
 

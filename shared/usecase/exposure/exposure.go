@@ -95,7 +95,7 @@ func (s *Service) Record(ctx context.Context, exp *experiment.Experiment, a *exp
 	if shown == "" {
 		shown = a.Variant
 	}
-	first := store.FirstExposure{LookbackDays: exp.Analysis.Lookback()}
+	first := store.FirstExposure{LookbackDays: exp.Analysis.Lookback(), Metrics: exp.Metrics.All()}
 	if s.holdouts != nil && !a.Exposed() {
 		joins, err := s.joins(ctx, exp, a.Unit.ID)
 		if err != nil {

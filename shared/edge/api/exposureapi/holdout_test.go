@@ -95,8 +95,9 @@ func TestFirstExposureJoinsHoldouts(t *testing.T) {
 	counter.Reset()
 	parts.Reset()
 	expose(inside)
-	if got := counter.Calls(); got["TransactWriteItems"] != 1 || got["GetItem"] != 1 || got["Query"] != 1 || counter.Total() != 3 {
-		t.Fatalf("first exposure: calls %v, want 1 GetItem (assignment), 1 Query (the unit's daily totals) and 1 transaction", got)
+	// The experiment names no metric: no covariate, so no daily totals read.
+	if got := counter.Calls(); got["TransactWriteItems"] != 1 || got["GetItem"] != 1 || counter.Total() != 2 {
+		t.Fatalf("first exposure: calls %v, want 1 GetItem (assignment) and 1 transaction", got)
 	}
 	if other := parts.OtherThan("USER#" + inside); len(other) != 0 {
 		t.Fatalf("first exposure wrote outside the unit's partition: %v", other)
