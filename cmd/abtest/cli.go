@@ -22,6 +22,9 @@ type env struct {
 const (
 	EnvURL = "ABTEST_URL"
 	EnvKey = "ABTEST_ADMIN_KEY"
+	// EnvToken is an admin token (a JWT the deployment accepts as admin),
+	// used when no admin key is set.
+	EnvToken = "ABTEST_ADMIN_TOKEN"
 )
 
 // Exit codes.
@@ -33,11 +36,12 @@ const (
 
 // opts are the command line's flags, wherever they stand.
 type opts struct {
-	url, key, output string
-	file             string
-	status, event    string
-	name, role       string
-	max              int
+	url, key, token string
+	output          string
+	file            string
+	status, event   string
+	name, role      string
+	max             int
 }
 
 // usageError is a bad command line.
@@ -93,6 +97,7 @@ func parse(args []string) (opts, []string, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&o.url, "url", "", "")
 	fs.StringVar(&o.key, "key", "", "")
+	fs.StringVar(&o.token, "token", "", "")
 	fs.StringVar(&o.output, "o", "table", "")
 	fs.StringVar(&o.output, "output", "table", "")
 	fs.StringVar(&o.file, "f", "", "")
@@ -120,18 +125,23 @@ func parse(args []string) (opts, []string, error) {
 	return o, pos, nil
 }
 
+// client signs in with the first credential set: --key, --token, then
+// ABTEST_ADMIN_KEY, ABTEST_ADMIN_TOKEN (flags override the environment).
 func client(o opts, e env) (*adminclient.Client, error) {
-	url, key := o.url, o.key
+	url, key, token := o.url, o.key, o.token
 	if url == "" {
 		url = e.getenv(EnvURL)
 	}
-	if key == "" {
-		key = e.getenv(EnvKey)
+	if key == "" && token == "" {
+		key, token = e.getenv(EnvKey), e.getenv(EnvToken)
 	}
-	if url == "" || key == "" {
-		return nil, usagef("set %s and %s (or --url and --key): the API's URL and an admin key", EnvURL, EnvKey)
+	switch {
+	case url == "" || (key == "" && token == ""):
+		return nil, usagef("set %s and %s or %s (or --url and --key or --token): the API's URL and an admin key or token", EnvURL, EnvKey, EnvToken)
+	case key != "":
+		return adminclient.New(url, key)
 	}
-	return adminclient.New(url, key)
+	return adminclient.NewWithToken(url, token)
 }
 
 func dispatch(ctx context.Context, o opts, pos []string, e env) error {
@@ -166,8 +176,9 @@ func dispatch(ctx context.Context, o opts, pos []string, e env) error {
 
 const usage = `abtest manages an abtest deployment through its admin API.
 
-Settings: ABTEST_URL (the API's URL) and ABTEST_ADMIN_KEY (an admin key);
---url and --key override them. -o json prints JSON for scripts.
+Settings: ABTEST_URL (the API's URL) and ABTEST_ADMIN_KEY (an admin key) or
+ABTEST_ADMIN_TOKEN (an admin token, used when no key is set); --url, --key
+and --token override them. -o json prints JSON for scripts.
 
   abtest experiments list [--status draft|active|paused|ended] [--max N]
   abtest experiments get KEY

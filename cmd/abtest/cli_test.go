@@ -167,6 +167,13 @@ func TestErrors(t *testing.T) {
 	if r := cliEnv(t, map[string]string{EnvURL: st.URL, EnvKey: st.ClientKey}, "experiments", "list"); r.code != exitError || !strings.Contains(r.stderr, "FORBIDDEN") {
 		t.Errorf("with a client key: exit %d, stderr %q", r.code, r.stderr)
 	}
+	// An admin token in place of a key, from the environment or a flag;
+	// a session token that is not an admin's is refused.
+	cliEnv(t, map[string]string{EnvURL: st.URL, EnvToken: st.AdminToken("ops@example.com")}, "experiments", "list").ok(t)
+	cliEnv(t, map[string]string{EnvURL: st.URL}, "experiments", "list", "--token", st.AdminToken("ops@example.com")).ok(t)
+	if r := cliEnv(t, map[string]string{EnvURL: st.URL, EnvToken: st.Token("alice")}, "experiments", "list"); r.code != exitError {
+		t.Errorf("with a user's session token: exit %d, stderr %q", r.code, r.stderr)
+	}
 	if r := cliEnv(t, nil, "help"); r.code != exitOK || !strings.Contains(r.stdout, "abtest experiments results KEY --event NAME") {
 		t.Errorf("help: exit %d, %q", r.code, r.stdout)
 	}

@@ -17,11 +17,13 @@ import (
 	"time"
 )
 
-// Client calls one deployment's admin API with one key.
+// Client calls one deployment's admin API with one credential: an admin
+// API key, or an admin token (a JWT the deployment accepts as admin).
 type Client struct {
-	base string
-	key  string
-	http *http.Client
+	base  string
+	key   string
+	token string
+	http  *http.Client
 }
 
 // New returns a client of the API at base (e.g.
@@ -32,6 +34,17 @@ func New(base, key string) (*Client, error) {
 		return nil, fmt.Errorf("the API URL %q is not an http(s) URL", base)
 	}
 	return &Client{base: strings.TrimSuffix(base, "/"), key: key, http: &http.Client{Timeout: 60 * time.Second}}, nil
+}
+
+// NewWithToken is New signing in with an admin token (sent as
+// Authorization: Bearer) instead of an API key.
+func NewWithToken(base, token string) (*Client, error) {
+	c, err := New(base, "")
+	if err != nil {
+		return nil, err
+	}
+	c.token = token
+	return c, nil
 }
 
 // APIError is the API's answer to a refused request: its error body, or
@@ -94,7 +107,11 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	if err != nil {
 		return nil, nil, err
 	}
-	req.Header.Set("X-Api-Key", c.key)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	} else {
+		req.Header.Set("X-Api-Key", c.key)
+	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
