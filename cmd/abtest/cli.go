@@ -40,6 +40,8 @@ type opts struct {
 	output          string
 	file            string
 	status, event   string
+	metric, method  string
+	cuped           bool
 	name, role      string
 	max             int
 }
@@ -104,6 +106,9 @@ func parse(args []string) (opts, []string, error) {
 	fs.StringVar(&o.file, "file", "", "")
 	fs.StringVar(&o.status, "status", "", "")
 	fs.StringVar(&o.event, "event", "", "")
+	fs.StringVar(&o.metric, "metric", "", "")
+	fs.StringVar(&o.method, "method", "", "")
+	fs.BoolVar(&o.cuped, "cuped", false, "")
 	fs.StringVar(&o.name, "name", "", "")
 	fs.StringVar(&o.role, "role", "", "")
 	fs.IntVar(&o.max, "max", 0, "")
@@ -187,6 +192,7 @@ and --token override them. -o json prints JSON for scripts.
   abtest experiments start|pause|resume|end|archive KEY
   abtest experiments history KEY [--max N]
   abtest experiments results KEY --event NAME
+  abtest experiments results KEY --metric KEY [--method frequentist|sequential|bayesian] [--cuped]
   abtest keys create --name NAME --role admin|client|server
   abtest keys list
   abtest keys revoke ID

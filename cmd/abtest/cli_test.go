@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,7 @@ variants:
 // JSON), pause, resume, end, history, archive.
 func TestExperimentLifecycle(t *testing.T) {
 	st := stacktest.Start(t)
+	cli(t, st, "metrics", "create", "-f", write(t, "metric.yaml", "key: spend\nname: Spend\ntype: sum\nevent: purchase\nproperty: amount\n")).ok(t)
 	created := cli(t, st, "experiments", "create", "-f", write(t, "experiment.yaml", experimentYAML)).ok(t)
 	var exp struct {
 		Key, Status string
@@ -90,7 +92,7 @@ func TestExperimentLifecycle(t *testing.T) {
 		t.Fatalf("list:\n%s", list.stdout)
 	}
 	// No version in the file: the current one is used.
-	cli(t, st, "experiments", "update", "checkout_button", "-f", write(t, "patch.json", `{"name":"Green checkout button"}`)).ok(t)
+	cli(t, st, "experiments", "update", "checkout_button", "-f", write(t, "patch.json", `{"name":"Green checkout button","primary_metric":"spend"}`)).ok(t)
 	got := cli(t, st, "experiments", "get", "checkout_button", "-o", "json").ok(t)
 	if !strings.Contains(got.stdout, `"name": "Green checkout button"`) || !strings.Contains(got.stdout, `"version": 2`) {
 		t.Fatalf("get after update:\n%s", got.stdout)
@@ -104,7 +106,7 @@ func TestExperimentLifecycle(t *testing.T) {
 		st.Send(user, "GET", "/v1/client/experiments/checkout_button/assignment", "")
 		st.Send(user, "POST", "/v1/client/experiments/checkout_button/exposure", "")
 		if i%3 == 0 {
-			st.Send(user, "POST", "/v1/client/events", `{"events":[{"name":"purchase"}]}`)
+			st.Send(user, "POST", "/v1/client/events", fmt.Sprintf(`{"events":[{"name":"purchase","properties":{"amount":%d}}]}`, 10+i))
 		}
 	}
 	st.Drain()
@@ -124,6 +126,26 @@ func TestExperimentLifecycle(t *testing.T) {
 	}
 	if exposed != 40 || converted != 14 {
 		t.Errorf("results count %d exposed, %d converted; want 40 and 14", exposed, converted)
+	}
+	// A metric, read by any method, adjusted by CUPED.
+	spend := cli(t, st, "experiments", "results", "checkout_button", "--metric", "spend", "--method", "sequential", "--cuped").ok(t)
+	for _, want := range []string{"on metric spend, sequential", "DIFF [95%]", "LIFT [95%]", "VAR. REMOVED", "CUPED: adjusted by each unit's 14 days"} {
+		if !strings.Contains(spend.stdout, want) {
+			t.Errorf("metric table lacks %q:\n%s", want, spend.stdout)
+		}
+	}
+	var byMetric results.Report
+	if err := json.Unmarshal([]byte(cli(t, st, "experiments", "results", "checkout_button", "--metric", "spend", "--cuped", "-o", "json").ok(t).stdout), &byMetric); err != nil {
+		t.Fatal(err)
+	}
+	var spent float64
+	for _, v := range byMetric.Variants {
+		if v.Mean != nil {
+			spent += *v.Mean * float64(v.N)
+		}
+	}
+	if byMetric.Metric != "spend" || byMetric.CUPED == nil || math.Abs(spent-(10*14+3*91)) > 1e-6 {
+		t.Errorf("metric results %+v, spent %v", byMetric, spent)
 	}
 
 	for _, action := range []string{"pause", "resume", "end"} {

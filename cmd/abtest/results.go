@@ -22,18 +22,103 @@ func experimentResults(ctx context.Context, c call) error {
 	if err != nil {
 		return err
 	}
-	if c.o.event == "" {
-		return usagef("experiments results needs --event NAME (one of the experiment's events)")
+	q := url.Values{}
+	switch {
+	case c.o.metric != "":
+		q.Set("metric", c.o.metric)
+	case c.o.event != "":
+		q.Set("event", c.o.event)
+	default:
+		return usagef("experiments results needs --event NAME (one of the experiment's events) or --metric KEY (one of its metrics)")
+	}
+	if c.o.method != "" {
+		q.Set("method", c.o.method)
+	}
+	if c.o.cuped {
+		q.Set("cuped", "true")
 	}
 	var r results.Report
-	if err := c.c.Do(ctx, http.MethodGet, c.res.item(key)+"/results", url.Values{"event": {c.o.event}}, nil, &r); err != nil {
+	if err := c.c.Do(ctx, http.MethodGet, c.res.item(key)+"/results", q, nil, &r); err != nil {
 		return err
 	}
-	if c.o.output == "json" {
+	switch {
+	case c.o.output == "json":
 		return printJSON(c.e.stdout, r)
+	case c.o.metric != "":
+		return metricTable(c.e.stdout, r)
 	}
 	return resultsTable(c.e.stdout, r)
 }
+
+// metricTable prints a metric's reading: per variant its units and mean,
+// and against the control the difference and the lift with their
+// intervals, the corrected p-value (or, Bayesian, the chance to beat the
+// control) and the verdict; with CUPED the variance the adjustment removed.
+func metricTable(w io.Writer, r results.Report) error {
+	asOf := "no counts yet"
+	if r.AsOf != nil {
+		asOf = "counts as of " + *r.AsOf
+	}
+	fmt.Fprintf(w, "%s (%s) on metric %s, %s, %s\n\n", r.Experiment, r.Status, r.Metric, r.Method, asOf)
+	level := fmt.Sprintf("%g%%", math.Round((1-r.Alpha)*1000)/10)
+	head := []string{"VARIANT", "N", "MEAN", "DIFF [" + level + "]", "LIFT [" + level + "]", "P (ADJ.)"}
+	if r.Method == "bayesian" {
+		head[5] = "P(BEAT CONTROL)"
+	}
+	if r.CUPED != nil {
+		head = append(head, "VAR. REMOVED")
+	}
+	rows := [][]string{append(head, "")}
+	for _, v := range r.Variants {
+		name, verdict := v.Variant, ""
+		diff, lift, p, removed := "-", "-", "-", "-"
+		switch {
+		case v.IsControl:
+			name += " (control)"
+		case v.Undefined != "":
+			verdict = "undefined: " + v.Undefined
+		case v.Significant != nil && *v.Significant:
+			verdict = "significant"
+		default:
+			verdict = "not significant"
+		}
+		if e := v.Absolute; e != nil {
+			diff = fmt.Sprintf("%s [%s, %s]", number(e.Estimate), number(e.CI[0]), number(e.CI[1]))
+		}
+		if e := v.Relative; e != nil {
+			lift = fmt.Sprintf("%s [%s, %s]", percent(&e.Estimate, true), percent(&e.CI[0], true), percent(&e.CI[1], true))
+		}
+		if r.Method == "bayesian" {
+			p = percent(v.ChanceToBeatControl, false)
+		} else if !v.IsControl {
+			p = pValue(v.AdjustedPValue)
+		}
+		if v.CUPED != nil && v.CUPED.VarianceReduction != nil {
+			removed = percent(v.CUPED.VarianceReduction, false)
+		}
+		mean := "-"
+		if v.Mean != nil {
+			mean = number(*v.Mean)
+		}
+		row := []string{name, fmt.Sprint(v.N), mean, diff, lift, p}
+		if r.CUPED != nil {
+			row = append(row, removed)
+		}
+		rows = append(rows, append(row, verdict))
+	}
+	writeTable(w, rows, func(col int) bool { return col > 0 && col < len(rows[0])-1 })
+	fmt.Fprintf(w, "\nsignificant: after %s correction at alpha %v.\n", r.Correction, r.Alpha)
+	if r.CUPED != nil {
+		fmt.Fprintf(w, "CUPED: adjusted by each unit's %d days before its first exposure (theta %.4g).\n", r.CUPED.LookbackDays, r.CUPED.Theta)
+	}
+	if r.Warning != "" {
+		fmt.Fprintf(w, "warning: %s\n", r.Warning)
+	}
+	return nil
+}
+
+// number prints a metric's value with four significant digits.
+func number(f float64) string { return fmt.Sprintf("%.4g", f) }
 
 // resultsTable prints each variant against the control: exposed units (the
 // denominator), conversions, the rate, the lift, the 95% interval of the
