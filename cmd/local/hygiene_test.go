@@ -146,8 +146,11 @@ func TestMakeRunStopsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(t.TempDir(), "local")
+	// A few demo users: the demo runs at start as in a real make run, at a
+	// fraction of its load on the machine the other tests share
+	// (TestDemoTraffic checks the demo itself).
 	env := []string{"LOCAL_BIN=" + bin, "LOCAL_ADDR=127.0.0.1:0", "LOCAL_DB_PATH=", "SESSION_HS256_SECRET=", "SESSION_JWKS_URL=", "SESSION_JWKS_JSON=",
-		"AWS_ENDPOINT_URL_DYNAMODB=" + dltest.Endpoint()}
+		"AWS_ENDPOINT_URL_DYNAMODB=" + dltest.Endpoint(), "LOCAL_DEMO_USERS=20"}
 	for _, kv := range os.Environ() {
 		// A make running this test must not hand the inner one its flags.
 		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" {
