@@ -136,10 +136,14 @@ func effectOf(e stats.Effect) *Effect {
 // from their summaries: per-variant n, mean and standard deviation, each
 // treatment's comparison with the control, the p-values corrected together
 // and the significance. Rows keep the pooled z-test fields already set.
-func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
+// With CUPED it returns the coefficient pooled over the variants.
+func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) (theta float64) {
 	out := make([]stats.Result, len(sums))
 	stats.Analyze(sums, 0, r.options(kind, r.lowerIsBetter), out)
-	theta, preMean := pooledCovariate(sums, kind)
+	var preMean float64
+	if r.cuped {
+		theta, preMean = pooledCovariate(sums, kind)
+	}
 	for i := range rows {
 		row := &rows[i]
 		row.N = sums[i].N
@@ -184,6 +188,7 @@ func analyze(rows []Variant, sums []stats.Summary, kind stats.Kind, r reading) {
 		row.comparison = &c
 	}
 	correct(rows, r)
+	return theta
 }
 
 // correct sets adjusted_p_value and significant on every treatment row with

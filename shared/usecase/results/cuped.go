@@ -1,7 +1,6 @@
 package results
 
 import (
-	"github.com/abtest/abtest/shared/domain/experiment"
 	"github.com/abtest/abtest/shared/domain/fault"
 	"github.com/abtest/abtest/shared/domain/metric"
 	"github.com/abtest/abtest/shared/domain/stats"
@@ -48,12 +47,6 @@ func checkCUPED(q Query, m *metric.Metric) error {
 		return fault.New(fault.Invalid, CodeCUPEDRatio, "cuped=true does not adjust ratio metrics: read "+m.Key+" without it")
 	}
 	return nil
-}
-
-// cupedOf is a report's CUPED block for summaries of kind.
-func cupedOf(exp *experiment.Experiment, sums []stats.Summary, kind stats.Kind) *CUPED {
-	theta, _ := pooledCovariate(sums, kind)
-	return &CUPED{Theta: theta, LookbackDays: exp.Analysis.Lookback()}
 }
 
 // pooledCovariate is the CUPED coefficient pooled over every variant and

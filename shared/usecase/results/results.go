@@ -320,9 +320,9 @@ func computeFor(exp *experiment.Experiment, agg experiment.Aggregates, event str
 			}
 		}
 	}
-	analyze(resp.Variants, sums, kind, r)
+	theta := analyze(resp.Variants, sums, kind, r)
 	if r.cuped {
-		resp.CUPED = cupedOf(exp, sums, kind)
+		resp.CUPED = &CUPED{Theta: theta, LookbackDays: exp.Analysis.Lookback()}
 	}
 	plan := planOf(exp, agg, event, sums[0], kind, r.mde, r.alpha, now)
 	resp.MDE, resp.SampleSizePerVariant, resp.SampleSizeReached = r.mde, plan.SampleSizePerVariant, plan.SampleSizeReached
